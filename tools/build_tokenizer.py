@@ -1,0 +1,127 @@
+"""Derive the CLIP tokenizer files shipped in ``core/pipeline_configs``.
+
+Stable Diffusion 1.x/2.x/XL all tokenize with OpenAI's CLIP byte-level BPE. The
+only source file is ``clip_bpe/bpe_simple_vocab_16e6.txt.gz`` (OpenAI CLIP, MIT),
+from which this script writes the Hugging Face ``CLIPTokenizer`` layout:
+``vocab.json``, ``merges.txt``, ``special_tokens_map.json`` and
+``tokenizer_config.json`` (``model_max_length`` 77).
+
+The vocabulary is built exactly as OpenAI's ``simple_tokenizer.py`` builds it:
+the 256 byte symbols, the same with ``</w>``, one token per merge, then the two
+special tokens, giving 49408 ids (``<|startoftext|>`` = 49406,
+``<|endoftext|>`` = 49407).
+
+Usage: ``python tools/build_tokenizer.py [--bpe PATH] [--check]``. Without
+arguments it (re)writes every tokenizer folder; ``--check`` only verifies the
+committed files are what the script would write (exit 1 if not).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from pathlib import Path
+
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "core" / "pipeline_configs"
+DEFAULT_BPE = CONFIGS_DIR / "clip_bpe" / "bpe_simple_vocab_16e6.txt.gz"
+
+BOS = "<|startoftext|>"
+EOS = "<|endoftext|>"
+# OpenAI's tokenizer uses 49152 - 256 - 2 merges (the first line is a header).
+NUM_MERGES = 49152 - 256 - 2
+
+# folder (relative to CONFIGS_DIR) -> pad token. OpenCLIP-trained encoders
+# (SD 2.x, SDXL's second encoder) pad with "!" (id 0), as the published configs do.
+TOKENIZER_FOLDERS = {
+    "sd15/tokenizer": EOS,
+    "sd2/tokenizer": "!",
+    "sdxl/tokenizer": EOS,
+    "sdxl/tokenizer_2": "!",
+}
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP's reversible byte -> printable unicode character table."""
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    codes = printable[:]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            codes.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, (chr(c) for c in codes)))
+
+
+def read_merges(bpe_path: Path) -> list[tuple[str, str]]:
+    lines = gzip.open(bpe_path).read().decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1 : NUM_MERGES + 1]]
+    if len(merges) != NUM_MERGES or any(len(m) != 2 for m in merges):
+        raise ValueError(f"{bpe_path} is not a CLIP BPE merge list")
+    return merges
+
+
+def build_vocab(merges: list[tuple[str, str]]) -> dict[str, int]:
+    symbols = list(bytes_to_unicode().values())
+    tokens = symbols + [s + "</w>" for s in symbols]
+    tokens += ["".join(m) for m in merges]
+    tokens += [BOS, EOS]
+    return {tok: i for i, tok in enumerate(tokens)}
+
+
+def tokenizer_files(merges: list[tuple[str, str]], pad_token: str) -> dict[str, str]:
+    """The file name -> text of one tokenizer folder."""
+    special = {"bos_token": BOS, "eos_token": EOS, "pad_token": pad_token, "unk_token": EOS}
+    config = {
+        "add_prefix_space": False,
+        **special,
+        "clean_up_tokenization_spaces": True,
+        "do_lower_case": True,
+        "errors": "replace",
+        "model_max_length": 77,
+        "tokenizer_class": "CLIPTokenizer",
+    }
+    return {
+        "vocab.json": json.dumps(build_vocab(merges), ensure_ascii=False) + "\n",
+        "merges.txt": "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges),
+        "special_tokens_map.json": json.dumps(special, indent=2) + "\n",
+        "tokenizer_config.json": json.dumps(config, indent=2) + "\n",
+    }
+
+
+def write_all(bpe_path: Path = DEFAULT_BPE, check: bool = False) -> list[Path]:
+    """Write (or with ``check`` compare) every tokenizer folder; return the stale files."""
+    merges = read_merges(bpe_path)
+    stale = []
+    for folder, pad in TOKENIZER_FOLDERS.items():
+        out_dir = CONFIGS_DIR / folder
+        for name, text in tokenizer_files(merges, pad).items():
+            path = out_dir / name
+            if path.exists() and path.read_text(encoding="utf-8") == text:
+                continue
+            stale.append(path)
+            if not check:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bpe", type=Path, default=DEFAULT_BPE, help="bpe_simple_vocab_16e6.txt.gz")
+    parser.add_argument("--check", action="store_true", help="only verify the committed files")
+    args = parser.parse_args(argv)
+    stale = write_all(args.bpe, check=args.check)
+    for path in stale:
+        print(("stale: " if args.check else "wrote: ") + str(path.relative_to(CONFIGS_DIR)))
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
