@@ -1,0 +1,34 @@
+"""The FastAPI application: REST routes, error handlers, guards."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from core.errors import NotFound
+
+from core.context import AppContext
+
+from . import admin, auth
+from .errors import install_error_handlers
+from .guards import Guards
+
+
+def create_api(context: AppContext) -> FastAPI:
+    """The FastAPI app with every REST route registered (the UI is mounted after)."""
+    app = FastAPI(title="Visionary Art API", version="1", docs_url="/api/v1/docs",
+                  openapi_url="/api/v1/openapi.json", redoc_url=None)
+    app.state.context = context
+    install_error_handlers(app)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
+    _add_api_not_found(app)
+    app.add_middleware(Guards, context=context)
+    return app
+
+
+def _add_api_not_found(app: FastAPI) -> None:
+    """Unknown ``/api/*`` paths answer JSON 404 instead of falling through to the UI."""
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def api_not_found(rest: str):
+        raise NotFound(f"no API route /api/{rest}")

@@ -1,0 +1,74 @@
+"""``/api/v1/auth/*`` and ``/api/v1/me``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from community import accounts
+from community.accounts import UserInfo
+
+from .deps import current_user, get_context, require_user
+from .sessions import clear_session_cookie, credential, set_session_cookie
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+class Credentials(BaseModel):
+    username: str = Field(max_length=256)
+    password: str = Field(max_length=1024)
+
+
+class BioUpdate(BaseModel):
+    bio: str = Field(max_length=2000)
+
+
+def _is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _session_reply(request: Request, response: Response, result: accounts.LoginResult) -> dict:
+    set_session_cookie(response, result.token, _is_https(request))
+    return {"user": result.user.as_dict(), "token": result.token}
+
+
+@router.post("/auth/register", status_code=201)
+def register(body: Credentials, request: Request, response: Response) -> dict:
+    context = get_context(request)
+    user = accounts.register(context.store, body.username, body.password)
+    token = accounts.create_session(context.store, user.id)
+    return _session_reply(request, response, accounts.LoginResult(user, token))
+
+
+@router.post("/auth/login")
+def login(body: Credentials, request: Request, response: Response) -> dict:
+    context = get_context(request)
+    result = accounts.login(context.store, context.throttle, body.username, body.password, _client(request))
+    return _session_reply(request, response, result)
+
+
+@router.post("/auth/logout")
+def logout(request: Request, response: Response) -> dict:
+    token, _ = credential(request.headers, request.cookies)
+    accounts.logout(get_context(request).store, token)
+    clear_session_cookie(response, _is_https(request))
+    return {"ok": True}
+
+
+@router.get("/me")
+def me(user: UserInfo = Depends(require_user)) -> dict:
+    return user.as_dict()
+
+
+@router.patch("/me")
+def update_me(body: BioUpdate, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    return accounts.update_bio(get_context(request).store, user, body.bio).as_dict()
+
+
+@router.get("/health", include_in_schema=False)
+def health(request: Request) -> dict:
+    return {"ok": True, "user": (current_user(request) or None) is not None}

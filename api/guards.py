@@ -1,0 +1,99 @@
+"""Request guards that sit in front of every route, Gradio's included.
+
+A pure ASGI middleware (it never buffers a body, so multi-GB uploads stream):
+- refuses cookie-authenticated writes from another origin (CSRF);
+- closes Gradio's upload route to visitors;
+- with ``--private``, closes the API, downloads and file routes to visitors;
+- slides the session cookie's expiry forward when the session was extended.
+"""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
+
+import anyio
+
+from community.accounts import resolve_session
+
+from .sessions import credential, session_cookie_header
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+GRADIO_UPLOAD_PATHS = {"/upload", "/gradio_api/upload"}
+PRIVATE_OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/health"}
+PRIVATE_CLOSED_PREFIXES = ("/api/", "/sdapi/", "/gradio_api/file=", "/file=", "/gradio_api/upload")
+
+
+def _headers(scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _cookies(headers: dict[str, str]) -> dict[str, str]:
+    jar = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+def is_cross_site(headers: dict[str, str]) -> bool:
+    if headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    if origin == "null":
+        return True
+    host = headers.get("x-forwarded-host") or headers.get("host", "")
+    return urlsplit(origin).netloc.lower() != host.lower()
+
+
+async def _send_json(send, status: int, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guards:
+    def __init__(self, app, context):
+        self.app = app
+        self.context = context
+
+    def _needs_user(self, method: str, path: str) -> bool:
+        if path == "/" or (method == "POST" and path in GRADIO_UPLOAD_PATHS):
+            return True
+        return self.context.config.private and path.startswith(PRIVATE_CLOSED_PREFIXES)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        method, path = scope["method"], scope["path"]
+        headers = _headers(scope)
+        token, from_cookie = credential(headers, _cookies(headers))
+        if method in WRITE_METHODS and from_cookie and is_cross_site(headers):
+            return await _send_json(send, 403, "cross-site request refused")
+        if not self._needs_user(method, path):
+            return await self.app(scope, receive, send)
+
+        user, refreshed = await anyio.to_thread.run_sync(resolve_session, self.context.store, token)
+        scope.setdefault("state", {})["user"] = user
+        if user is None:
+            if method == "POST" and path in GRADIO_UPLOAD_PATHS:
+                return await _send_json(send, 401, "log in to upload files")
+            if self.context.config.private and path.startswith(PRIVATE_CLOSED_PREFIXES) \
+                    and path not in PRIVATE_OPEN_PATHS:
+                return await _send_json(send, 401, "this instance is private: log in first")
+        if not (refreshed and from_cookie):
+            return await self.app(scope, receive, send)
+
+        cookie = session_cookie_header(token, scope.get("scheme") == "https").encode("latin-1")
+
+        async def send_with_cookie(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_cookie)

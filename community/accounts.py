@@ -1,0 +1,224 @@
+"""Accounts and sessions: register, log in, resolve a session, log out, ban, promote.
+
+Passwords: bcrypt (cost 12) over a SHA-256 pre-hash, so long passwords are
+neither truncated at bcrypt's 72 bytes nor rejected by bcrypt 5.
+Sessions: a random 32-byte token given to the client once; only its SHA-256
+is stored.  Sessions last 30 days, sliding.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+import bcrypt
+
+from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.store import AuditLog, Session, Store, User, iso, utcnow
+
+from .throttle import LoginThrottle
+
+BCRYPT_ROUNDS = 12
+SESSION_LIFETIME = timedelta(days=30)
+SESSION_REFRESH_AFTER = timedelta(hours=1)
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+BANNED_MESSAGE = "this account is banned"
+# Characters that pass for one another in a username ("Admin" vs "AdmIn" vs "adm1n").
+_CONFUSABLES = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "5": "s", "-": "_", "3": "e", "4": "a"})
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    bio: str
+    is_admin: bool
+    is_banned: bool
+    created_at: str
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "username": self.username, "bio": self.bio, "is_admin": self.is_admin,
+                "is_banned": self.is_banned, "createdAt": self.created_at}
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: UserInfo
+    token: str
+
+
+def user_info(row: User) -> UserInfo:
+    return UserInfo(row.id, row.username, row.bio, row.is_admin, row.is_banned, iso(row.created_at))
+
+
+def normalize_username(name: str) -> str:
+    """NFKC form, so full-width and compatibility characters become plain ones."""
+    return unicodedata.normalize("NFKC", name or "").strip()
+
+
+def username_key(name: str) -> str:
+    return normalize_username(name).casefold()
+
+
+def username_skeleton(name: str) -> str:
+    key = username_key(name).translate(_CONFUSABLES)
+    return key.replace("rn", "m").replace("vv", "w")
+
+
+def check_username(name: str) -> str:
+    normalized = normalize_username(name)
+    if not USERNAME_PATTERN.fullmatch(normalized):
+        raise InvalidInput("username must be 3-32 characters: letters, digits, '_' or '-'")
+    return normalized
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidInput(f"password must be {PASSWORD_MIN}-{PASSWORD_MAX} characters")
+    return password
+
+
+def _prehash(password: str) -> bytes:
+    """base64(SHA-256(password)): 44 bytes, under bcrypt's 72-byte limit, no NUL bytes."""
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(BCRYPT_ROUNDS)).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def register(store: Store, username: str, password: str) -> UserInfo:
+    """Create an account; the first account on an empty database is the admin."""
+    name = check_username(username)
+    password_hash = hash_password(check_password(password))
+    with store.write():
+        if User.select().where(User.username_key == username_key(name)).exists():
+            raise Conflict(f"the username {name!r} is taken")
+        if User.select().where(User.username_skeleton == username_skeleton(name)).exists():
+            raise Conflict(f"the username {name!r} is too similar to an existing one")
+        is_first = not User.select().exists()
+        row = User.create(username=name, username_key=username_key(name),
+                          username_skeleton=username_skeleton(name), password_hash=password_hash,
+                          is_admin=is_first)
+    return user_info(row)
+
+
+def find_user(username: str) -> User | None:
+    return User.get_or_none(User.username_key == username_key(username))
+
+
+def get_user(username: str) -> UserInfo:
+    row = find_user(username)
+    if row is None:
+        raise NotFound(f"no user named {username!r}")
+    return user_info(row)
+
+
+def create_session(store: Store, user_id: int) -> str:
+    token = secrets.token_urlsafe(32)
+    with store.write():
+        Session.create(token_hash=hash_token(token), user=user_id, expires_at=utcnow() + SESSION_LIFETIME)
+    return token
+
+
+def login(store: Store, throttle: LoginThrottle, username: str, password: str, client: str) -> LoginResult:
+    """Check the password (slowed down after repeated failures) and open a session."""
+    throttle.check(username_key(username), client)
+    row = find_user(username) if isinstance(username, str) else None
+    # Run bcrypt even for unknown names, so response time does not reveal which names exist.
+    valid = verify_password(password or "", row.password_hash if row else throttle.dummy_hash)
+    if row is None or not valid:
+        throttle.record_failure(username_key(username or ""), client)
+        raise NotAuthenticated("wrong username or password")
+    if row.is_banned:
+        raise Forbidden(BANNED_MESSAGE)
+    throttle.record_success(username_key(username), client)
+    return LoginResult(user_info(row), create_session(store, row.id))
+
+
+def resolve_session(store: Store, token: str | None) -> tuple[UserInfo | None, bool]:
+    """The user behind a token, and whether its expiry was just extended (sliding)."""
+    if not token:
+        return None, False
+    session = (Session.select(Session, User).join(User)
+               .where(Session.token_hash == hash_token(token)).first())
+    now = utcnow()
+    if session is None or session.expires_at <= now or session.user.is_banned:
+        return None, False
+    refreshed = False
+    if session.expires_at - now < SESSION_LIFETIME - SESSION_REFRESH_AFTER:
+        with store.write():
+            Session.update(expires_at=now + SESSION_LIFETIME).where(Session.id == session.id).execute()
+        refreshed = True
+    return user_info(session.user), refreshed
+
+
+def logout(store: Store, token: str | None) -> None:
+    if token:
+        with store.write():
+            Session.delete().where(Session.token_hash == hash_token(token)).execute()
+
+
+def record_admin_action(actor: UserInfo | None, action: str, target: str) -> None:
+    AuditLog.create(actor=actor.id if actor else None, actor_name=actor.username if actor else "system",
+                    action=action, target=target)
+
+
+def require_admin(actor: UserInfo | None) -> UserInfo:
+    if actor is None:
+        raise NotAuthenticated("log in first")
+    if not actor.is_admin:
+        raise Forbidden("only admins can do this")
+    return actor
+
+
+def set_banned(store: Store, actor: UserInfo | None, username: str, banned: bool) -> UserInfo:
+    """Ban (revoking every session at once) or unban a user."""
+    require_admin(actor)
+    row = find_user(username)
+    if row is None:
+        raise NotFound(f"no user named {username!r}")
+    if row.id == actor.id:
+        raise InvalidInput("admins cannot ban themselves")
+    with store.write():
+        User.update(is_banned=banned).where(User.id == row.id).execute()
+        if banned:
+            Session.delete().where(Session.user == row.id).execute()
+        record_admin_action(actor, "ban" if banned else "unban", f"user:{row.username}")
+    return get_user(row.username)
+
+
+def promote_admin(store: Store, username: str) -> UserInfo:
+    """``--admin-user NAME``: make an existing account an admin."""
+    row = find_user(username)
+    if row is None:
+        raise NotFound(f"--admin-user: no user named {username!r} (register it first)")
+    if not row.is_admin:
+        with store.write():
+            User.update(is_admin=True).where(User.id == row.id).execute()
+            record_admin_action(None, "promote", f"user:{row.username}")
+    return get_user(row.username)
+
+
+def update_bio(store: Store, actor: UserInfo | None, bio: str) -> UserInfo:
+    if actor is None:
+        raise NotAuthenticated("log in first")
+    if len(bio) > 2000:
+        raise InvalidInput("the bio can be at most 2000 characters")
+    with store.write():
+        User.update(bio=bio).where(User.id == actor.id).execute()
+    return get_user(actor.username)

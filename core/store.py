@@ -1,0 +1,154 @@
+"""The database: schema, connection and schema migrations.
+
+SQLite is the default (a file, WAL journal, ``busy_timeout``, foreign keys on,
+``BEGIN IMMEDIATE`` for every write transaction so that concurrent writers
+wait for the lock instead of failing with "database is locked").  Any URL that
+peewee's ``playhouse.db_url`` understands works too, e.g. ``postgresql://``.
+
+The models are declared unbound; ``Store`` binds them to its database when it
+opens it.  One process serves one store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from pathlib import Path
+from typing import Callable, Iterator
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Database,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
+
+SQLITE_PRAGMAS = (
+    ("journal_mode", "wal"),
+    ("busy_timeout", 30000),
+    ("foreign_keys", 1),
+    ("synchronous", "normal"),
+)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, as stored in the database."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"
+
+
+class BaseModel(Model):
+    class Meta:
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+    applied_at = DateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    username = CharField(max_length=32)
+    username_key = CharField(max_length=64, unique=True)  # NFKC + casefold
+    username_skeleton = CharField(max_length=64, unique=True)  # look-alike guard
+    password_hash = CharField(max_length=128)
+    bio = TextField(default="")
+    is_admin = BooleanField(default=False)
+    is_banned = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Session(BaseModel):
+    token_hash = CharField(max_length=64, unique=True)  # SHA-256 of the token; the token itself is never stored
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+
+
+class AuditLog(BaseModel):
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    actor_name = CharField(max_length=32)
+    action = CharField(max_length=64)
+    target = CharField(max_length=255, default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+SCHEMA_MODELS: list[type[Model]] = [SchemaVersion, User, Session, AuditLog]
+
+
+def _create_initial_schema(db: Database) -> None:
+    db.create_tables(SCHEMA_MODELS)
+
+
+# Forward migrations: version -> function.  Append; never edit a released one.
+MIGRATIONS: dict[int, Callable[[Database], None]] = {
+    1: _create_initial_schema,
+}
+
+
+def open_database(target: str) -> Database:
+    """A peewee database from a file path or a database URL."""
+    if "://" not in target:
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
+                              check_same_thread=False, timeout=30)
+    from playhouse.db_url import connect
+
+    if target.startswith("sqlite"):
+        return connect(target, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False, timeout=30)
+    return connect(target)
+
+
+class Store:
+    """An open database with the schema in place."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.db = open_database(target)
+        self.db.bind(SCHEMA_MODELS)
+        self.db.connect(reuse_if_open=True)
+        self.migrate()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return isinstance(self.db, SqliteDatabase)
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.db.database) if self.is_sqlite else None
+
+    def schema_version(self) -> int:
+        if not self.db.table_exists(SchemaVersion._meta.table_name):
+            return 0
+        latest = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+        return latest.version if latest else 0
+
+    def migrate(self) -> int:
+        """Apply every migration newer than the database; returns the version."""
+        with self.write():
+            current = self.schema_version()
+            for version in sorted(v for v in MIGRATIONS if v > current):
+                MIGRATIONS[version](self.db)
+                SchemaVersion.create(version=version)
+                current = version
+        return current
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite); nests as a savepoint."""
+        with self.db.atomic():
+            yield
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()

@@ -1,0 +1,47 @@
+"""Shared fixtures: a live app per test module, and helpers to make accounts on it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+import requests
+
+from tests.live_server import LiveServer
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+PASSWORD = "correct horse battery"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real app on a free loopback port, with a fresh SQLite file; the first account is the admin."""
+    live = LiveServer(tmp_path_factory.mktemp("app")).start()
+    admin = requests.post(live.api("/api/v1/auth/register"),
+                          json={"username": "site_admin", "password": PASSWORD}, timeout=30)
+    assert admin.status_code == 201, admin.text
+    live.admin_token = admin.json()["token"]
+    yield live
+    live.stop()
+
+
+def unique_name(prefix: str = "user") -> str:
+    return f"{prefix}{next(_names)}_{os.getpid() % 1000}"
+
+
+def register(server: LiveServer, name: str | None = None, password: str = PASSWORD) -> dict:
+    """Register over HTTP; returns ``{"user", "token", "session"}`` with a requests session holding the cookie."""
+    session = requests.Session()
+    reply = session.post(server.api("/api/v1/auth/register"),
+                         json={"username": name or unique_name(), "password": password}, timeout=30)
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    return {"user": body["user"], "token": body["token"], "session": session}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,67 @@
+"""The command line: --help documents every setting; restarts keep sessions; --share offline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import requests
+
+from core.config import SETTINGS
+from tests.conftest import PASSWORD
+from tests.live_server import ROOT, LiveServer, offline_env
+
+SPEC_FLAGS = ["--host", "--port", "--share", "--models-dir", "--outputs-dir", "--db", "--device", "--cache-models",
+              "--max-concurrent-generations", "--max-upload-gb", "--private", "--admin-user", "--local-owner"]
+
+
+def test_help_lists_every_flag():
+    out = subprocess.run([sys.executable, str(ROOT / "visionary_app.py"), "--help"], capture_output=True,
+                         text=True, env=offline_env(), timeout=60)
+    assert out.returncode == 0
+    for flag in SPEC_FLAGS + [s.flag for s in SETTINGS]:
+        assert flag in out.stdout, flag
+    for setting in SETTINGS:
+        assert setting.env in out.stdout, setting.env
+
+
+def test_bad_flag_value_is_a_clear_error():
+    out = subprocess.run([sys.executable, str(ROOT / "visionary_app.py"), "--port", "99999"], capture_output=True,
+                         text=True, env=offline_env(), timeout=60)
+    assert out.returncode == 2
+    assert "--port must be 1-65535" in out.stderr
+
+
+def test_session_survives_restart_and_admin_user_flag(tmp_path):
+    live = LiveServer(tmp_path).start()
+    try:
+        requests.post(live.api("/api/v1/auth/register"), json={"username": "first", "password": PASSWORD})
+        second = requests.post(live.api("/api/v1/auth/register"), json={"username": "second", "password": PASSWORD})
+        token = second.json()["token"]
+        assert second.json()["user"]["is_admin"] is False
+        live.args = ["--admin-user", "second"]
+        live.restart()
+        me = requests.get(live.api("/api/v1/me"), cookies={"visionary_session": token})
+        assert me.status_code == 200
+        assert me.json()["username"] == "second"
+        assert me.json()["is_admin"] is True
+    finally:
+        live.stop()
+
+
+def test_share_without_network_prints_one_clear_line(tmp_path):
+    live = LiveServer(tmp_path, args=["--share"]).start()
+    try:
+        assert requests.get(live.api("/api/v1/health")).status_code == 200
+        deadline_log = ""
+        for _ in range(80):
+            deadline_log = live.log()
+            if "--share:" in deadline_log:
+                break
+            import time
+            time.sleep(0.25)
+        assert "no share link" in deadline_log
+        assert live.url.replace("127.0.0.1", "127.0.0.1") in deadline_log
+        assert requests.get(live.url + "/").status_code == 200
+    finally:
+        live.stop()

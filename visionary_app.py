@@ -1,0 +1,117 @@
+"""Visionary Art: launch the site.
+
+    python visionary_app.py [--host --port --share --models-dir ...]   (see --help)
+
+Parses the settings, builds the one app context, builds the FastAPI app (REST
+routes first), mounts the Gradio UI at ``/`` and serves it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from typing import Sequence
+
+from core.config import Config, load_config
+
+log = logging.getLogger("visionary")
+
+OFFLINE_DEFAULTS = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}
+SHARE_TIMEOUT_S = 15
+
+
+def apply_offline_defaults() -> None:
+    """No analytics and no hub access unless the user asks for them (before gradio/hf import)."""
+    for name, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def build_context(config: Config):
+    from community import accounts
+    from core.context import AppContext
+    from core.store import Store
+
+    config.models_path.mkdir(parents=True, exist_ok=True)
+    config.outputs_path.mkdir(parents=True, exist_ok=True)
+    context = AppContext(config=config, store=Store(config.db))
+    if config.admin_user:
+        accounts.promote_admin(context.store, config.admin_user)
+    return context
+
+
+def build_app(context):
+    """FastAPI with the REST routes, then the Gradio UI mounted at ``/``."""
+    import gradio as gr
+
+    from api.app import create_api
+    from ui.app import build_ui
+
+    app = create_api(context)
+    blocks = build_ui(context)
+    blocks.queue(default_concurrency_limit=8)
+    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"],
+                               allowed_paths=[], show_error=False)
+
+
+def local_url(config: Config) -> str:
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
+    return f"http://{host}:{config.port}"
+
+
+def start_share_tunnel(config: Config) -> None:
+    """Ask Gradio's share server for a public link; offline, say so in one line and go on."""
+    from gradio import networking
+
+    result: dict = {}
+
+    def request_tunnel():
+        try:
+            result["url"] = networking.setup_tunnel(config.host if config.host != "0.0.0.0" else "127.0.0.1",
+                                                    config.port, networking.secrets.token_urlsafe(32), None, None)
+        except Exception as exc:  # any failure means: no share link, the local server goes on
+            result["error"] = exc
+
+    worker = threading.Thread(target=request_tunnel, daemon=True)
+    worker.start()
+    worker.join(SHARE_TIMEOUT_S)
+    if "url" in result:
+        print(f"Public share link: {result['url']}  (anyone with it sees public content; they must log in to act)")
+    else:
+        print(f"--share: no share link (Gradio's share server cannot be reached: no network?). "
+              f"The app is still served at {local_url(config)}", flush=True)
+
+
+def serve(config: Config) -> None:
+    import uvicorn
+
+    context = build_context(config)
+    app = build_app(context)
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info"))
+    if config.share:
+        threading.Thread(target=lambda: _share_when_up(server, config), daemon=True).start()
+    print(f"Visionary Art on {local_url(config)}", flush=True)
+    try:
+        server.run()
+    finally:
+        context.close()
+
+
+def _share_when_up(server, config: Config) -> None:
+    while not server.started and not server.should_exit:
+        threading.Event().wait(0.1)
+    if server.started:
+        start_share_tunnel(config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    apply_offline_defaults()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config(argv)
+    serve(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
