@@ -22,6 +22,7 @@ from peewee import (
     CharField,
     Database,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -82,7 +83,132 @@ class AuditLog(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-SCHEMA_MODELS: list[type[Model]] = [SchemaVersion, User, Session, AuditLog]
+MODEL_TYPES = ("checkpoint", "lora", "embedding", "vae", "other")
+BASE_MODELS = ("SD 1.x", "SD 2.x", "SDXL", "other")
+VISIBILITIES = ("public", "private")
+
+
+class AiModel(BaseModel):
+    """A model in the library (called AiModel so it does not shadow peewee's Model)."""
+
+    owner = ForeignKeyField(User, backref="models", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    type = CharField(max_length=16, index=True)
+    base_model = CharField(max_length=16, index=True)
+    description = TextField(default="")
+    trigger_words = TextField(default="")  # newline-separated
+    visibility = CharField(max_length=8, default="public", index=True)
+    source = CharField(max_length=8, default="upload")  # upload | local | hub | demo
+    is_demo = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow, index=True)
+    updated_at = DateTimeField(default=utcnow)
+    like_count = IntegerField(default=0, index=True)
+    download_count = IntegerField(default=0, index=True)
+    comment_count = IntegerField(default=0)
+
+    class Meta:
+        table_name = "model"
+
+
+class ModelVersion(BaseModel):
+    model = ForeignKeyField(AiModel, backref="versions", on_delete="CASCADE")
+    name = CharField(max_length=200)
+    base_model = CharField(max_length=16)
+    default_weight = FloatField(null=True)  # LoRA weight suggested by its trainer
+    created_at = DateTimeField(default=utcnow)
+    download_count = IntegerField(default=0)
+
+
+class ModelFile(BaseModel):
+    version = ForeignKeyField(ModelVersion, backref="files", on_delete="CASCADE")
+    original_name = CharField(max_length=255)
+    stored_path = CharField(max_length=1024, unique=True)  # relative to models_dir
+    size = BigIntegerField()
+    sha256 = CharField(max_length=64, unique=True)
+    autov2 = CharField(max_length=10, index=True)
+    format = CharField(max_length=16)
+    metadata = TextField(default="{}")  # safetensors __metadata__, JSON
+    scan_result = CharField(max_length=255, default="safe")
+    is_primary = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Tag(BaseModel):
+    name = CharField(max_length=64, unique=True)
+
+
+class ModelTag(BaseModel):
+    model = ForeignKeyField(AiModel, backref="model_tags", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="model_tags", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("model", "tag"), True),)
+
+
+class ScanCache(BaseModel):
+    """Hashes of files found in models_dir, keyed by path + size + mtime, so rescans read nothing."""
+
+    path = CharField(max_length=1024, unique=True)  # relative to models_dir
+    size = BigIntegerField()
+    mtime_ns = BigIntegerField()
+    sha256 = CharField(max_length=64)
+
+
+class Image(BaseModel):
+    owner = ForeignKeyField(User, backref="images", on_delete="CASCADE")
+    path = CharField(max_length=1024, unique=True)  # relative to outputs_dir
+    width = IntegerField()
+    height = IntegerField()
+    prompt = TextField(default="")
+    negative_prompt = TextField(default="")
+    parameters = TextField(default="")  # the A1111 "parameters" text
+    meta = TextField(default="{}")  # parsed parameters, JSON
+    seed = BigIntegerField(null=True)
+    model_hash = CharField(max_length=64, default="", index=True)
+    model = ForeignKeyField(AiModel, null=True, backref="images", on_delete="SET NULL")
+    model_version = ForeignKeyField(ModelVersion, null=True, backref="images", on_delete="SET NULL")
+    published = BooleanField(default=False, index=True)
+    published_at = DateTimeField(null=True, index=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    like_count = IntegerField(default=0, index=True)
+
+
+class Comment(BaseModel):
+    model = ForeignKeyField(AiModel, backref="comments", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="comments", on_delete="CASCADE")
+    body = TextField()
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class ModelLike(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    model = ForeignKeyField(AiModel, backref="likes", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "model"), True),)
+
+
+class ImageLike(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    image = ForeignKeyField(Image, backref="likes", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "image"), True),)
+
+
+class Follow(BaseModel):
+    follower = ForeignKeyField(User, backref="following", on_delete="CASCADE")
+    followee = ForeignKeyField(User, backref="followers", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("follower", "followee"), True),)
+
+
+SCHEMA_MODELS: list[type[Model]] = [SchemaVersion, User, Session, AuditLog, AiModel, ModelVersion, ModelFile, Tag,
+                                    ModelTag, ScanCache, Image, Comment, ModelLike, ImageLike, Follow]
 
 
 def _create_initial_schema(db: Database) -> None:
