@@ -8,7 +8,7 @@ from core.errors import NotFound
 
 from core.context import AppContext
 
-from . import admin, auth
+from . import admin, auth, downloads, models
 from .errors import install_error_handlers
 from .guards import Guards
 
@@ -21,6 +21,8 @@ def create_api(context: AppContext) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(models.router)
+    app.include_router(downloads.router)
     _add_api_not_found(app)
     app.add_middleware(Guards, context=context)
     return app

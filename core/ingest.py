@@ -1,0 +1,226 @@
+"""The one way a model file enters the library.
+
+Every source (REST upload, Gradio upload, drop-in folder, Hugging Face import)
+ends here:
+
+1. bytes stream into a temp file under ``models_dir/.incoming/`` (same file
+   system as the final place, so the final move is a rename), hashed once on
+   the way, with the size limit and a free-disk check;
+2. the content decides the format (never the extension); safetensors are
+   validated, pickles are refused or converted in a sandboxed process;
+3. type and base model are detected from tensor names and shapes;
+4. a duplicate SHA-256 is refused, naming the model that holds it;
+5. fsync, then an atomic rename to ``models_dir/<type>/<generated name>``.
+
+The caller writes the database rows; if that fails it calls ``discard``.  No
+step leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable
+
+from core.errors import Conflict, InsufficientStorage, InvalidInput, TooLarge
+from core.modelfile_errors import PICKLE_FORMATS, ModelFileError
+from core.modelfiles import HashingWriter, ModelFileInfo, autov2, inspect_model_file, sha256_file
+
+INCOMING = ".incoming"
+DISK_MARGIN = 64 * 1024 * 1024
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Bytes received and hashed, waiting in the incoming folder."""
+
+    path: Path
+    sha256: str
+    size: int
+    original_name: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A validated file at its final place; ``stored_path`` is relative to models_dir."""
+
+    stored_path: str
+    original_name: str
+    size: int
+    sha256: str
+    autov2: str
+    info: ModelFileInfo
+    scan_result: str = "safe"
+    absolute: Path = field(repr=False, default=Path())
+
+
+def safe_original_name(name: str | None) -> str:
+    """The client's file name, kept as data only: no folders, no control characters."""
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = "".join(ch for ch in base if ch.isprintable())[:255]
+    return base or "model.safetensors"
+
+
+def incoming_dir(models_dir: Path) -> Path:
+    path = models_dir / INCOMING
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_free_space(folder: Path, expected_bytes: int | None) -> None:
+    free = shutil.disk_usage(folder).free
+    if expected_bytes is not None and expected_bytes + DISK_MARGIN > free:
+        raise InsufficientStorage(
+            f"not enough free disk space: the file needs {expected_bytes / 1e9:.2f} GB, "
+            f"{free / 1e9:.2f} GB are free in the models folder")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class UploadSink:
+    """Write-side of an upload: ``write`` chunks, then ``finish`` (or ``discard``)."""
+
+    def __init__(self, models_dir: Path, original_name: str, max_bytes: int, expected_bytes: int | None = None):
+        folder = incoming_dir(models_dir)
+        if expected_bytes is not None and expected_bytes > max_bytes:
+            raise TooLarge(f"the file is larger than this site's upload limit of {max_bytes / 1024**3:.1f} GB")
+        check_free_space(folder, expected_bytes)
+        self.original_name = safe_original_name(original_name)
+        self.max_bytes = max_bytes
+        fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
+        self.path = Path(name)
+        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._writer = HashingWriter(self._file)
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self._writer.size + len(chunk) > self.max_bytes:
+            self.discard()
+            raise TooLarge(f"the file is larger than this site's upload limit of {self.max_bytes / 1024**3:.1f} GB")
+        try:
+            self._writer.write(chunk)
+        except OSError as exc:
+            self.discard()
+            if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise InsufficientStorage("the disk is full: the upload was not stored") from None
+            raise
+
+    def finish(self) -> StagedFile:
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        except OSError as exc:
+            self.discard()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorage("the disk is full: the upload was not stored") from None
+            raise
+        if self._writer.size == 0:
+            self.discard()
+            raise InvalidInput("the uploaded file is empty")
+        return StagedFile(self.path, self._writer.hexdigest(), self._writer.size, self.original_name)
+
+    def discard(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+def stage_stream(models_dir: Path, source: BinaryIO | Iterable[bytes], original_name: str, max_bytes: int,
+                 expected_bytes: int | None = None) -> StagedFile:
+    """Stream a file object or an iterable of chunks into the incoming folder."""
+    sink = UploadSink(models_dir, original_name, max_bytes, expected_bytes)
+    try:
+        if hasattr(source, "read"):
+            while chunk := source.read(CHUNK):
+                sink.write(chunk)
+        else:
+            for chunk in source:
+                sink.write(chunk)
+    except BaseException:
+        sink.discard()
+        raise
+    return sink.finish()
+
+
+def stage_local_file(models_dir: Path, path: Path, original_name: str, max_bytes: int) -> StagedFile:
+    """A file the server already has (a Gradio upload's temp file): move it in if possible, else copy."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise TooLarge(f"the file is larger than this site's upload limit of {max_bytes / 1024**3:.1f} GB")
+    folder = incoming_dir(models_dir)
+    target = folder / f"upload-{secrets.token_hex(8)}.part"
+    try:
+        os.rename(path, target)  # same file system: no bytes copied
+    except OSError:
+        with open(path, "rb") as src:
+            return stage_stream(models_dir, src, original_name, max_bytes, size)
+    return StagedFile(target, sha256_file(target), size, safe_original_name(original_name))
+
+
+DuplicateLookup = Callable[[str], "str | None"]
+
+
+def refuse_duplicate(sha256: str, holder_of: DuplicateLookup) -> None:
+    holder = holder_of(sha256)
+    if holder is not None:
+        raise Conflict(f"this file is already in the library: it belongs to the model {holder}")
+
+
+def _inspect(staged: StagedFile, allow_pickle: bool) -> tuple[StagedFile, ModelFileInfo, str]:
+    """Validate and classify; a pickle is refused, or converted when the site allows it."""
+    try:
+        info = inspect_model_file(staged.path, allow_pickle=allow_pickle)
+    except ModelFileError as exc:
+        raise InvalidInput(str(exc).replace(staged.path.name, staged.original_name)) from None
+    if info.format not in PICKLE_FORMATS:
+        return staged, info, "safe"
+    from core.pickle_import import convert_pickle_to_safetensors
+
+    original_format = info.format
+    converted = staged.path.with_name(staged.path.stem + "-converted.part")
+    try:
+        convert_pickle_to_safetensors(staged.path, converted)
+        info = inspect_model_file(converted)
+    except ModelFileError as exc:
+        converted.unlink(missing_ok=True)
+        raise InvalidInput(f"'{staged.original_name}' could not be converted to safetensors: {exc}") from None
+    staged.path.unlink(missing_ok=True)
+    name = Path(staged.original_name).with_suffix(".safetensors").name
+    converted_staged = StagedFile(converted, sha256_file(converted), converted.stat().st_size, name)
+    return converted_staged, info, f"converted from {original_format} to safetensors in a sandbox"
+
+
+def store_staged(models_dir: Path, staged: StagedFile, holder_of: DuplicateLookup,
+                 allow_pickle: bool = False) -> StoredFile:
+    """Steps 2-5 for a staged file; on any failure the staged file is removed."""
+    try:
+        refuse_duplicate(staged.sha256, holder_of)
+        staged, info, scan_result = _inspect(staged, allow_pickle)
+        refuse_duplicate(staged.sha256, holder_of)
+        folder = models_dir / info.model_type
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / f"{autov2(staged.sha256)}-{secrets.token_hex(4)}.safetensors"
+        os.rename(staged.path, final)
+        _fsync_dir(folder)
+    except BaseException:
+        staged.path.unlink(missing_ok=True)
+        raise
+    return StoredFile(final.relative_to(models_dir).as_posix(), staged.original_name, staged.size, staged.sha256,
+                      autov2(staged.sha256), info, scan_result, final)
+
+
+def discard(stored: StoredFile) -> None:
+    """Undo ``store_staged`` when the database write that follows it fails."""
+    stored.absolute.unlink(missing_ok=True)

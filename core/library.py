@@ -1,0 +1,311 @@
+"""Reading the model library: records, visibility, listings, hash lookup.
+
+Returns frozen dataclasses; the API turns them into Civitai-shaped JSON and
+the UI into cards and pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from peewee import fn
+
+from community.accounts import UserInfo
+from core.errors import InvalidInput, NotFound
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso
+
+SORTS = {
+    "newest": (AiModel.created_at.desc(), AiModel.id.desc()),
+    "most_liked": (AiModel.like_count.desc(), AiModel.id.desc()),
+    "most_downloaded": (AiModel.download_count.desc(), AiModel.id.desc()),
+}
+# Civitai's names for the same sorts.
+SORT_ALIASES = {"Newest": "newest", "Highest Rated": "most_liked", "Most Liked": "most_liked",
+                "Most Downloaded": "most_downloaded"}
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: int
+    version_id: int
+    original_name: str
+    stored_path: str
+    size: int
+    sha256: str
+    autov2: str
+    format: str
+    metadata: dict
+    scan_result: str
+    is_primary: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    id: int
+    model_id: int
+    name: str
+    base_model: str
+    created_at: str
+    download_count: int
+    default_weight: float | None
+    files: tuple[FileRecord, ...]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: int
+    name: str
+    type: str
+    base_model: str
+    description: str
+    tags: tuple[str, ...]
+    trigger_words: tuple[str, ...]
+    visibility: str
+    owner_id: int
+    owner: str
+    source: str
+    is_demo: bool
+    created_at: str
+    updated_at: str
+    like_count: int
+    download_count: int
+    comment_count: int
+    cover_image: str | None
+    versions: tuple[VersionRecord, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: tuple
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def total_pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size)) if self.page_size else 1
+
+    @property
+    def next_page(self) -> int | None:
+        return self.page + 1 if self.page < self.total_pages else None
+
+    @property
+    def next_cursor(self) -> str | None:
+        return encode_cursor(self.page * self.page_size) if self.next_page else None
+
+
+@dataclass(frozen=True)
+class ModelQuery:
+    query: str = ""
+    types: tuple[str, ...] = ()
+    base_models: tuple[str, ...] = ()
+    tag: str = ""
+    username: str = ""
+    sort: str = "newest"
+    page: int = 1
+    limit: int = 20
+    cursor: str | None = None
+    mine: bool = False
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "o" or int(value) < 0:
+            raise ValueError
+        return int(value)
+    except ValueError:
+        raise InvalidInput("invalid cursor") from None
+
+
+def can_view(actor: UserInfo | None, model: AiModel) -> bool:
+    return model.visibility == "public" or (actor is not None and (actor.is_admin or actor.id == model.owner_id))
+
+
+def visible_models(actor: UserInfo | None):
+    query = AiModel.select()
+    if actor is None:
+        return query.where(AiModel.visibility == "public")
+    if actor.is_admin:
+        return query
+    return query.where((AiModel.visibility == "public") | (AiModel.owner == actor.id))
+
+
+def file_record(row: ModelFile) -> FileRecord:
+    try:
+        metadata = json.loads(row.metadata or "{}")
+    except ValueError:
+        metadata = {}
+    return FileRecord(row.id, row.version_id, row.original_name, row.stored_path, row.size, row.sha256, row.autov2,
+                      row.format, metadata, row.scan_result, row.is_primary, iso(row.created_at))
+
+
+def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
+    files: dict[int, list[FileRecord]] = {}
+    rows = (ModelFile.select().join(ModelVersion).where(ModelVersion.model.in_(model_ids))
+            .order_by(ModelFile.is_primary.desc(), ModelFile.id))
+    for row in rows:
+        files.setdefault(row.version_id, []).append(file_record(row))
+    versions: dict[int, list[VersionRecord]] = {}
+    for v in ModelVersion.select().where(ModelVersion.model.in_(model_ids)).order_by(ModelVersion.id.desc()):
+        versions.setdefault(v.model_id, []).append(VersionRecord(
+            v.id, v.model_id, v.name, v.base_model, iso(v.created_at), v.download_count, v.default_weight,
+            tuple(files.get(v.id, ()))))
+    return versions
+
+
+def _tags_of(model_ids: Sequence[int]) -> dict[int, list[str]]:
+    tags: dict[int, list[str]] = {}
+    for row in ModelTag.select(ModelTag.model, Tag.name).join(Tag).where(ModelTag.model.in_(model_ids)).order_by(Tag.name):
+        tags.setdefault(row.model_id, []).append(row.tag.name)
+    return tags
+
+
+def _covers_of(model_ids: Sequence[int]) -> dict[int, str]:
+    newest = (Image.select(Image.model, fn.MAX(Image.id).alias("image_id"))
+              .where(Image.model.in_(model_ids), Image.published == True)  # noqa: E712
+              .group_by(Image.model))
+    ids = {row.model_id: row.image_id for row in newest}
+    paths = {row.id: row.path for row in Image.select(Image.id, Image.path).where(Image.id.in_(list(ids.values())))}
+    return {model_id: paths[image_id] for model_id, image_id in ids.items() if image_id in paths}
+
+
+def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
+    """Records for many models with a fixed number of queries (no N+1)."""
+    rows = list(rows)
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    owners = {u.id: u.username for u in User.select(User.id, User.username).where(User.id.in_({r.owner_id for r in rows}))}
+    versions, tags, covers = _versions_of(ids), _tags_of(ids), _covers_of(ids)
+    return [ModelRecord(
+        row.id, row.name, row.type, row.base_model, row.description, tuple(tags.get(row.id, ())),
+        tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id,
+        owners.get(row.owner_id, ""), row.source, row.is_demo, iso(row.created_at), iso(row.updated_at),
+        row.like_count, row.download_count, row.comment_count, covers.get(row.id), tuple(versions.get(row.id, ())),
+    ) for row in rows]
+
+
+def get_model_row(actor: UserInfo | None, model_id: int) -> AiModel:
+    row = AiModel.get_or_none(AiModel.id == model_id)
+    if row is None or not can_view(actor, row):
+        raise NotFound(f"no model with id {model_id}")
+    return row
+
+
+def get_model(actor: UserInfo | None, model_id: int) -> ModelRecord:
+    return model_records([get_model_row(actor, model_id)])[0]
+
+
+def _filtered(actor: UserInfo | None, q: ModelQuery):
+    query = visible_models(actor)
+    if q.mine:
+        query = query.where(AiModel.owner == (actor.id if actor else -1))
+    if q.types:
+        query = query.where(AiModel.type.in_([t.lower() for t in q.types]))
+    if q.base_models:
+        query = query.where(AiModel.base_model.in_(list(q.base_models)))
+    if q.tag:
+        query = query.where(AiModel.id.in_(ModelTag.select(ModelTag.model).join(Tag).where(Tag.name == q.tag.lower())))
+    if q.username:
+        from community.accounts import username_key
+        query = query.join(User, on=(AiModel.owner == User.id)).where(User.username_key == username_key(q.username))
+    if q.query.strip():
+        from community.search import matching_model_ids
+        query = query.where(AiModel.id.in_(matching_model_ids(q.query)))
+    return query
+
+
+def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
+    sort = SORT_ALIASES.get(q.sort, q.sort) or "newest"
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort {q.sort!r}: use one of {', '.join(SORTS)}")
+    limit = min(max(int(q.limit or 20), 1), MAX_PAGE_SIZE)
+    offset = decode_cursor(q.cursor) if q.cursor else (max(int(q.page or 1), 1) - 1) * limit
+    query = _filtered(actor, q)
+    total = query.count()
+    rows = query.order_by(*SORTS[sort]).offset(offset).limit(limit)
+    return Page(tuple(model_records(rows)), total, offset // limit + 1, limit)
+
+
+def find_version_by_hash(actor: UserInfo | None, file_hash: str) -> tuple[ModelRecord, VersionRecord]:
+    """The version holding a file with this SHA-256 or AutoV2 (any case)."""
+    value = (file_hash or "").strip().lower()
+    if len(value) == 64:
+        row = ModelFile.get_or_none(ModelFile.sha256 == value)
+    elif len(value) == 10:
+        row = ModelFile.select().where(ModelFile.autov2 == value).first()
+    else:
+        raise InvalidInput("give a SHA-256 (64 hex characters) or an AutoV2 hash (10 hex characters)")
+    if row is None:
+        raise NotFound(f"no file with hash {file_hash.upper()}")
+    return get_version(actor, row.version_id)
+
+
+def get_version(actor: UserInfo | None, version_id: int) -> tuple[ModelRecord, VersionRecord]:
+    version = ModelVersion.get_or_none(ModelVersion.id == version_id)
+    if version is None:
+        raise NotFound(f"no model version with id {version_id}")
+    model = get_model(actor, version.model_id)
+    return model, next(v for v in model.versions if v.id == version_id)
+
+
+def holder_of(sha256: str) -> str | None:
+    """Describes the model that already holds a file with this hash, for duplicate messages."""
+    row = (ModelFile.select(ModelFile, ModelVersion, AiModel).join(ModelVersion).join(AiModel)
+           .where(ModelFile.sha256 == sha256).first())
+    return None if row is None else f"'{row.version.model.name}' (id {row.version.model_id})"
+
+
+def list_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
+    """Files whose original name matches ``text``, among models the actor may see: items are (model_id, FileRecord)."""
+    from community.search import matching_file_ids
+
+    limit = min(max(limit, 1), MAX_PAGE_SIZE)
+    visible = visible_models(actor).select(AiModel.id)
+    query = (ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion)
+             .where(ModelVersion.model.in_(visible)))
+    if text.strip():
+        query = query.where(ModelFile.id.in_(matching_file_ids(text)))
+    total = query.count()
+    rows = query.order_by(ModelFile.id.desc()).offset((page - 1) * limit).limit(limit)
+    return Page(tuple((row.version.model_id, file_record(row)) for row in rows), total, page, limit)
+
+
+@dataclass(frozen=True)
+class DownloadTarget:
+    file_id: int
+    stored_path: str
+    original_name: str
+    size: int
+    format: str
+
+
+def download_target(actor: UserInfo | None, version_id: int, file_id: int | None) -> DownloadTarget:
+    """The file a download link points at, if the actor may see its model (else NotFound)."""
+    _, version = get_version(actor, version_id)
+    files = [f for f in version.files if file_id is None or f.id == file_id]
+    if not files:
+        raise NotFound(f"no file {file_id} in model version {version_id}")
+    chosen = next((f for f in files if f.is_primary), files[0])
+    if chosen.format == "diffusers":
+        raise InvalidInput("this model is a diffusers folder; it cannot be downloaded as one file")
+    return DownloadTarget(chosen.id, chosen.stored_path, chosen.original_name, chosen.size, chosen.format)
+
+
+def count_download(store, version_id: int) -> None:
+    with store.write():
+        version = ModelVersion.get_by_id(version_id)
+        ModelVersion.update(download_count=ModelVersion.download_count + 1).where(ModelVersion.id == version_id).execute()
+        AiModel.update(download_count=AiModel.download_count + 1).where(AiModel.id == version.model_id).execute()

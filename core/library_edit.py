@@ -1,0 +1,220 @@
+"""Changing the model library: upload a model or a version, edit, delete, count downloads.
+
+Authorization lives here, not in the API or UI: only the owner or an admin
+changes a model; visitors get NotAuthenticated, others Forbidden.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from community.accounts import UserInfo, record_admin_action
+from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.ingest import StagedFile, StoredFile, discard, store_staged
+from core.library import ModelRecord, get_model, get_model_row, holder_of
+from core.store import BASE_MODELS, MODEL_TYPES, VISIBILITIES, AiModel, ModelFile, ModelTag, ModelVersion, Store, \
+    Tag, utcnow
+
+MAX_TAGS = 20
+TAG_PATTERN = re.compile(r"^[\w .+#-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class ModelFields:
+    """Editable metadata; ``None`` means "keep" (edit) or "detect" (upload)."""
+
+    name: str | None = None
+    type: str | None = None
+    base_model: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] | None = None
+    trigger_words: tuple[str, ...] | None = None
+    visibility: str | None = None
+
+
+def require_login(actor: UserInfo | None) -> UserInfo:
+    if actor is None:
+        raise NotAuthenticated("log in first")
+    return actor
+
+
+def require_owner(actor: UserInfo | None, model: AiModel) -> UserInfo:
+    actor = require_login(actor)
+    if not (actor.is_admin or actor.id == model.owner_id):
+        raise Forbidden("only the model's owner or an admin can do this")
+    return actor
+
+
+def split_list(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...] | None:
+    """Tags or trigger words from a comma/newline-joined string or a list."""
+    if value is None:
+        return None
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,\n]", value)
+    seen: dict[str, None] = {}
+    for item in items:
+        for part in re.split(r"[,\n]", item):
+            if part.strip():
+                seen.setdefault(part.strip(), None)
+    return tuple(seen)
+
+
+def _check_fields(fields: ModelFields) -> None:
+    if fields.name is not None and not 1 <= len(fields.name.strip()) <= 200:
+        raise InvalidInput("the model name must be 1-200 characters")
+    if fields.type is not None and fields.type not in MODEL_TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(MODEL_TYPES)}")
+    if fields.base_model is not None and fields.base_model not in BASE_MODELS:
+        raise InvalidInput(f"base model must be one of {', '.join(BASE_MODELS)}")
+    if fields.visibility is not None and fields.visibility not in VISIBILITIES:
+        raise InvalidInput("visibility must be public or private")
+    if fields.description is not None and len(fields.description) > 50_000:
+        raise InvalidInput("the description can be at most 50,000 characters")
+    for tag in fields.tags or ():
+        if not TAG_PATTERN.fullmatch(tag):
+            raise InvalidInput(f"invalid tag {tag!r}: 1-64 letters, digits, spaces or . + # - _")
+    if fields.tags is not None and len(fields.tags) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags")
+    if fields.trigger_words is not None and (len(fields.trigger_words) > 50
+                                             or any(len(w) > 200 for w in fields.trigger_words)):
+        raise InvalidInput("at most 50 trigger words of up to 200 characters")
+
+
+def _set_tags(model_id: int, tags: tuple[str, ...]) -> None:
+    ModelTag.delete().where(ModelTag.model == model_id).execute()
+    for name in {t.lower() for t in tags}:
+        tag, _ = Tag.get_or_create(name=name)
+        ModelTag.create(model=model_id, tag=tag)
+
+
+def _add_file_rows(version: ModelVersion, stored: StoredFile) -> None:
+    ModelFile.create(version=version, original_name=stored.original_name, stored_path=stored.stored_path,
+                     size=stored.size, sha256=stored.sha256, autov2=stored.autov2, format="safetensors"
+                     if stored.info.format != "diffusers" else "diffusers",
+                     metadata=json.dumps(stored.info.metadata), scan_result=stored.scan_result)
+
+
+def _stored(models_dir: Path, staged: StagedFile, allow_pickle: bool) -> StoredFile:
+    return store_staged(models_dir, staged, holder_of, allow_pickle)
+
+
+def create_model(store: Store, models_dir: Path, actor: UserInfo | None, staged: StagedFile, fields: ModelFields,
+                 *, allow_pickle: bool = False, version_name: str = "v1") -> ModelRecord:
+    """A new model from an uploaded file; type and base model default to what the file says."""
+    try:
+        actor = require_login(actor)
+        _check_fields(fields)
+    except BaseException:
+        staged.path.unlink(missing_ok=True)
+        raise
+    stored = _stored(models_dir, staged, allow_pickle)
+    try:
+        with store.write():
+            base = fields.base_model or stored.info.base_model
+            model = AiModel.create(
+                owner=actor.id, name=(fields.name or Path(stored.original_name).stem).strip()[:200],
+                type=fields.type or stored.info.model_type, base_model=base, description=fields.description or "",
+                trigger_words="\n".join(fields.trigger_words or ()), visibility=fields.visibility or "public")
+            _set_tags(model.id, fields.tags or ())
+            version = ModelVersion.create(model=model, name=version_name, base_model=base)
+            _add_file_rows(version, stored)
+    except BaseException:
+        discard(stored)
+        raise
+    return get_model(actor, model.id)
+
+
+def add_version(store: Store, models_dir: Path, actor: UserInfo | None, model_id: int, staged: StagedFile,
+                name: str, *, allow_pickle: bool = False) -> ModelRecord:
+    try:
+        model = get_model_row(actor, model_id)
+        require_owner(actor, model)
+        if not 1 <= len((name or "").strip()) <= 200:
+            raise InvalidInput("the version name must be 1-200 characters")
+    except BaseException:
+        staged.path.unlink(missing_ok=True)
+        raise
+    stored = _stored(models_dir, staged, allow_pickle)
+    try:
+        with store.write():
+            version = ModelVersion.create(model=model, name=name.strip(), base_model=stored.info.base_model)
+            _add_file_rows(version, stored)
+            AiModel.update(updated_at=utcnow()).where(AiModel.id == model.id).execute()
+    except BaseException:
+        discard(stored)
+        raise
+    return get_model(actor, model_id)
+
+
+def update_model(store: Store, actor: UserInfo | None, model_id: int, fields: ModelFields) -> ModelRecord:
+    model = get_model_row(actor, model_id)
+    actor = require_owner(actor, model)
+    _check_fields(fields)
+    changes = {key: getattr(fields, key) for key in ("name", "type", "base_model", "description", "visibility")
+               if getattr(fields, key) is not None}
+    if fields.trigger_words is not None:
+        changes["trigger_words"] = "\n".join(fields.trigger_words)
+    with store.write():
+        AiModel.update(**changes, updated_at=utcnow()).where(AiModel.id == model_id).execute()
+        if fields.tags is not None:
+            _set_tags(model_id, fields.tags)
+        if actor.id != model.owner_id:
+            record_admin_action(actor, "edit_model", f"model:{model_id}")
+    return get_model(actor, model_id)
+
+
+def _remove_files(models_dir: Path, stored_paths: list[str]) -> None:
+    """Delete bytes after their rows are gone (a crash in between leaves an orphan, never a dangling row)."""
+    import shutil
+
+    for rel in stored_paths:
+        path = (models_dir / rel)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def delete_model(store: Store, models_dir: Path, actor: UserInfo | None, model_id: int) -> None:
+    model = get_model_row(actor, model_id)
+    actor = require_owner(actor, model)
+    paths = [f.stored_path for f in ModelFile.select().join(ModelVersion).where(ModelVersion.model == model_id)]
+    with store.write():
+        model.delete_instance(recursive=False)
+        if actor.id != model.owner_id:
+            record_admin_action(actor, "delete_model", f"model:{model_id}:{model.name}")
+    _remove_files(models_dir, paths)
+
+
+def delete_version(store: Store, models_dir: Path, actor: UserInfo | None, version_id: int) -> None:
+    version = ModelVersion.get_or_none(ModelVersion.id == version_id)
+    if version is None:
+        raise NotFound(f"no model version with id {version_id}")
+    model = get_model_row(actor, version.model_id)
+    actor = require_owner(actor, model)
+    if model.versions.count() == 1:
+        return delete_model(store, models_dir, actor, model.id)
+    paths = [f.stored_path for f in version.files]
+    with store.write():
+        version.delete_instance()
+        if actor.id != model.owner_id:
+            record_admin_action(actor, "delete_version", f"version:{version_id}")
+    _remove_files(models_dir, paths)
+
+
+def delete_file(store: Store, models_dir: Path, actor: UserInfo | None, file_id: int) -> None:
+    row = ModelFile.get_or_none(ModelFile.id == file_id)
+    if row is None:
+        raise NotFound(f"no file with id {file_id}")
+    model = get_model_row(actor, row.version.model_id)
+    actor = require_owner(actor, model)
+    if row.version.files.count() == 1:
+        return delete_version(store, models_dir, actor, row.version_id)
+    with store.write():
+        row.delete_instance()
+        if actor.id != model.owner_id:
+            record_admin_action(actor, "delete_file", f"file:{file_id}")
+    _remove_files(models_dir, [row.stored_path])
+
