@@ -41,6 +41,21 @@ def build_context(config: Config):
     return context
 
 
+def scan_models_in_background(context) -> threading.Thread:
+    """Start-up scan of models_dir; the server answers meanwhile (new files appear as they are hashed)."""
+
+    def run():
+        try:
+            report = context.rescan_models()
+            log.info("models folder scanned: %s", report.as_dict())
+        except Exception:
+            log.exception("scanning the models folder failed")
+
+    worker = threading.Thread(target=run, name="models-scan", daemon=True)
+    worker.start()
+    return worker
+
+
 def build_app(context):
     """FastAPI with the REST routes, then the Gradio UI mounted at ``/``."""
     import gradio as gr
@@ -88,6 +103,7 @@ def serve(config: Config) -> None:
 
     context = build_context(config)
     app = build_app(context)
+    scan_models_in_background(context)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info"))
     if config.share:
         threading.Thread(target=lambda: _share_when_up(server, config), daemon=True).start()

@@ -20,3 +20,14 @@ def ban(username: str, request: Request, user: UserInfo = Depends(require_user))
 @router.post("/users/{username}/unban")
 def unban(username: str, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return accounts.set_banned(get_context(request).store, user, username, False).as_dict()
+
+
+@router.post("/rescan")
+def rescan(request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    """Re-read models_dir: new files join the library, removed ones leave it."""
+    context = get_context(request)
+    accounts.require_admin(user)
+    report = context.rescan_models()
+    with context.store.write():
+        accounts.record_admin_action(user, "rescan", str(context.config.models_path))
+    return report.as_dict()

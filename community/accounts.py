@@ -94,7 +94,10 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str) -> bool:
-    return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+    try:
+        return bcrypt.checkpw(_prehash(password), password_hash.encode("ascii"))
+    except ValueError:  # not a bcrypt hash: an account that cannot log in (the site account)
+        return False
 
 
 def hash_token(token: str) -> str:
@@ -110,7 +113,7 @@ def register(store: Store, username: str, password: str) -> UserInfo:
             raise Conflict(f"the username {name!r} is taken")
         if User.select().where(User.username_skeleton == username_skeleton(name)).exists():
             raise Conflict(f"the username {name!r} is too similar to an existing one")
-        is_first = not User.select().exists()
+        is_first = not User.select().where(User.username_key != SITE_ACCOUNT).exists()
         row = User.create(username=name, username_key=username_key(name),
                           username_skeleton=username_skeleton(name), password_hash=password_hash,
                           is_admin=is_first)
@@ -222,3 +225,25 @@ def update_bio(store: Store, actor: UserInfo | None, bio: str) -> UserInfo:
     with store.write():
         User.update(bio=bio).where(User.id == actor.id).execute()
     return get_user(actor.username)
+
+
+SITE_ACCOUNT = "site"
+
+
+def site_account(store: Store) -> UserInfo:
+    """The account that owns what the site itself brings (the demo model); it cannot log in."""
+    row = find_user(SITE_ACCOUNT)
+    if row is None:
+        with store.write():
+            row = User.create(username=SITE_ACCOUNT, username_key=username_key(SITE_ACCOUNT),
+                              username_skeleton=username_skeleton(SITE_ACCOUNT), password_hash="!",
+                              bio="This instance's own models.")
+    return user_info(row)
+
+
+def local_owner(store: Store, name: str | None) -> UserInfo:
+    """Owner of models found in models_dir: ``--local-owner``, else the first admin, else the site account."""
+    if name:
+        return get_user(name)
+    admin = User.select().where(User.is_admin == True, User.is_banned == False).order_by(User.id).first()  # noqa: E712
+    return user_info(admin) if admin else site_account(store)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from community.throttle import LoginThrottle
 from core.config import Config
+from core.scanner import ScanReport, Scanner
 from core.store import Store
 
 
@@ -19,6 +20,17 @@ class AppContext:
     config: Config
     store: Store
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    scanner: Scanner | None = None
+
+    def __post_init__(self):
+        if self.scanner is None:
+            self.scanner = Scanner(self.store, self.config.models_path)
+
+    def rescan_models(self, progress=None) -> ScanReport:
+        """Re-read models_dir; local files are owned by --local-owner, the first admin or the site."""
+        from community.accounts import local_owner
+
+        return self.scanner.scan(local_owner(self.store, self.config.local_owner).id, progress)
 
     def close(self) -> None:
         self.store.close()
