@@ -101,6 +101,9 @@ def start_share_tunnel(config: Config) -> None:
 def serve(config: Config) -> None:
     import uvicorn
 
+    # Gradio's upload temp files on the models folder's file system, so ingesting one is a rename.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(config.models_path / ".incoming" / "gradio"))
+
     context = build_context(config)
     app = build_app(context)
     scan_models_in_background(context)
@@ -121,10 +124,27 @@ def _share_when_up(server, config: Config) -> None:
         start_share_tunnel(config)
 
 
+SUBCOMMANDS = {
+    "convert-pickle": "convert a .ckpt/.pt/.bin pickle to .safetensors in a sandboxed process",
+}
+
+
+def run_subcommand(name: str, args: list[str]) -> int:
+    if name == "convert-pickle":
+        from core.pickle_import import main as convert_main
+
+        return convert_main(args)
+    raise AssertionError(name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return run_subcommand(argv[0], argv[1:])
     apply_offline_defaults()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = load_config(argv)
+    epilog = "subcommands:\n" + "\n".join(f"  {name:<16}{what}" for name, what in SUBCOMMANDS.items())
+    config = load_config(argv, epilog=epilog)
     serve(config)
     return 0
 

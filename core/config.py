@@ -103,13 +103,14 @@ def _from_env(setting: Setting, environ: Mapping[str, str]) -> Any:
         raise ConfigError(f"{setting.env}={raw!r}: {exc}") from None
 
 
-def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+def build_parser(environ: Mapping[str, str] | None = None, epilog: str | None = None) -> argparse.ArgumentParser:
     """The command-line parser; defaults already reflect the environment."""
     environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(
         prog="visionary_app.py",
         description="Visionary Art: a self-hosted AI-painting sharing site. "
         f"Every flag can also be set with its {ENV_PREFIX}* environment variable.",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for setting in SETTINGS:
         default = _from_env(setting, environ)
@@ -140,9 +141,10 @@ def config_from_namespace(namespace: argparse.Namespace) -> Config:
     return validate(Config(**values))
 
 
-def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+                epilog: str | None = None) -> Config:
     """Flags, then ``VISIONARY_*`` variables, then defaults."""
-    parser = build_parser(environ)
+    parser = build_parser(environ, epilog)
     try:
         return config_from_namespace(parser.parse_args(argv))
     except ConfigError as exc:

@@ -191,14 +191,14 @@ def _inspect(staged: StagedFile, allow_pickle: bool) -> tuple[StagedFile, ModelF
     original_format = info.format
     converted = staged.path.with_name(staged.path.stem + "-converted.part")
     try:
-        convert_pickle_to_safetensors(staged.path, converted)
+        result = convert_pickle_to_safetensors(staged.path, converted)  # re-validated and re-hashed
         info = inspect_model_file(converted)
     except ModelFileError as exc:
         converted.unlink(missing_ok=True)
         raise InvalidInput(f"'{staged.original_name}' could not be converted to safetensors: {exc}") from None
     staged.path.unlink(missing_ok=True)
     name = Path(staged.original_name).with_suffix(".safetensors").name
-    converted_staged = StagedFile(converted, sha256_file(converted), converted.stat().st_size, name)
+    converted_staged = StagedFile(converted, result.sha256, result.size, name)
     return converted_staged, info, f"converted from {original_format} to safetensors in a sandbox"
 
 
