@@ -116,6 +116,19 @@ def convert_pickle_to_safetensors(src: str | os.PathLike, dst: str | os.PathLike
 def _run_worker(src: Path, out: Path, limits: ConversionLimits) -> dict:
     """Run the worker child and return its JSON report; raise ModelFileError on failure."""
     command = [sys.executable, "-I", str(WORKER), str(src), str(out)]
+    returncode, stdout, stderr = run_sandboxed(command, limits, what=f"converting '{src.name}'")
+    report = _parse_report(stdout)
+    if returncode == 0 and report.get("ok"):
+        return report
+    raise ModelFileError(_failure_message(src.name, returncode, report, stderr, limits))
+
+
+def run_sandboxed(command: list[str], limits: ConversionLimits, *, what: str = "the conversion") -> tuple[int, bytes, bytes]:
+    """Run ``command`` under the sandbox; returns ``(returncode, stdout, stderr)``.
+
+    ``limits`` must be resolved (no ``None`` sizes).  Raises `ModelFileError`
+    when the process cannot start or passes the wall-clock limit (it is killed).
+    """
     try:
         proc = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -129,13 +142,8 @@ def _run_worker(src: Path, out: Path, limits: ConversionLimits) -> dict:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        raise ModelFileError(
-            f"converting '{src.name}' took longer than {limits.wall_seconds:g} s and was stopped"
-        ) from None
-    report = _parse_report(stdout)
-    if proc.returncode == 0 and report.get("ok"):
-        return report
-    raise ModelFileError(_failure_message(src.name, proc.returncode, report, stderr, limits))
+        raise ModelFileError(f"{what} took longer than {limits.wall_seconds:g} s and was stopped") from None
+    return proc.returncode, stdout, stderr
 
 
 def _parse_report(stdout: bytes) -> dict:

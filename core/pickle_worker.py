@@ -35,6 +35,8 @@ _SAVEABLE_DTYPES = frozenset({
     "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
 })
 _MAX_DROPPED_REPORTED = 50
+# How an address-space limit shows up when it is hit outside Python's allocator.
+_MEMORY_SIGNS = ("allocate memory", "Cannot allocate", "failed to map segment", "std::bad_alloc")
 
 
 class _Inert:
@@ -131,12 +133,7 @@ def make_independent(tensors: dict) -> dict:
 def convert(src: str, dst: str) -> dict:
     from safetensors.torch import save_file
 
-    try:
-        obj = load_checkpoint(src)
-    except MemoryError:
-        raise ConversionFailure("memory", "out of memory while loading") from None
-    except Exception as e:  # UnpicklingError for refused globals, RuntimeError for bad zips
-        raise _classify_load_error(e) from None
+    obj = load_checkpoint(src)
     tensors, dropped = collect_tensors(obj)
     if not tensors:
         raise ConversionFailure("no-tensors", "the checkpoint contains no tensors")
@@ -149,12 +146,15 @@ def convert(src: str, dst: str) -> dict:
     return {"tensors": len(tensors), "dropped": dropped[:_MAX_DROPPED_REPORTED], "dropped_count": len(dropped)}
 
 
-def _classify_load_error(error: Exception) -> ConversionFailure:
+def classify_error(error: BaseException) -> ConversionFailure:
+    """Sort an exception into refused / memory / failed, with a short message."""
     import pickle
 
+    if isinstance(error, ConversionFailure):
+        return error
     text = str(error)
-    if "allocate memory" in text or "Cannot allocate" in text:
-        return ConversionFailure("memory", "out of memory while loading")
+    if isinstance(error, MemoryError) or any(s in text for s in _MEMORY_SIGNS):
+        return ConversionFailure("memory", "out of memory")
     if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in text:
         found = re.search(r"GLOBAL (\S+)", text) or re.search(r"unrecognized function (\S+)", text)
         what = f"it references {found.group(1)}" if found else _first_line(text)
@@ -182,12 +182,9 @@ def main(argv: list[str]) -> int:
     report: dict = {"netns": _netns()}
     try:
         report.update(convert(argv[0], argv[1]), ok=True)
-    except ConversionFailure as e:
-        report.update(ok=False, kind=e.kind, error=str(e))
-    except MemoryError:
-        report.update(ok=False, kind="memory", error="out of memory")
-    except Exception as e:
-        report.update(ok=False, kind="failed", error=f"{type(e).__name__}: {_first_line(str(e))}")
+    except Exception as e:  # MemoryError included
+        failure = classify_error(e)
+        report.update(ok=False, kind=failure.kind, error=str(failure))
     print(json.dumps(report), flush=True)
     return 0 if report["ok"] else 2
 

@@ -83,7 +83,7 @@ def validate_safetensors(path: str | os.PathLike, *, library_check: bool = True)
     if len(raw) != header_size:
         raise ModelFileError(f"'{name}' is truncated inside its safetensors header")
     header = _parse_header_json(raw, name)
-    metadata = _check_metadata(header.pop("__metadata__", {}), name)
+    metadata = _check_metadata(header.pop("__metadata__", None), name)
     tensors = {key: _check_tensor_entry(key, value, name) for key, value in header.items()}
     _check_layout(tensors, file_size - 8 - header_size, name)
     if library_check:
@@ -139,6 +139,8 @@ def _no_constants(token: str) -> Any:
 
 
 def _check_metadata(value: Any, name: str) -> dict[str, str]:
+    if value is None:  # absent, or null (which the library accepts too)
+        return {}
     if not isinstance(value, dict):
         raise ModelFileError(f"'{name}': __metadata__ must be an object of strings")
     for key, item in value.items():
