@@ -62,6 +62,24 @@ async def upload_model(request: Request, user: UserInfo = Depends(require_user))
     return model_json(request, record)
 
 
+class HubImport(BaseModel):
+    repo_id: str = Field(max_length=200)
+    filename: str | None = Field(None, max_length=500)
+    revision: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, max_length=200)
+    visibility: str | None = None
+
+
+@router.post("/models/import", status_code=201)
+def import_model(body: HubImport, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    """Import a model file from the Hugging Face Hub (the server needs network and HF_HUB_OFFLINE=0)."""
+    context = get_context(request)
+    record = library_edit.import_from_hub(
+        context.store, context.config.models_path, user, body.repo_id, body.filename, body.revision,
+        ModelFields(name=body.name, visibility=body.visibility), max_bytes=context.config.max_upload_bytes)
+    return model_json(request, record)
+
+
 @router.get("/models/{model_id}")
 def get_model(model_id: int, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
     return model_json(request, library.get_model(user, model_id))

@@ -218,3 +218,24 @@ def delete_file(store: Store, models_dir: Path, actor: UserInfo | None, file_id:
             record_admin_action(actor, "delete_file", f"file:{file_id}")
     _remove_files(models_dir, [row.stored_path])
 
+
+
+def import_from_hub(store: Store, models_dir: Path, actor: UserInfo | None, repo_id: str, filename: str | None,
+                    revision: str | None, fields: ModelFields, *, max_bytes: int,
+                    progress=None) -> ModelRecord:
+    """Download one file from the Hugging Face Hub and ingest it like an upload."""
+    import tempfile
+
+    from core.hf_import import download_from_hub
+    from core.ingest import incoming_dir, stage_local_file
+
+    actor = require_login(actor)
+    _check_fields(fields)
+    with tempfile.TemporaryDirectory(dir=incoming_dir(models_dir), prefix="hub-") as folder:
+        path = download_from_hub(repo_id, filename, revision, Path(folder), progress=progress)
+        staged = stage_local_file(models_dir, path, path.name, max_bytes)
+    named = fields if fields.name else ModelFields(**{**fields.__dict__, "name": Path(path.name).stem})
+    record = create_model(store, models_dir, actor, staged, named, version_name=revision or "main")
+    with store.write():
+        AiModel.update(source="hub").where(AiModel.id == record.id).execute()
+    return get_model(actor, record.id)
