@@ -145,7 +145,7 @@ def validate_diffusers_folder(path: str | os.PathLike, *, library_check: bool = 
         raise ModelFileError(f"'{root.name}' is not a folder")
     model_index = _read_json_object(root / "model_index.json", root)
     weights: dict[str, SafetensorsHeader] = {}
-    pickles: list[Path] = []
+    pickles: dict[Path, str] = {}
     total = 0
     for file in _folder_files(root):
         total += file.stat().st_size
@@ -153,16 +153,14 @@ def validate_diffusers_folder(path: str | os.PathLike, *, library_check: bool = 
         if fmt == "safetensors":
             weights[file.relative_to(root).as_posix()] = validate_safetensors(file, library_check=library_check)
         elif fmt in PICKLE_FORMATS:
-            pickles.append(file)
-    if not weights:
-        if pickles:
-            raise PickleRefused(pickles[0], sniff_format(pickles[0]), detail=f"in folder '{root.name}'")
-        raise ModelFileError(f"diffusers folder '{root.name}' holds no safetensors weights")
+            pickles[file] = fmt
     safe_dirs = {(root / rel).parent for rel in weights}
-    for file in pickles:
+    for file, fmt in pickles.items():
         if file.parent not in safe_dirs:
             rel = file.relative_to(root).as_posix()
-            raise PickleRefused(file, sniff_format(file), detail=f"'{rel}' in folder '{root.name}'")
+            raise PickleRefused(file, fmt, detail=f"'{rel}' in folder '{root.name}'")
+    if not weights:
+        raise ModelFileError(f"diffusers folder '{root.name}' holds no safetensors weights")
     unet_path = root / "unet" / "config.json"
     unet_config = _read_json_object(unet_path, root) if unet_path.is_file() else None
     skipped = tuple(sorted(p.relative_to(root).as_posix() for p in pickles))

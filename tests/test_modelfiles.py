@@ -329,6 +329,10 @@ def test_diffusers_folder_without_weights(tmp_path):
     (root / "model_index.json").write_text("{}")
     with pytest.raises(ModelFileError, match="no safetensors weights"):
         validate_diffusers_folder(root)
+    (root / "unet").mkdir()
+    torch.save({"w": fx.t(2)}, root / "unet" / "diffusion_pytorch_model.bin")
+    with pytest.raises(PickleRefused, match="unet/diffusion_pytorch_model.bin"):
+        validate_diffusers_folder(root)
 
 
 def test_unknown_file_is_refused(tmp_path):
