@@ -125,16 +125,36 @@ def _share_when_up(server, config: Config) -> None:
 
 
 SUBCOMMANDS = {
-    "convert-pickle": "convert a .ckpt/.pt/.bin pickle to .safetensors in a sandboxed process",
+    "backup": "backup PATH [--db ...]: consistent online copy of the database (safe while the app runs)",
+    "convert-pickle": "convert-pickle IN [OUT]: convert a .ckpt/.pt/.bin pickle to .safetensors in a sandbox",
 }
 
 
-def run_subcommand(name: str, args: list[str]) -> int:
-    if name == "convert-pickle":
-        from core.pickle_import import main as convert_main
+def backup(args: list[str]) -> int:
+    if not args or args[0].startswith("-"):
+        print("usage: python visionary_app.py backup PATH [--db PATH_OR_URL]", file=sys.stderr)
+        return 2
+    from core.store import Store
 
-        return convert_main(args)
-    raise AssertionError(name)
+    config = load_config(args[1:])
+    store = Store(config.db)
+    try:
+        path = store.backup(args[0])
+    except (ValueError, RuntimeError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"backup written to {path}")
+    return 0
+
+
+def run_subcommand(name: str, args: list[str]) -> int:
+    if name == "backup":
+        return backup(args)
+    from core.pickle_import import main as convert_main
+
+    return convert_main(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

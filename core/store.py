@@ -12,6 +12,7 @@ opens it.  One process serves one store.
 from __future__ import annotations
 
 import contextlib
+import os
 import datetime as dt
 from pathlib import Path
 from typing import Callable, Iterator
@@ -274,6 +275,30 @@ class Store:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); nests as a savepoint."""
         with self.db.atomic():
             yield
+
+    def backup(self, destination: Path) -> Path:
+        """A consistent online copy (SQLite's backup API, one step: a snapshot while writers go on)."""
+        import sqlite3
+
+        if not self.is_sqlite:
+            raise ValueError("backup works on SQLite databases; use your database's own tool (e.g. pg_dump)")
+        destination = Path(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(destination.name + ".partial")
+        partial.unlink(missing_ok=True)
+        source = sqlite3.connect(str(self.path), timeout=30)
+        target = sqlite3.connect(str(partial))
+        try:
+            source.backup(target, pages=-1)
+            target.execute("PRAGMA journal_mode=DELETE")
+            status = target.execute("PRAGMA integrity_check").fetchone()[0]
+            if status != "ok":
+                raise RuntimeError(f"the backup failed its integrity check: {status}")
+        finally:
+            target.close()
+            source.close()
+        os.replace(partial, destination)
+        return destination
 
     def close(self) -> None:
         if not self.db.is_closed():
