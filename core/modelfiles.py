@@ -58,6 +58,8 @@ def sniff_format(path: str | os.PathLike) -> str:
     path = Path(path)
     if path.is_dir():
         return "diffusers" if (path / "model_index.json").is_file() else "unknown"
+    if path.exists() and not path.is_file():  # a FIFO or device would block or never end
+        return "unknown"
     try:
         with open(path, "rb") as f:
             head = f.read(_SNIFF_BYTES)

@@ -157,7 +157,7 @@ def classify_error(error: BaseException) -> ConversionFailure:
         return ConversionFailure("memory", "out of memory")
     if isinstance(error, pickle.UnpicklingError) or "Weights only load failed" in text:
         found = re.search(r"GLOBAL (\S+)", text) or re.search(r"unrecognized function (\S+)", text)
-        what = f"it references {found.group(1)}" if found else _first_line(text)
+        what = f"it references {found.group(1)[:120]}" if found else _first_line(text)
         return ConversionFailure("refused", f"it holds more than plain tensor data ({what})")
     return ConversionFailure("failed", f"{type(error).__name__}: {_first_line(text)}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -62,6 +63,11 @@ def test_sniff_safetensors_whose_length_bytes_look_like_a_pickle(tmp_path):
     assert path.read_bytes()[:2] == b"\x80\x02"
     assert sniff_format(path) == "safetensors"
     assert validate_safetensors(path).tensors["x"].shape == (2,)
+
+
+def test_sniff_does_not_block_on_a_fifo(tmp_path):
+    os.mkfifo(tmp_path / "pipe.safetensors")
+    assert sniff_format(tmp_path / "pipe.safetensors") == "unknown"
 
 
 def test_sniff_folders(tmp_path):
