@@ -65,3 +65,18 @@ def test_share_without_network_prints_one_clear_line(tmp_path):
         assert requests.get(live.url + "/").status_code == 200
     finally:
         live.stop()
+
+
+def test_readme_configuration_table_lists_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):]
+    for setting in SETTINGS:
+        assert f"`{setting.flag}`" in table, setting.flag
+        assert f"`{setting.env}`" in table, setting.env
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "make run" in first_block and "make test" in first_block
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
