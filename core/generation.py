@@ -1,0 +1,259 @@
+"""txt2img requests and the generation loop (stages 4 and 5 of ``core.pipeline``).
+
+Each image of a batch is its own pipeline call with its own CPU
+``torch.Generator`` seeded ``seed + i``: image ``i`` of a batch is bit-identical
+to a single run with that seed (a batched call differs in the last bits on
+CPU), and A1111's skip can drop one image and go on with the next.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import secrets
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from core.lora import loras_applied, merge_weights, parse_lora_tags
+from core.samplers import make_scheduler, resolve_sampler
+
+MAX_SEED = 2**63 - 1 - 8  # leaves room for seed + batch index
+MAX_RANDOM_SEED = 4294967294  # A1111 draws random seeds below this
+
+
+# --------------------------------------------------------------------------- 4. request
+@dataclass(frozen=True)
+class GenerationRequest:
+    """txt2img parameters, A1111 semantics. ``prompt`` keeps its ``<lora:...>`` tags (they go in the infotext)."""
+
+    prompt: str
+    negative_prompt: str = ""
+    width: int = 512
+    height: int = 512
+    steps: int = 20
+    cfg_scale: float = 7.0
+    sampler: str = "Euler a"
+    scheduler: str = "automatic"
+    seed: int = -1
+    batch_size: int = 1
+
+    @property
+    def text_prompt(self) -> str:
+        """The prompt without LoRA tags: what the text encoder sees."""
+        return parse_lora_tags(self.prompt)[0]
+
+    @property
+    def loras(self) -> list[tuple[str, float]]:
+        """``[(name, weight)]`` from the prompt's ``<lora:NAME:WEIGHT>`` tags."""
+        return parse_lora_tags(self.prompt)[1]
+
+
+def _require_int(name: str, value, low: int, high: int, multiple: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    if value % multiple:
+        raise ValueError(f"{name} must be a multiple of {multiple}, got {value}")
+
+
+def check_inputs(request: GenerationRequest) -> None:
+    """Raise ``ValueError`` with a clear message for any out-of-range parameter."""
+    if not isinstance(request.prompt, str):
+        raise ValueError("prompt must be text")
+    if not isinstance(request.negative_prompt, str):
+        raise ValueError("negative_prompt must be text")
+    _require_int("width", request.width, 64, 2048, 8)
+    _require_int("height", request.height, 64, 2048, 8)
+    _require_int("steps", request.steps, 1, 150)
+    _require_int("batch_size", request.batch_size, 1, 8)
+    cfg = request.cfg_scale
+    if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not math.isfinite(cfg) or not 1 <= cfg <= 30:
+        raise ValueError(f"cfg_scale must be a number between 1 and 30, got {cfg!r}")
+    if request.seed != -1:
+        _require_int("seed", request.seed, 0, MAX_SEED)
+    resolve_sampler(request.sampler, request.scheduler)
+    parse_lora_tags(request.prompt)
+
+
+def resolve_seeds(seed: int, count: int) -> list[int]:
+    """``[seed, seed+1, ...]``; seed -1 draws a random one (A1111's range)."""
+    if seed == -1:
+        seed = secrets.randbelow(MAX_RANDOM_SEED)
+    return [seed + i for i in range(count)]
+
+
+# --------------------------------------------------------------------------- 5. generation
+class ModelLock:
+    """Shared/exclusive lock of one loaded model.
+
+    Plain runs share the model (each on its own shallow pipeline copy with its
+    own scheduler); a run with LoRAs injects layers into the shared modules, so
+    it holds the model alone. Waiting exclusive runs block new shared ones.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writer and not self._readers)
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+def model_lock(pipe) -> ModelLock:
+    """The pipeline's lock (``dict.setdefault`` is atomic, so two threads get the same one)."""
+    return pipe.__dict__.setdefault("_visionary_lock", ModelLock())
+
+
+def _run_copy(pipe, sampler: str, schedule_type: str):
+    """A shallow copy of ``pipe`` sharing its modules, with its own scheduler and interrupt flag.
+
+    The scheduler is built from the original pipeline's config, which runs never
+    change, so every run starts from the model's own settings.
+    """
+    run = copy.copy(pipe)
+    run.scheduler = make_scheduler(pipe.scheduler.config, sampler, schedule_type)
+    return run
+
+
+class _Hooks:
+    """diffusers' ``callback_on_step_end`` for a batch: overall progress, interrupt and skip.
+
+    Progress counts scheduler steps (second-order samplers such as Heun take
+    about twice ``steps``), over all images of the batch.
+    """
+
+    def __init__(self, n_images, progress_callback, should_stop, should_skip):
+        self.n_images = n_images
+        self.image_index = 0
+        self.progress_callback = progress_callback
+        self.should_stop = should_stop
+        self.should_skip = should_skip
+        self.stopped = False
+
+    def __call__(self, run, step, _timestep, callback_kwargs):
+        if self.progress_callback is not None:
+            per_image = run.num_timesteps
+            self.progress_callback(self.image_index * per_image + step + 1, self.n_images * per_image)
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+            run._interrupt = True  # the pipeline skips its remaining steps, then decodes
+        elif self.should_skip is not None and self.should_skip():
+            run._interrupt = True
+        return callback_kwargs
+
+
+def generate(
+    pipe,
+    request: GenerationRequest,
+    *,
+    loras: Sequence[tuple[str | Path, float]] = (),
+    progress_callback: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    should_skip: Callable[[], bool] | None = None,
+) -> list[tuple[Any, int]]:
+    """Run txt2img; returns ``[(PIL.Image, seed), ...]``, one per image made.
+
+    ``loras`` are ``(safetensors path, weight)`` pairs (the caller maps the
+    prompt's tag names to library files), applied for this run only.
+    ``progress_callback(step, total)`` is called after every step, counted over
+    the whole batch. When ``should_stop()`` turns true the current image stops
+    after its current step, is decoded as it is and returned with those before
+    it (A1111's interrupt). ``should_skip()`` (which should reset itself once
+    read) ends only the current image early and goes on with the next.
+    """
+    import torch
+
+    # 1. Check inputs
+    check_inputs(request)
+    # 2. Seeds: image i uses seed + i
+    seeds = resolve_seeds(request.seed, request.batch_size)
+    # 3. Hooks for progress, interrupt and skip
+    hooks = _Hooks(len(seeds), progress_callback, should_stop, should_skip)
+    # 4. Denoise and decode each image, LoRAs applied for this run only
+    active = merge_weights(loras)
+    lock = model_lock(pipe)
+    results = []
+    with lock.exclusive() if active else lock.shared():
+        run = _run_copy(pipe, request.sampler, request.scheduler)
+        with loras_applied(run, active), torch.inference_mode():
+            for i, seed in enumerate(seeds):
+                hooks.image_index = i
+                results.append((_one_image(run, request, seed, hooks), seed))
+                if hooks.stopped:
+                    break
+    return results
+
+
+def _one_image(run, request: GenerationRequest, seed: int, hooks: _Hooks):
+    import torch
+
+    output = run(
+        prompt=request.text_prompt,
+        negative_prompt=request.negative_prompt or None,
+        width=request.width,
+        height=request.height,
+        num_inference_steps=request.steps,
+        guidance_scale=float(request.cfg_scale),
+        generator=torch.Generator("cpu").manual_seed(seed),
+        callback_on_step_end=hooks,
+        output_type="pil",
+    )
+    return output.images[0]
+
+
+def infotext(
+    request: GenerationRequest,
+    seed: int,
+    *,
+    model_hash: str | None,
+    model_name: str | None,
+    lora_hashes: dict[str, str] | None = None,
+) -> str:
+    """A1111's ``parameters`` text for one image of ``request`` (prompt with its LoRA tags, as A1111 keeps it)."""
+    from core.pnginfo import format_parameters
+    from core.samplers import display_name
+
+    sampler, schedule_type = display_name(request.sampler, request.scheduler)
+    return format_parameters(
+        request.prompt,
+        request.negative_prompt,
+        steps=request.steps,
+        sampler=sampler,
+        schedule_type=schedule_type,
+        cfg_scale=request.cfg_scale,
+        seed=seed,
+        width=request.width,
+        height=request.height,
+        model_hash=model_hash,
+        model_name=model_name,
+        lora_hashes=lora_hashes,
+    )
