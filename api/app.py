@@ -8,7 +8,7 @@ from core.errors import NotFound
 
 from core.context import AppContext
 
-from . import admin, auth, downloads, models
+from . import admin, auth, downloads, models, txt2img
 from .errors import install_error_handlers
 from .guards import Guards
 
@@ -23,6 +23,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(models.router)
     app.include_router(downloads.router)
+    app.include_router(txt2img.router)
     _add_api_not_found(app)
     app.add_middleware(Guards, context=context)
     return app

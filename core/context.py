@@ -1,8 +1,8 @@
 """The one application context, built once in ``visionary_app.py`` and passed down.
 
 Everything long-lived that the services need lives here, never in module
-globals: the settings, the open store, the login throttle (and, as features
-land, the pipeline cache and the generation queue).
+globals: the settings, the open store, the login throttle, the models-folder scanner,
+the pipeline cache and the generation queue.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from community.throttle import LoginThrottle
 from core.config import Config
+from core.generation_queue import GenerationQueue
+from core.pipeline import PipelineCache
 from core.scanner import ScanReport, Scanner
 from core.store import Store
 
@@ -21,10 +23,16 @@ class AppContext:
     store: Store
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     scanner: Scanner | None = None
+    pipelines: PipelineCache | None = None
+    queue: GenerationQueue | None = None
 
     def __post_init__(self):
         if self.scanner is None:
             self.scanner = Scanner(self.store, self.config.models_path)
+        if self.pipelines is None:
+            self.pipelines = PipelineCache(self.config.cache_models)
+        if self.queue is None:
+            self.queue = GenerationQueue(self.config.max_concurrent_generations, name=self.config.device)
 
     def rescan_models(self, progress=None) -> ScanReport:
         """Re-read models_dir; local files are owned by --local-owner, the first admin or the site."""
@@ -33,4 +41,5 @@ class AppContext:
         return self.scanner.scan(local_owner(self.store, self.config.local_owner).id, progress)
 
     def close(self) -> None:
+        self.queue.shutdown(wait=False)
         self.store.close()

@@ -1,0 +1,49 @@
+"""``POST /api/v1/txt2img``: generate with A1111's parameter names; waits in the shared queue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from community.accounts import UserInfo
+from core.txt2img import Txt2ImgParams, run_txt2img
+
+from .deps import get_context, require_user
+
+router = APIRouter(prefix="/api/v1", tags=["generation"])
+
+
+class Txt2ImgBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(max_length=10_000)
+    model_id: int | None = None
+    model_hash: str | None = Field(None, max_length=64)
+    negative_prompt: str | None = Field("", max_length=10_000)
+    width: int | None = None
+    height: int | None = None
+    steps: int | None = 20
+    cfg_scale: float | None = 7.0
+    sampler_name: str | None = "Euler a"
+    scheduler: str | None = "automatic"
+    seed: int | None = -1
+    batch_size: int | None = 1
+    vae_id: int | None = None
+
+
+def params_from(body: Txt2ImgBody) -> Txt2ImgParams:
+    return Txt2ImgParams(
+        prompt=body.prompt, model_id=body.model_id, model_hash=body.model_hash,
+        negative_prompt=body.negative_prompt or "", width=body.width, height=body.height,
+        steps=20 if body.steps is None else body.steps, cfg_scale=7.0 if body.cfg_scale is None else body.cfg_scale,
+        sampler=body.sampler_name or "Euler a", scheduler=body.scheduler or "automatic",
+        seed=-1 if body.seed is None else body.seed, batch_size=body.batch_size or 1, vae_id=body.vae_id)
+
+
+@router.post("/txt2img")
+def txt2img(body: Txt2ImgBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    result = run_txt2img(get_context(request), user, params_from(body))
+    base = str(request.base_url).rstrip("/")
+    return {"images": [{"id": image.id, "url": f"{base}/media/{image.path}", "seed": image.seed,
+                        "width": image.width, "height": image.height} for image in result.images],
+            "info": result.info}

@@ -1,0 +1,254 @@
+"""txt2img as a service: the one function every entry point (UI, REST, /sdapi) calls.
+
+1. check the parameters (fast, before queueing);
+2. resolve the checkpoint, the optional VAE and the prompt's ``<lora:NAME:W>``
+   tags to library files the user may see;
+3. queue the work on the device's generation queue (shared by everyone);
+4. in the job: a pipeline from the LRU cache (loaded on a miss), generate;
+5. save each image as a PNG with A1111's ``parameters`` chunk under
+   ``outputs/<date>/`` (atomic write) and record it, private, for its maker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from community.accounts import UserInfo
+from core.errors import InvalidInput, NotAuthenticated, NotFound
+from core.library import FileRecord, ModelRecord, get_model, visible_models
+from core.store import AiModel, Image, ModelFile, ModelVersion
+
+NATIVE_SIZES = {"SD 1.x": 512, "SD 2.x": 768, "SDXL": 1024}
+DEMO_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Txt2ImgParams:
+    """A1111's txt2img parameters; the checkpoint by id, hash or name (None: the default one)."""
+
+    prompt: str
+    model_id: int | None = None
+    model_hash: str | None = None
+    model_name: str | None = None
+    negative_prompt: str = ""
+    width: int | None = None
+    height: int | None = None
+    steps: int = 20
+    cfg_scale: float = 7.0
+    sampler: str = "Euler a"
+    scheduler: str = "automatic"
+    seed: int = -1
+    batch_size: int = 1
+    vae_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    id: int
+    path: str  # relative to outputs_dir
+    seed: int
+    width: int
+    height: int
+    parameters: str
+
+
+@dataclass(frozen=True)
+class Txt2ImgResult:
+    images: tuple[GeneratedImage, ...]
+    model: str
+    request: dict = field(default_factory=dict)
+
+    @property
+    def info(self) -> dict:
+        """A1111's ``info`` object."""
+        seeds = [image.seed for image in self.images]
+        return {**self.request, "seed": seeds[0] if seeds else None, "all_seeds": seeds,
+                "infotexts": [image.parameters for image in self.images], "sd_model_name": self.model}
+
+
+def native_size(model: ModelRecord) -> int:
+    return DEMO_SIZE if model.is_demo else NATIVE_SIZES.get(model.base_model, 512)
+
+
+def checkpoint_choices(actor: UserInfo | None) -> list[ModelRecord]:
+    """Checkpoints the actor may generate with, demo last unless it is the only one."""
+    from core.library import model_records
+
+    rows = visible_models(actor).where(AiModel.type == "checkpoint").order_by(AiModel.is_demo, AiModel.name)
+    return model_records(rows)
+
+
+def _primary(model: ModelRecord) -> FileRecord:
+    for version in model.versions:
+        for record in version.files:
+            return record
+    raise NotFound(f"the model {model.name!r} has no file")
+
+
+def resolve_checkpoint(actor: UserInfo | None, params: Txt2ImgParams) -> tuple[ModelRecord, FileRecord]:
+    if params.model_id is not None:
+        model = get_model(actor, params.model_id)
+    elif params.model_hash:
+        from core.library import find_version_by_hash
+
+        model, _ = find_version_by_hash(actor, params.model_hash)
+    else:
+        choices = checkpoint_choices(actor)
+        wanted = (params.model_name or "").strip()
+        named = [m for m in choices if wanted and wanted in (m.name, title_of(m), _primary(m).original_name)]
+        if wanted and not named:
+            raise NotFound(f"no checkpoint named {wanted!r}")
+        if not (named or choices):
+            raise NotFound("there is no checkpoint in the library yet: upload one or drop it into models_dir/")
+        model = (named or choices)[0]
+    if model.type != "checkpoint":
+        raise InvalidInput(f"{model.name!r} is a {model.type}, not a checkpoint")
+    return model, _primary(model)
+
+
+def title_of(model: ModelRecord) -> str:
+    """A1111's checkpoint title: ``name [hash]``."""
+    return f"{model.name} [{_primary(model).autov2}]"
+
+
+def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]]) -> list[tuple[str, float, FileRecord]]:
+    """Map ``<lora:NAME:W>`` names to LoRA files by model name or file name (case-insensitive)."""
+    from core.library import file_record
+
+    found = []
+    for name, weight in names:
+        key = name.lower()
+        rows = (ModelFile.select(ModelFile, ModelVersion, AiModel).join(ModelVersion).join(AiModel)
+                .where(AiModel.id.in_(visible_models(actor).select(AiModel.id)), AiModel.type == "lora"))
+        match = next((r for r in rows if key in (r.version.model.name.lower(), Path(r.original_name).stem.lower())),
+                     None)
+        if match is None:
+            raise InvalidInput(f"unknown LoRA {name!r}: add it to the library, or fix the name in <lora:{name}:…>")
+        found.append((name, weight, file_record(match)))
+    return found
+
+
+def _request(params: Txt2ImgParams, model: ModelRecord):
+    from core.generation import GenerationRequest, check_inputs
+
+    size = native_size(model)
+    request = GenerationRequest(
+        prompt=params.prompt, negative_prompt=params.negative_prompt or "", width=params.width or size,
+        height=params.height or size, steps=params.steps, cfg_scale=params.cfg_scale, sampler=params.sampler,
+        scheduler=params.scheduler or "automatic", seed=params.seed, batch_size=params.batch_size)
+    try:
+        check_inputs(request)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return request
+
+
+def _save_png(outputs_dir: Path, image, parameters: str, seed: int) -> str:
+    """Atomic write (temp file, fsync, rename) under outputs/<date>/; returns the relative path."""
+    from core.pnginfo import png_bytes
+
+    day = dt.date.today().isoformat()
+    folder = outputs_dir / day
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{dt.datetime.now():%H%M%S}-{seed}-{secrets.token_hex(3)}.png"
+    temp = folder / f".{name}.part"
+    with open(temp, "wb") as handle:
+        handle.write(png_bytes(image, parameters))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, folder / name)
+    return f"{day}/{name}"
+
+
+def _record(store, actor: UserInfo, model: ModelRecord, record: FileRecord, path: str, image, seed: int,
+            request, parameters: str) -> GeneratedImage:
+    from core.pnginfo import parse_parameters
+
+    with store.write():
+        row = Image.create(owner=actor.id, path=path, width=image.width, height=image.height, prompt=request.prompt,
+                           negative_prompt=request.negative_prompt, parameters=parameters,
+                           meta=json.dumps(parse_parameters(parameters), default=str), seed=seed,
+                           model_hash=record.autov2, model=model.id, model_version=record.version_id)
+    return GeneratedImage(row.id, path, seed, image.width, image.height, parameters)
+
+
+class Txt2ImgJob:
+    """The work one queued job does (runs on the queue's worker thread)."""
+
+    def __init__(self, context, actor: UserInfo, params: Txt2ImgParams):
+        self.context, self.actor = context, actor
+        self.model, self.file = resolve_checkpoint(actor, params)
+        self.request = _request(params, self.model)
+        self.loras = resolve_loras(actor, self.request.loras)
+        self.vae = self._vae(params.vae_id)
+
+    def _vae(self, vae_id: int | None) -> FileRecord | None:
+        if vae_id is None:
+            return None
+        model = get_model(self.actor, vae_id)
+        if model.type != "vae":
+            raise InvalidInput(f"{model.name!r} is not a VAE")
+        return _primary(model)
+
+    def _path(self, record: FileRecord) -> Path:
+        return self.context.config.models_path / record.stored_path
+
+    def pipeline(self):
+        from core.pipeline import ModelLoadError, load_pipeline
+
+        key = (self.file.sha256, self.vae.sha256 if self.vae else None)
+
+        def load():
+            try:
+                return load_pipeline(self._path(self.file), device=self.context.config.device,
+                                     vae_path=self._path(self.vae) if self.vae else None)
+            except (ModelLoadError, ValueError) as exc:
+                raise InvalidInput(f"the checkpoint {self.model.name!r} cannot be loaded: {exc}") from None
+
+        return self.context.pipelines.get_or_load(key, load)
+
+    def __call__(self, job) -> Txt2ImgResult:
+        from core.generation import generate, infotext
+
+        pipe = self.pipeline()
+        images = generate(pipe, self.request, loras=[(self._path(f), w) for _, w, f in self.loras],
+                          progress_callback=job.report, should_stop=job.should_stop, should_skip=job.take_skip)
+        lora_hashes = {name: f.autov2 for name, _, f in self.loras} or None
+        saved = []
+        for image, seed in images:
+            text = infotext(self.request, seed, model_hash=self.file.autov2, model_name=self.model.name,
+                            lora_hashes=lora_hashes)
+            path = _save_png(self.context.config.outputs_path, image, text, seed)
+            saved.append(_record(self.context.store, self.actor, self.model, self.file, path, image, seed,
+                                 self.request, text))
+        request = {"prompt": self.request.prompt, "negative_prompt": self.request.negative_prompt,
+                   "width": self.request.width, "height": self.request.height, "steps": self.request.steps,
+                   "cfg_scale": self.request.cfg_scale, "sampler_name": self.request.sampler,
+                   "batch_size": self.request.batch_size, "sd_model_hash": self.file.autov2}
+        return Txt2ImgResult(tuple(saved), self.model.name, request)
+
+
+def submit_txt2img(context, actor: UserInfo | None, params: Txt2ImgParams):
+    """Check, resolve and queue; returns the queue's Job at once (bad input raises before queueing)."""
+    if actor is None:
+        raise NotAuthenticated("log in to generate images")
+    work = Txt2ImgJob(context, actor, params)
+    return context.queue.submit(work, owner=actor.id, label=f"txt2img {work.model.name}")
+
+
+def run_txt2img(context, actor: UserInfo | None, params: Txt2ImgParams,
+                on_update: Callable[[object], None] | None = None) -> Txt2ImgResult:
+    """Queue and wait; ``on_update(job)`` is called whenever the job's position or progress changes."""
+    job = submit_txt2img(context, actor, params)
+    seen = -1
+    while not job.finished:
+        seen = job.wait_update(seen, timeout=0.5)
+        if on_update is not None:
+            on_update(job)
+    return job.wait()
