@@ -31,6 +31,7 @@ def apply_offline_defaults() -> None:
 def build_context(config: Config):
     from community import accounts
     from core.context import AppContext
+    from core.demo_model import install_demo_model
     from core.store import Store
 
     config.models_path.mkdir(parents=True, exist_ok=True)
@@ -38,6 +39,7 @@ def build_context(config: Config):
     context = AppContext(config=config, store=Store(config.db))
     if config.admin_user:
         accounts.promote_admin(context.store, config.admin_user)
+    install_demo_model(context.store, config.models_path)
     return context
 
 

@@ -43,5 +43,10 @@ def register(server: LiveServer, name: str | None = None, password: str = PASSWO
     return {"user": body["user"], "token": body["token"], "session": session}
 
 
+def without_demo(items: list[dict]) -> list[dict]:
+    """Model listings minus the demo checkpoint every instance ships with."""
+    return [item for item in items if not item.get("isDemo")]
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

@@ -9,7 +9,7 @@ import time
 import requests
 
 from tests import sample_files
-from tests.conftest import PASSWORD, bearer
+from tests.conftest import PASSWORD, bearer, without_demo
 from tests.live_server import LiveServer
 from tests.tiny_models import build_tiny_sd15
 
@@ -17,7 +17,7 @@ from tests.tiny_models import build_tiny_sd15
 def wait_for_models(server: LiveServer, count: int, timeout: float = 60) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        items = requests.get(server.api("/api/v1/models"), params={"limit": 100}).json()["items"]
+        items = without_demo(requests.get(server.api("/api/v1/models"), params={"limit": 100}).json()["items"])
         if len(items) >= count:
             return items
         time.sleep(0.3)
@@ -61,13 +61,13 @@ def test_dropped_files_are_listed_cached_and_removed(tmp_path):
         report = requests.post(server.api("/api/v1/admin/rescan"), headers=bearer(token)).json()
         assert report["hashed"] == 0
         assert report["unchanged"] == 3
-        listing = requests.get(server.api("/api/v1/models")).json()["items"]
+        listing = without_demo(requests.get(server.api("/api/v1/models")).json()["items"])
         assert {m["creator"]["username"] for m in listing} == {"boss"}
 
         (models / "Lora" / "styles" / "pastel_style.safetensors").unlink()
         report = requests.post(server.api("/api/v1/admin/rescan"), headers=bearer(token)).json()
         assert report["removed"] == 1
-        names = {m["name"] for m in requests.get(server.api("/api/v1/models")).json()["items"]}
+        names = {m["name"] for m in without_demo(requests.get(server.api("/api/v1/models")).json()["items"])}
         assert names == {"dreamshaper_8", "tiny-diffusers"}
         assert (models / "Stable-diffusion" / "dreamshaper_8.safetensors").exists()  # never moved
 

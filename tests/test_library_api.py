@@ -40,7 +40,7 @@ def uploaded(server, trainer, tmp_path_factory):
     return models
 
 
-def test_uploads_are_listed_with_detected_type_and_base(server, uploaded):
+def test_uploads_are_listed_with_detected_type_and_base(server, uploaded, trainer):
     expected = {"checkpoint": "Checkpoint", "lora": "LORA", "embedding": "TextualInversion"}
     for kind, (model, path) in uploaded.items():
         assert model["type"] == expected[kind]
@@ -53,9 +53,11 @@ def test_uploads_are_listed_with_detected_type_and_base(server, uploaded):
         assert file["hashes"] == {"SHA256": digest.upper(), "AutoV2": digest[:10].upper()}
         assert file["sizeKB"] == path.stat().st_size / 1024
         assert file["downloadUrl"].startswith(server.url + "/api/download/models/")
-    listing = requests.get(server.api("/api/v1/models"), params={"types": "LORA,Checkpoint"}).json()
+    mine = {"username": trainer["user"]["username"]}
+    listing = requests.get(server.api("/api/v1/models"), params={"types": "LORA,Checkpoint"} | mine).json()
     assert {m["type"] for m in listing["items"]} == {"LORA", "Checkpoint"}
-    repeated = requests.get(server.api("/api/v1/models"), params=[("types", "LORA"), ("types", "TextualInversion")])
+    repeated = requests.get(server.api("/api/v1/models"),
+                            params=[("types", "LORA"), ("types", "TextualInversion"), ("username", mine["username"])])
     assert {m["type"] for m in repeated.json()["items"]} == {"LORA", "TextualInversion"}
     assert listing["metadata"]["totalItems"] == 2
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from PIL import Image as PILImage
 
-from tests.conftest import PASSWORD, bearer
+from tests.conftest import PASSWORD, bearer, without_demo
 from tests.live_server import LiveServer
 from tests.tiny_models import build_tiny_sd15
 
@@ -29,12 +29,12 @@ def gen_server(tmp_path_factory):
     live.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if requests.get(live.api("/api/v1/models")).json()["metadata"]["totalItems"] == 2:
+        if len(without_demo(requests.get(live.api("/api/v1/models")).json()["items"])) == 2:
             break
         time.sleep(0.3)
     live.token = requests.post(live.api("/api/v1/auth/register"),
                                json={"username": "painter", "password": PASSWORD}).json()["token"]
-    models = requests.get(live.api("/api/v1/models"), params={"types": "Checkpoint"}).json()["items"]
+    models = without_demo(requests.get(live.api("/api/v1/models"), params={"types": "Checkpoint"}).json()["items"])
     live.checkpoint_id = models[0]["id"]
     yield live
     live.stop()
