@@ -239,6 +239,15 @@ def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
     return Page(tuple(model_records(rows)), total, offset // limit + 1, limit)
 
 
+def owned_models(actor: UserInfo | None) -> list[tuple[int, str]]:
+    """(id, name) of every model the actor owns, newest first (e.g. the choices for "add a version")."""
+    if actor is None:
+        return []
+    rows = (AiModel.select(AiModel.id, AiModel.name).where(AiModel.owner == actor.id)
+            .order_by(AiModel.created_at.desc(), AiModel.id.desc()))
+    return [(row.id, row.name) for row in rows]
+
+
 def find_version_by_hash(actor: UserInfo | None, file_hash: str) -> tuple[ModelRecord, VersionRecord]:
     """The version holding a file with this SHA-256 or AutoV2 (any case)."""
     value = (file_hash or "").strip().lower()

@@ -1,0 +1,151 @@
+"""The model page: description (safe Markdown), details, versions, files with hashes, training metadata, downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from core.library import FileRecord, ModelRecord, VersionRecord
+
+from . import render
+
+PAGE_CSS = """
+.va-model { display: grid; grid-template-columns: minmax(0, 2.2fr) minmax(240px, 1fr); gap: 24px; }
+@media (max-width: 900px) { .va-model { grid-template-columns: minmax(0, 1fr); } }
+.va-model h2 { margin: 0 0 4px; font-size: 1.7em; overflow-wrap: anywhere; }
+.va-model h3 { margin: 20px 0 8px; }
+.va-muted { color: var(--body-text-color-subdued); font-size: .92em; }
+.va-badges { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0; }
+.va-badge { font-size: .82em; padding: 2px 10px; border-radius: 999px; background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); }
+.va-badge-type { background: var(--color-accent-soft); border-color: var(--color-accent); }
+.va-badge-private { border-color: #d97706; color: #d97706; }
+.va-description { line-height: 1.55; overflow-wrap: anywhere; padding: 12px 16px; border-radius: 10px;
+  background: var(--background-fill-secondary); }
+.va-description img { max-width: 100%; }
+.va-description table, .va-meta { border-collapse: collapse; }
+.va-description th, .va-description td { border: 1px solid var(--border-color-primary); padding: 4px 8px; }
+.va-side { display: flex; flex-direction: column; gap: 12px; }
+.va-side-cover { width: 100%; border-radius: 10px; display: block; }
+.va-facts { display: grid; grid-template-columns: auto 1fr; gap: 6px 12px; margin: 0; padding: 12px 16px;
+  border: 1px solid var(--border-color-primary); border-radius: 10px; }
+.va-facts dt { color: var(--body-text-color-subdued); }
+.va-facts dd { margin: 0; overflow-wrap: anywhere; }
+.va-chip { display: inline-block; margin: 0 4px 4px 0; padding: 1px 8px; border-radius: 6px;
+  background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); font-size: .9em; }
+.va-version { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 4px 16px 12px;
+  margin-bottom: 16px; }
+.va-file { border-top: 1px solid var(--border-color-primary); padding-top: 10px; margin-top: 10px; }
+.va-file-head { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; }
+.va-file-name { font-weight: 600; overflow-wrap: anywhere; }
+.va-download { margin-left: auto; padding: 6px 14px; border-radius: 8px; font-weight: 600; text-decoration: none;
+  background: var(--button-primary-background-fill); color: var(--button-primary-text-color) !important; }
+.va-download:hover { background: var(--button-primary-background-fill-hover); }
+.va-hashes { display: grid; grid-template-columns: auto 1fr; gap: 2px 12px; margin: 8px 0; }
+.va-hashes dt { color: var(--body-text-color-subdued); }
+.va-hashes dd { margin: 0; font-family: var(--font-mono); font-size: .85em; overflow-wrap: anywhere; }
+.va-training summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
+.va-meta { width: 100%; font-size: .88em; }
+.va-meta th, .va-meta td { text-align: left; vertical-align: top; padding: 3px 8px;
+  border-bottom: 1px solid var(--border-color-primary); }
+.va-meta th { font-family: var(--font-mono); font-weight: 500; white-space: nowrap; }
+.va-meta-value { max-height: 9em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere;
+  font-family: var(--font-mono); }
+"""
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    """The page area inside the Models tab, hidden until a card is clicked."""
+
+    column: gr.Column
+    back: gr.Button
+    body: gr.HTML
+
+
+def build_model_page() -> ModelPage:
+    with gr.Column(visible=False, elem_id="model-page") as column:
+        back = gr.Button("← All models", size="sm", elem_id="model-page-back")
+        body = gr.HTML(elem_id="model-page-body", css_template=PAGE_CSS, js_on_load=None)
+    return ModelPage(column, back, body)
+
+
+def download_url(version_id: int, file_id: int) -> str:
+    return f"/api/download/models/{version_id}?fileId={file_id}"
+
+
+def _facts(model: ModelRecord) -> str:
+    rows = [("Type", render.type_label(model.type)), ("Base model", model.base_model), ("Creator", model.owner),
+            ("Visibility", model.visibility.title()), ("Downloads", model.download_count), ("Likes", model.like_count),
+            ("Comments", model.comment_count), ("Created", render.short_date(model.created_at)),
+            ("Updated", render.short_date(model.updated_at))]
+    cells = "".join(f"<dt>{name}</dt><dd>{render.text(value)}</dd>" for name, value in rows)
+    return f'<dl class="va-facts">{cells}</dl>'
+
+
+def _chips(title: str, values: tuple[str, ...], css_class: str) -> str:
+    if not values:
+        return ""
+    chips = "".join(f'<span class="va-chip">{render.text(v)}</span>' for v in values)
+    return f'<div class="{css_class}"><div class="va-muted">{title}</div>{chips}</div>'
+
+
+def _training_metadata(file: FileRecord) -> str:
+    if not file.metadata:
+        return ""
+    rows = "".join(f'<tr><th scope="row">{render.text(key)}</th>'
+                   f'<td><div class="va-meta-value">{render.text(value)}</div></td></tr>'
+                   for key, value in sorted(file.metadata.items()))
+    return (f'<details class="va-training" open><summary>Training metadata ({len(file.metadata)} fields)</summary>'
+            f'<table class="va-meta">{rows}</table></details>')
+
+
+def _download(version_id: int, file: FileRecord) -> str:
+    if file.format == "diffusers":
+        return '<span class="va-muted">diffusers folder: not downloadable as one file</span>'
+    return (f'<a class="va-download" href="{download_url(version_id, file.id)}" download '
+            f'data-file-id="{file.id}">⬇ Download ({render.human_size(file.size)})</a>')
+
+
+def _file_html(version_id: int, file: FileRecord) -> str:
+    return (
+        f'<div class="va-file" data-file-id="{file.id}"><div class="va-file-head">'
+        f'<span class="va-file-name">{render.text(file.original_name)}</span>'
+        f'<span class="va-muted">{render.human_size(file.size)} · {render.text(file.format)} · '
+        f'scan: {render.text(file.scan_result)}</span>{_download(version_id, file)}</div>'
+        f'<dl class="va-hashes"><dt>SHA-256</dt><dd class="va-sha256">{render.text(file.sha256.upper())}</dd>'
+        f'<dt>AutoV2</dt><dd class="va-autov2">{render.text(file.autov2.upper())}</dd></dl>'
+        f'{_training_metadata(file)}</div>')
+
+
+def _version_html(version: VersionRecord) -> str:
+    files = "".join(_file_html(version.id, f) for f in version.files)
+    return (f'<section class="va-version" data-version-id="{version.id}"><h3>{render.text(version.name)} '
+            f'<span class="va-muted">· {render.text(version.base_model)} · {render.short_date(version.created_at)}'
+            f' · {version.download_count} downloads</span></h3>{files}</section>')
+
+
+def _cover(model: ModelRecord) -> str:
+    if not model.cover_image:
+        return ""
+    return f'<img class="va-side-cover" src="{render.text(render.media_url(model.cover_image))}" alt="">'
+
+
+def model_page_html(model: ModelRecord) -> str:
+    private = '<span class="va-badge va-badge-private">Private</span>' if model.visibility == "private" else ""
+    description = render.markdown(model.description) if model.description.strip() else \
+        '<p class="va-muted">No description.</p>'
+    versions = "".join(_version_html(v) for v in model.versions)
+    return (
+        f'<article class="va-model" data-model-id="{model.id}"><div class="va-main">'
+        f'<h2 class="va-title">{render.text(model.name)}</h2>'
+        f'<div class="va-muted">by <strong>{render.text(model.owner)}</strong> · ♥ {model.like_count} · '
+        f'⬇ {model.download_count}</div>'
+        f'<div class="va-badges"><span class="va-badge va-badge-type">{render.text(render.type_label(model.type))}'
+        f'</span><span class="va-badge">{render.text(model.base_model)}</span>{private}</div>'
+        f'<div class="va-description">{description}</div>'
+        f'<h3>Versions and files</h3>{versions}</div>'
+        f'<aside class="va-side">{_cover(model)}{_facts(model)}'
+        f'{_chips("Trigger words", model.trigger_words, "va-triggers")}{_chips("Tags", model.tags, "va-tags")}'
+        f'</aside></article>')

@@ -1,0 +1,173 @@
+"""Models tab: a grid of model cards with filters, sorts and pages; a click opens the model page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from core import library
+from core.context import AppContext
+from core.errors import VisionaryError
+from core.library import ModelQuery, ModelRecord, Page
+from core.store import BASE_MODELS, MODEL_TYPES
+
+from . import render
+from .model_page import build_model_page, model_page_html
+from .session import request_user
+
+PAGE_SIZE = 24
+SORT_CHOICES = [("Newest", "newest"), ("Most liked", "most_liked"), ("Most downloaded", "most_downloaded")]
+
+# Cards are buttons (keyboard-focusable); a click anywhere on one asks the server for that model's page.
+CARD_CLICK_JS = """
+element.addEventListener('click', (event) => {
+  const card = event.target.closest('[data-model-id]');
+  if (card && element.contains(card)) trigger('click', {model_id: Number(card.dataset.modelId)});
+});
+"""
+
+GRID_CSS = """
+.va-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 16px; }
+.va-card { display: flex; flex-direction: column; padding: 0; text-align: left; cursor: pointer; overflow: hidden;
+  border: 1px solid var(--border-color-primary); border-radius: 12px; background: var(--block-background-fill);
+  color: var(--body-text-color); font: inherit; transition: transform .12s ease, box-shadow .12s ease; }
+.va-card:hover, .va-card:focus-visible { transform: translateY(-2px); box-shadow: 0 6px 18px rgba(0,0,0,.15);
+  outline: 2px solid var(--color-accent); outline-offset: -2px; }
+.va-cover { display: block; aspect-ratio: 4 / 3; width: 100%; background: var(--background-fill-secondary); }
+.va-cover img { width: 100%; height: 100%; object-fit: cover; display: block; }
+.va-placeholder { display: flex; align-items: center; justify-content: center; font-size: 1.6em; font-weight: 700;
+  letter-spacing: .04em; color: rgba(255,255,255,.92);
+  background: linear-gradient(135deg, var(--va-from, #6366f1), var(--va-to, #ec4899)); }
+.va-type-checkpoint { --va-from: #4f46e5; --va-to: #0ea5e9; }
+.va-type-lora { --va-from: #db2777; --va-to: #f59e0b; }
+.va-type-embedding { --va-from: #059669; --va-to: #84cc16; }
+.va-type-vae { --va-from: #7c3aed; --va-to: #14b8a6; }
+.va-type-other { --va-from: #475569; --va-to: #94a3b8; }
+.va-card-body { display: flex; flex-direction: column; gap: 6px; padding: 10px 12px 12px; }
+.va-name { display: block; font-weight: 600; font-size: 1.05em; line-height: 1.25; overflow-wrap: anywhere; }
+.va-badges { display: flex; flex-wrap: wrap; gap: 4px; }
+.va-badge { font-size: .78em; padding: 1px 8px; border-radius: 999px; background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); }
+.va-badge-type { background: var(--color-accent-soft); border-color: var(--color-accent); }
+.va-badge-private { border-color: #d97706; color: #d97706; }
+.va-creator { font-size: .85em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
+.va-stats { display: flex; gap: 12px; font-size: .85em; color: var(--body-text-color-subdued); }
+.va-empty { padding: 32px; text-align: center; color: var(--body-text-color-subdued); }
+"""
+
+
+@dataclass(frozen=True)
+class Filters:
+    query: str
+    kind: str
+    base_model: str
+    tag: str
+    creator: str
+    sort: str
+
+    def to_query(self, page: int) -> ModelQuery:
+        return ModelQuery(query=self.query or "", types=(self.kind,) if self.kind else (),
+                          base_models=(self.base_model,) if self.base_model else (), tag=(self.tag or "").strip(),
+                          username=(self.creator or "").strip(), sort=self.sort or "newest", page=page,
+                          limit=PAGE_SIZE)
+
+
+def cover_html(model: ModelRecord) -> str:
+    if model.cover_image:
+        return f'<span class="va-cover"><img src="{render.text(render.media_url(model.cover_image))}" alt="" ' \
+               f'loading="lazy"></span>'
+    return f'<span class="va-cover va-placeholder va-type-{render.text(model.type)}" aria-hidden="true">' \
+           f'{render.text(render.type_label(model.type))}</span>'
+
+
+def card_html(model: ModelRecord) -> str:
+    private = '<span class="va-badge va-badge-private">Private</span>' if model.visibility == "private" else ""
+    return (
+        f'<button type="button" class="va-card" data-model-id="{model.id}" '
+        f'aria-label="Open the model {render.text(model.name)}">{cover_html(model)}'
+        f'<span class="va-card-body"><span class="va-name">{render.text(model.name)}</span>'
+        f'<span class="va-badges"><span class="va-badge va-badge-type">{render.text(render.type_label(model.type))}'
+        f'</span><span class="va-badge va-badge-base">{render.text(model.base_model)}</span>{private}</span>'
+        f'<span class="va-creator">by {render.text(model.owner)}</span>'
+        f'<span class="va-stats"><span title="likes">♥ {model.like_count}</span>'
+        f'<span title="downloads">⬇ {model.download_count}</span></span></span></button>')
+
+
+def grid_html(models: tuple[ModelRecord, ...]) -> str:
+    if not models:
+        return '<p class="va-empty">No models match these filters.</p>'
+    return '<div class="va-grid">' + "".join(card_html(m) for m in models) + "</div>"
+
+
+def page_summary(page: Page) -> str:
+    noun = "model" if page.total == 1 else "models"
+    return f"Page {page.page} of {page.total_pages} · {page.total} {noun}"
+
+
+def _choices(values: tuple[str, ...], everything: str, label=lambda v: v) -> list[tuple[str, str]]:
+    return [(everything, "")] + [(label(v), v) for v in values]
+
+
+def build_models_tab(context: AppContext) -> None:
+    """The Models tab: filters, card grid and pager; a card opens the model page in the same tab."""
+    with gr.Tab("Models", id="models") as tab:
+        with gr.Column() as browse:
+            with gr.Row(equal_height=True):
+                query = gr.Textbox(label="Search", placeholder="name, tag, trigger word…", scale=2,
+                                   elem_id="models-query")
+                kind = gr.Dropdown(_choices(MODEL_TYPES, "All types", render.type_label), value="",
+                                   label="Type", elem_id="models-type")
+                base = gr.Dropdown(_choices(BASE_MODELS, "All base models"), value="", label="Base model",
+                                   elem_id="models-base")
+                tag = gr.Textbox(label="Tag", elem_id="models-tag")
+                creator = gr.Textbox(label="Creator", elem_id="models-creator")
+                sort = gr.Dropdown(SORT_CHOICES, value="newest", label="Sort", elem_id="models-sort")
+            grid = gr.HTML(elem_id="model-grid", css_template=GRID_CSS, js_on_load=CARD_CLICK_JS)
+            with gr.Row(equal_height=True):
+                prev_button = gr.Button("← Previous", size="sm", interactive=False, elem_id="models-prev")
+                summary = gr.Markdown(elem_id="models-page-info")
+                next_button = gr.Button("Next →", size="sm", interactive=False, elem_id="models-next")
+            page_number = gr.State(1)
+        model_page = build_model_page()
+
+    filters = [query, kind, base, tag, creator, sort]
+    grid_outputs = [grid, summary, page_number, prev_button, next_button]
+
+    def show(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
+        actor = request_user(context, request)
+        selected = Filters(query, kind, base, tag, creator, sort)
+        try:
+            result = library.list_models(actor, selected.to_query(max(int(page), 1)))
+            if not result.items and result.page > result.total_pages:
+                result = library.list_models(actor, selected.to_query(result.total_pages))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        return (grid_html(result.items), page_summary(result), result.page,
+                gr.Button(interactive=result.page > 1), gr.Button(interactive=result.next_page is not None))
+
+    def first_page(query, kind, base, tag, creator, sort, request: gr.Request):
+        return show(query, kind, base, tag, creator, sort, 1, request)
+
+    def previous_page(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
+        return show(query, kind, base, tag, creator, sort, page - 1, request)
+
+    def next_page(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
+        return show(query, kind, base, tag, creator, sort, page + 1, request)
+
+    def open_model(event: gr.EventData, request: gr.Request):
+        try:
+            model = library.get_model(request_user(context, request), int(event._data["model_id"]))
+        except (KeyError, TypeError, ValueError):
+            raise gr.Error("choose a model card") from None
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        return gr.Column(visible=False), gr.Column(visible=True), model_page_html(model)
+
+    gr.on([tab.select, query.submit, tag.submit, creator.submit, kind.input, base.input, sort.input],
+          first_page, filters, grid_outputs, api_visibility="private")
+    prev_button.click(previous_page, [*filters, page_number], grid_outputs, api_visibility="private")
+    next_button.click(next_page, [*filters, page_number], grid_outputs, api_visibility="private")
+    grid.click(open_model, None, [browse, model_page.column, model_page.body], api_visibility="private")
+    model_page.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
+                          [browse, model_page.column], api_visibility="private")

@@ -1,0 +1,68 @@
+"""Safe rendering of user text for the UI, and small display helpers.
+
+User text (names, descriptions, tags, training metadata) never reaches the page
+as raw HTML:
+
+- ``text`` escapes plain text for element content and attribute values;
+- ``markdown`` renders Markdown with raw HTML disabled (markdown-it-py), then
+  sanitizes the result with nh3: a small allowlist of tags, only http, https
+  and mailto URLs (relative ones are dropped), every link
+  ``rel="nofollow noopener noreferrer"`` and opened in a new tab.
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote
+
+import nh3
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = frozenset({
+    "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p",
+    "pre", "s", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+})
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow noopener noreferrer"
+TYPE_LABELS = {"checkpoint": "Checkpoint", "lora": "LoRA", "embedding": "Embedding", "vae": "VAE", "other": "Other"}
+SIZE_UNITS = ("bytes", "KB", "MB", "GB", "TB")
+
+
+def text(value: object) -> str:
+    """Plain text, escaped for HTML content and quoted attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _allowed_attributes() -> dict[str, set[str]]:
+    return {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+
+
+def markdown(source: str | None) -> str:
+    """User Markdown as sanitized HTML (raw HTML in the source shows as text)."""
+    parser = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    rendered = parser.render(source or "")
+    return nh3.clean(rendered, tags=set(ALLOWED_TAGS), attributes=_allowed_attributes(),
+                     url_schemes=set(URL_SCHEMES), url_relative="deny", link_rel=LINK_REL,
+                     set_tag_attribute_values={"a": {"target": "_blank"}})
+
+
+def type_label(kind: str) -> str:
+    return TYPE_LABELS.get(kind, kind.title())
+
+
+def human_size(size: int) -> str:
+    """1536 -> '1.5 KB' (binary multiples, as file managers show them)."""
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(SIZE_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{size} bytes" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
+
+
+def short_date(iso_time: str | None) -> str:
+    """'2025-01-31T12:00:00.000Z' -> '2025-01-31'."""
+    return (iso_time or "")[:10]
+
+
+def media_url(relative_path: str) -> str:
+    """The URL of a file under outputs/ (cover images), served at /media/."""
+    return "/media/" + quote(relative_path.lstrip("/"))

@@ -1,0 +1,307 @@
+"""Upload tab: upload a model file (a new model, or a new version of one's own) and manage "My uploads".
+
+Uploading, editing and deleting are public API events (``upload_model``, ``edit_model``,
+``delete_upload``); each resolves the user from the request's session on the server and
+leaves every rule to core.library_edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+
+from core import library, library_edit
+from core.context import AppContext
+from core.errors import InvalidInput, VisionaryError
+from core.ingest import stage_local_file
+from core.library import ModelQuery, ModelRecord, Page
+from core.library_edit import ModelFields, split_list
+from core.store import BASE_MODELS, MODEL_TYPES
+
+from . import render
+from .session import request_user
+
+MODEL_FILE_TYPES = [".safetensors", ".ckpt", ".pt", ".pth", ".bin"]
+DETECT = "detect"
+MY_PAGE_SIZE = 20
+UPLOAD_HELP = ("Upload a `.safetensors` model file (checkpoint, LoRA, embedding or VAE). Type and base model are "
+               "detected from the weights unless you choose them. Pickle files (`.ckpt`, `.pt`, `.bin`) are "
+               "accepted only where the site converts them to safetensors in a sandbox.")
+
+LIST_CSS = """
+.va-mine-model { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 14px;
+  margin-bottom: 12px; }
+.va-mine-head { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: baseline; margin-bottom: 6px; }
+.va-mine-name { font-weight: 600; overflow-wrap: anywhere; }
+.va-muted { color: var(--body-text-color-subdued); font-size: .9em; }
+.va-mine table { width: 100%; border-collapse: collapse; font-size: .9em; }
+.va-mine th, .va-mine td { text-align: left; padding: 3px 8px; border-top: 1px solid var(--border-color-primary);
+  overflow-wrap: anywhere; }
+.va-mine code { font-family: var(--font-mono); }
+.va-ok { padding: 10px 14px; border-radius: 10px; border: 1px solid #16a34a; background: rgba(22, 163, 74, .08); }
+"""
+
+
+@dataclass(frozen=True)
+class MetadataInputs:
+    """The editable fields of a model, as components (the upload form and the editor share them)."""
+
+    name: gr.Textbox
+    kind: gr.Dropdown
+    base_model: gr.Dropdown
+    visibility: gr.Radio
+    description: gr.Textbox
+    tags: gr.Textbox
+    trigger_words: gr.Textbox
+
+    def components(self) -> list:
+        return [getattr(self, field.name) for field in dataclasses.fields(self)]
+
+
+def metadata_inputs(prefix: str, detect: bool) -> MetadataInputs:
+    """Name, type, base model, visibility, description, tags, trigger words; ``detect`` offers "from the file"."""
+    detect_choice = [("Detect from the file", DETECT)] if detect else []
+    with gr.Row(equal_height=True):
+        name = gr.Textbox(label="Name", max_length=200, placeholder="the file name" if detect else "",
+                          elem_id=f"{prefix}-name", scale=2)
+        kind = gr.Dropdown(detect_choice + [(render.type_label(t), t) for t in MODEL_TYPES],
+                           value=DETECT if detect else MODEL_TYPES[0], label="Type", elem_id=f"{prefix}-type")
+        base = gr.Dropdown(detect_choice + [(b, b) for b in BASE_MODELS], value=DETECT if detect else BASE_MODELS[0],
+                           label="Base model", elem_id=f"{prefix}-base")
+        visibility = gr.Radio([("Public", "public"), ("Private", "private")], value="public", label="Visibility",
+                              elem_id=f"{prefix}-visibility")
+    description = gr.Textbox(label="Description (Markdown)", lines=5, max_length=50_000,
+                             elem_id=f"{prefix}-description")
+    with gr.Row():
+        tags = gr.Textbox(label="Tags", placeholder="comma-separated, e.g. anime, style", elem_id=f"{prefix}-tags")
+        trigger_words = gr.Textbox(label="Trigger words", placeholder="comma-separated",
+                                   elem_id=f"{prefix}-trigger-words")
+    return MetadataInputs(name, kind, base, visibility, description, tags, trigger_words)
+
+
+def model_fields(name, kind, base, visibility, description, tags, trigger_words) -> ModelFields:
+    return ModelFields(name=(name or "").strip() or None, type=None if kind in (DETECT, None) else kind,
+                       base_model=None if base in (DETECT, None) else base, description=description or "",
+                       tags=split_list(tags or ""), trigger_words=split_list(trigger_words or ""),
+                       visibility=visibility or None)
+
+
+def model_id_of(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("choose one of your models first") from None
+
+
+def uploaded_html(record: ModelRecord, added_version: bool) -> str:
+    version = record.versions[0]
+    file = version.files[0]
+    what = f"Added version <strong>{render.text(version.name)}</strong> to" if added_version else "Uploaded"
+    return (f'<div class="va-ok">{what} <strong>{render.text(record.name)}</strong>: '
+            f'{render.text(render.type_label(record.type))} · {render.text(version.base_model)} · '
+            f'{render.human_size(file.size)} · AutoV2 <code>{render.text(file.autov2.upper())}</code>. '
+            f'Find it in the <strong>Models</strong> tab.</div>')
+
+
+def my_models_html(page: Page) -> str:
+    if not page.items:
+        return '<p class="va-muted">You have not uploaded any models yet.</p>'
+    return '<div class="va-mine">' + "".join(_my_model_html(m) for m in page.items) + "</div>"
+
+
+def _my_model_html(model: ModelRecord) -> str:
+    rows = "".join(
+        f"<tr><td>{render.text(v.name)}</td><td>{render.text(f.original_name)}</td><td>{render.human_size(f.size)}"
+        f"</td><td><code>{render.text(f.autov2.upper())}</code></td><td>{render.short_date(f.created_at)}</td></tr>"
+        for v in model.versions for f in v.files)
+    return (f'<section class="va-mine-model" data-model-id="{model.id}"><div class="va-mine-head">'
+            f'<span class="va-mine-name">{render.text(model.name)}</span><span class="va-muted">'
+            f'{render.text(render.type_label(model.type))} · {render.text(model.base_model)} · {model.visibility} · '
+            f'⬇ {model.download_count} · ♥ {model.like_count} · updated {render.short_date(model.updated_at)}'
+            f'</span></div><table><thead><tr><th>Version</th><th>File</th><th>Size</th><th>AutoV2</th>'
+            f'<th>Uploaded</th></tr></thead><tbody>{rows}</tbody></table></section>')
+
+
+def delete_choices(model: ModelRecord) -> list[tuple[str, str]]:
+    """What can be deleted from one model: the whole model, one version, or one file."""
+    choices = [(f"The whole model “{model.name}” ({len(model.versions)} version(s))", f"model:{model.id}")]
+    for version in model.versions:
+        choices.append((f"Version “{version.name}” and its files", f"version:{version.id}"))
+        choices += [(f"File {f.original_name} (version “{version.name}”)", f"file:{f.id}") for f in version.files]
+    return choices
+
+
+def delete_target(value) -> tuple[str, int]:
+    kind, _, raw_id = str(value or "").partition(":")
+    if kind not in ("model", "version", "file") or not raw_id.isdigit():
+        raise InvalidInput("choose what to delete first")
+    return kind, int(raw_id)
+
+
+@dataclass(frozen=True)
+class MyUploads:
+    """How to refresh the My uploads list: ``show`` with ``inputs`` into ``outputs``."""
+
+    show: Callable
+    inputs: list
+    outputs: list
+
+
+def build_upload_tab(context: AppContext) -> None:
+    """The Upload tab with its two parts: a new upload, and My uploads (list, edit, delete)."""
+    with gr.Tab("Upload", id="upload") as tab:
+        who = gr.Markdown(elem_id="upload-who")
+        with gr.Tabs():
+            with gr.Tab("New upload", id="upload-new"):
+                upload_event = _build_upload_form(context)
+            with gr.Tab("My uploads", id="my-uploads") as mine_tab:
+                mine = _build_my_uploads(context)
+
+    def who_text(request: gr.Request) -> str:
+        user = request_user(context, request)
+        if user is None:
+            return "Log in (**Account** tab) to upload models and manage your uploads."
+        return f"Uploading as **{render.text(user.username)}**."
+
+    tab.select(who_text, None, who, api_visibility="private")
+    gr.on([tab.select, mine_tab.select], mine.show, mine.inputs, mine.outputs, api_visibility="private")
+    upload_event.success(mine.show, mine.inputs, mine.outputs, api_visibility="private")
+
+
+def _build_upload_form(context: AppContext):
+    """The upload form; returns the upload event (to chain a refresh of My uploads on success)."""
+    gr.Markdown(UPLOAD_HELP)
+    file = gr.File(label="Model file", file_types=MODEL_FILE_TYPES, type="filepath", elem_id="upload-file")
+    mode = gr.Radio([("New model", "new"), ("New version of one of my models", "version")], value="new",
+                    label="Upload as", elem_id="upload-mode")
+    with gr.Row(visible=False) as version_row:
+        target = gr.Dropdown([], label="Model", allow_custom_value=True, elem_id="upload-target")
+        version_name = gr.Textbox(label="Version name", value="v2", max_length=200, elem_id="upload-version-name")
+    with gr.Column() as fields_column:
+        metadata = metadata_inputs("upload", detect=True)
+    button = gr.Button("Upload", variant="primary", elem_id="upload-button")
+    status = gr.HTML(elem_id="upload-status", css_template=LIST_CSS, js_on_load=None)
+
+    def upload(file_path, mode, target, version_name, name, kind, base, visibility, description, tags,
+               trigger_words, request: gr.Request, progress=gr.Progress()):
+        config = context.config
+        try:
+            actor = library_edit.require_login(request_user(context, request))
+            model_id = model_id_of(target) if mode == "version" else None
+            if not file_path or not Path(file_path).is_file():
+                raise InvalidInput("choose a model file first (after a failed upload, choose it again)")
+            progress(0.1, desc="Hashing the file (SHA-256)")
+            staged = stage_local_file(config.models_path, Path(file_path), Path(file_path).name,
+                                      config.max_upload_bytes)
+            progress(0.5, desc="Validating and storing the file")
+            if model_id is not None:
+                record = library_edit.add_version(context.store, config.models_path, actor, model_id, staged,
+                                                  version_name or "", allow_pickle=config.allow_pickle_import)
+            else:
+                record = library_edit.create_model(
+                    context.store, config.models_path, actor, staged,
+                    model_fields(name, kind, base, visibility, description, tags, trigger_words),
+                    allow_pickle=config.allow_pickle_import)
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        progress(1.0, desc="Done")
+        return uploaded_html(record, model_id is not None), None
+
+    def switch_mode(mode, request: gr.Request):
+        is_version = mode == "version"
+        actor = request_user(context, request)
+        choices = [(f"{name} (#{model_id})", model_id) for model_id, name in library.owned_models(actor)] \
+            if is_version and actor else []
+        return gr.Row(visible=is_version), gr.Column(visible=not is_version), gr.Dropdown(choices=choices)
+
+    mode.change(switch_mode, mode, [version_row, fields_column, target], api_visibility="private")
+    return button.click(upload, [file, mode, target, version_name, *metadata.components()], [status, file],
+                        api_name="upload_model", concurrency_limit=2)
+
+
+def _build_my_uploads(context: AppContext) -> MyUploads:
+    """My uploads: a paged list, then an editor and a two-step delete for one chosen model."""
+    with gr.Row(equal_height=True):
+        prev_button = gr.Button("← Previous", size="sm", interactive=False, elem_id="my-prev")
+        summary = gr.Markdown(elem_id="my-page-info")
+        next_button = gr.Button("Next →", size="sm", interactive=False, elem_id="my-next")
+        refresh = gr.Button("Refresh", size="sm", elem_id="my-refresh")
+    listing = gr.HTML(elem_id="my-uploads-list", css_template=LIST_CSS, js_on_load=None)
+    page_number = gr.State(1)
+    chosen = gr.Dropdown([], label="Model to edit or delete", allow_custom_value=True, elem_id="my-model")
+    with gr.Accordion("Edit metadata", open=True):
+        editor = metadata_inputs("edit", detect=False)
+        save = gr.Button("Save changes", variant="primary", elem_id="save-model-button")
+    with gr.Accordion("Delete", open=True):
+        target = gr.Dropdown([], label="What to delete", allow_custom_value=True, elem_id="delete-target")
+        confirm = gr.Checkbox(False, label="I understand: this permanently deletes the file(s) from disk",
+                              elem_id="delete-confirm")
+        delete = gr.Button("Delete", variant="stop", elem_id="delete-button")
+    status = gr.HTML(elem_id="my-uploads-status", css_template=LIST_CSS, js_on_load=None)
+
+    def show(page: int, request: gr.Request):
+        actor = request_user(context, request)
+        if actor is None:
+            return ("", "Log in to see your uploads.", 1, gr.Button(interactive=False),
+                    gr.Button(interactive=False), gr.Dropdown(choices=[]))
+        result = library.list_models(actor, ModelQuery(mine=True, page=max(int(page), 1), limit=MY_PAGE_SIZE))
+        choices = [(f"{m.name} (#{m.id})", m.id) for m in result.items]
+        text = f"Page {result.page} of {result.total_pages} · {result.total} model(s)"
+        return (my_models_html(result), text, result.page, gr.Button(interactive=result.page > 1),
+                gr.Button(interactive=result.next_page is not None), gr.Dropdown(choices=choices))
+
+    list_outputs = [listing, summary, page_number, prev_button, next_button, chosen]
+
+    def fill_editor(model_id, request: gr.Request):
+        try:
+            model = library.get_model(request_user(context, request), model_id_of(model_id))
+        except VisionaryError:
+            return (*[gr.update()] * 7, gr.Dropdown(choices=[], value=None), False)
+        return (model.name, model.type, model.base_model, model.visibility, model.description, ", ".join(model.tags),
+                ", ".join(model.trigger_words), gr.Dropdown(choices=delete_choices(model), value=None), False)
+
+    def edit_model(model_id, name, kind, base, visibility, description, tags, trigger_words, request: gr.Request):
+        try:
+            record = library_edit.update_model(
+                context.store, request_user(context, request), model_id_of(model_id),
+                model_fields(name, kind, base, visibility, description, tags, trigger_words))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        return f'<div class="va-ok">Saved <strong>{render.text(record.name)}</strong>.</div>'
+
+    def delete_upload(target_value, confirmed: bool, request: gr.Request):
+        deleters = {"model": library_edit.delete_model, "version": library_edit.delete_version,
+                    "file": library_edit.delete_file}
+        try:
+            actor = library_edit.require_login(request_user(context, request))
+            kind, item_id = delete_target(target_value)
+            if not confirmed:
+                raise InvalidInput("tick “I understand” to confirm the deletion")
+            deleters[kind](context.store, context.config.models_path, actor, item_id)
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        return f'<div class="va-ok">Deleted the {kind}.</div>', False
+
+    def clear_choice():
+        return gr.Dropdown(value=None), gr.Dropdown(choices=[], value=None)
+
+    def previous_page(page: int, request: gr.Request):
+        return show(page - 1, request)
+
+    def next_page(page: int, request: gr.Request):
+        return show(page + 1, request)
+
+    prev_button.click(previous_page, page_number, list_outputs, api_visibility="private")
+    next_button.click(next_page, page_number, list_outputs, api_visibility="private")
+    refresh.click(show, page_number, list_outputs, api_visibility="private")
+    chosen.input(fill_editor, chosen, [*editor.components(), target, confirm], api_visibility="private")
+    save.click(edit_model, [chosen, *editor.components()], status, api_name="edit_model").success(
+        show, page_number, list_outputs, api_visibility="private")
+    delete.click(delete_upload, [target, confirm], [status, confirm], api_name="delete_upload").success(
+        show, page_number, list_outputs, api_visibility="private").success(
+        clear_choice, None, [chosen, target], api_visibility="private")
+    return MyUploads(show, [page_number], list_outputs)
