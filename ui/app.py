@@ -7,13 +7,13 @@ import gradio as gr
 from core.context import AppContext
 
 from .account import build_account_tab, whoami_text
+from .models_tab import build_models_tab
 from .session import request_user
+from .upload_tab import build_upload_tab
 
 # Tabs whose modules land with later features: name -> one line about what comes there.
 UPCOMING_TABS = {
     "Generate": "txt2img with the checkpoints in the library.",
-    "Models": "Browse checkpoints, LoRAs, embeddings and VAEs.",
-    "Upload": "Upload model files and manage your uploads.",
     "Gallery": "Published images and their generation parameters.",
     "Feed": "New models and images from the people you follow.",
     "Search": "Find models, files, people and images.",
@@ -28,6 +28,8 @@ def build_ui(context: AppContext) -> gr.Blocks:
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab("Home", id="home"):
                 gr.Markdown("Welcome to Visionary Art, a self-hosted AI-painting sharing site.")
+            build_models_tab(context)
+            build_upload_tab(context)
             for name, blurb in UPCOMING_TABS.items():
                 with gr.Tab(name, id=name.lower()):
                     gr.Markdown(blurb)
