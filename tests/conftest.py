@@ -43,6 +43,12 @@ def register(server: LiveServer, name: str | None = None, password: str = PASSWO
     return {"user": body["user"], "token": body["token"], "session": session}
 
 
+def incoming_leftovers(server: LiveServer) -> list:
+    """Partial uploads left in models_dir/.incoming (Gradio's own temp folder aside)."""
+    incoming = server.models_dir / ".incoming"
+    return [p for p in incoming.rglob("*") if p.is_file() and "gradio" not in p.parts] if incoming.exists() else []
+
+
 def without_demo(items: list[dict]) -> list[dict]:
     """Model listings minus the demo checkpoint every instance ships with."""
     return [item for item in items if not item.get("isDemo")]

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests import sample_files
-from tests.conftest import bearer, register
+from tests.conftest import bearer, incoming_leftovers, register
 
 
 def upload(server, account, path, **fields):
@@ -105,7 +105,7 @@ def test_duplicate_upload_names_the_holder(server, uploaded):
     reply = upload(server, someone, path)
     assert reply.status_code == 409
     assert model["name"] in reply.json()["error"]
-    assert not list((server.models_dir / ".incoming").iterdir())
+    assert incoming_leftovers(server) == []
 
 
 def test_visitor_cannot_upload(server, tmp_path):
@@ -130,7 +130,7 @@ def test_hostile_files_are_refused_and_never_run(server, trainer, tmp_path):
     assert "safetensors" in upload(server, trainer, pickle_file).json()["error"]
     assert not canary.exists()
     assert requests.get(server.api("/api/v1/models")).json()["metadata"]["totalItems"] == before
-    assert not list((server.models_dir / ".incoming").iterdir())
+    assert incoming_leftovers(server) == []
 
 
 def test_edit_and_delete_need_owner_or_admin(server, trainer, tmp_path):

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests import sample_files
-from tests.conftest import PASSWORD, bearer, register
+from tests.conftest import PASSWORD, bearer, incoming_leftovers, register
 from tests.live_server import LiveServer
 
 
@@ -26,9 +26,7 @@ def strict_server(tmp_path_factory):
     live.stop()
 
 
-def leftovers(server: LiveServer) -> list:
-    incoming = server.models_dir / ".incoming"
-    return [p for p in incoming.rglob("*") if p.is_file() and "gradio" not in p.parts] if incoming.exists() else []
+leftovers = incoming_leftovers
 
 
 def model_count(server: LiveServer) -> int:
