@@ -76,7 +76,11 @@ def loras_applied(pipe, loras: Sequence[tuple[str | Path, float]]) -> Iterator[l
     try:
         for i, (path, _weight) in enumerate(active):
             name = f"visionary_lora_{i}"
-            pipe.load_lora_weights(_load_lora_state_dict(Path(path)), adapter_name=name)
+            state_dict = _load_lora_state_dict(Path(path))
+            try:
+                pipe.load_lora_weights(state_dict, adapter_name=name)
+            except (ValueError, RuntimeError, KeyError) as exc:  # wrong base model, unknown layout
+                raise ValueError(f"LoRA {Path(path).name!r} does not fit this checkpoint: {exc}") from exc
             names.append(name)
         if names:
             pipe.set_adapters(names, adapter_weights=[w for _p, w in active])

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterator
 
-from core.generation import (  # noqa: F401  (re-exported: the engine's public API)
+from core.generation import (
     GenerationRequest,
     ModelLock,
     check_inputs,
@@ -42,8 +42,14 @@ from core.generation import (  # noqa: F401  (re-exported: the engine's public A
     model_lock,
     resolve_seeds,
 )
-from core.lora import parse_lora_tags  # noqa: F401
-from core.samplers import sampler_names, sdapi_samplers, sdapi_schedulers  # noqa: F401
+from core.lora import parse_lora_tags
+from core.samplers import sampler_names, sdapi_samplers, sdapi_schedulers
+
+__all__ = [  # loading and caching here; the engine re-exported from core.generation
+    "CONFIGS_DIR", "GenerationRequest", "ModelLoadError", "ModelLock", "PipelineCache", "check_inputs",
+    "find_config_dir", "generate", "infotext", "load_pipeline", "load_vae", "model_lock", "parse_lora_tags",
+    "resolve_device", "resolve_seeds", "safetensors_shapes", "sampler_names", "sdapi_samplers", "sdapi_schedulers",
+]
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "pipeline_configs"
 BASE_CONFIG_DIRS = {"SD 1.x": "sd15", "SD 2.x": "sd2", "SDXL": "sdxl"}
@@ -155,10 +161,19 @@ def _load_single_file(path: Path, config_dir: Path | None, dtype):
     return pipe, config_dir
 
 
+def _weights_variant(folder: Path) -> str | None:
+    """``fp16`` for folders that hold only ``*.fp16.safetensors`` weights (common on the Hub)."""
+    weights = list((folder / "unet").glob("*.safetensors"))
+    if weights and all(".fp16." in p.name for p in weights):
+        return "fp16"
+    return None
+
+
 def _load_diffusers_folder(folder: Path, dtype):
     cls = _pipeline_class(folder)
     return cls.from_pretrained(
-        str(folder), local_files_only=True, use_safetensors=True, dtype=dtype, **_pipeline_kwargs(cls)
+        str(folder), local_files_only=True, use_safetensors=True, dtype=dtype, variant=_weights_variant(folder),
+        **_pipeline_kwargs(cls),
     )
 
 

@@ -252,6 +252,16 @@ def test_sd2_and_sdxl_single_files_load_and_generate(one_thread, tmp_path):
         assert image_of(pipe, steps=2).shape == (64, 64, 3)
 
 
+def test_fp16_variant_folder_loads(tmp_path, one_thread):
+    from core.pipeline import load_pipeline
+    from tests.tiny_models import tiny_sd15_pipeline
+
+    folder = tmp_path / "fp16_only"
+    tiny_sd15_pipeline().save_pretrained(str(folder), safe_serialization=True, variant="fp16")
+    assert all(".fp16." in p.name for p in (folder / "unet").glob("*.safetensors"))
+    assert image_of(load_pipeline(folder, device="cpu"), steps=2).shape == (64, 64, 3)
+
+
 def test_vae_override_file(tiny, tmp_path, file_pipe):
     from safetensors.torch import save_file
 
@@ -369,6 +379,22 @@ def test_lora_changes_the_image_and_unloads_completely(tiny, folder_pipe, tmp_pa
     second = save_tiny_lora(folder_pipe.unet, tmp_path / "second.safetensors", seed=2)
     both = with_loras([(tiny.lora, 1.0), (second, 0.7)])
     assert not np.array_equal(both, full) and not np.array_equal(both, with_loras([(second, 0.7)]))
+    assert np.array_equal(image_of(folder_pipe), base)
+
+
+def test_lora_for_another_base_model_is_refused_and_leaves_the_model_clean(folder_pipe, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from core.pipeline import generate
+
+    key = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"
+    wrong = tmp_path / "sdxl_lora.safetensors"  # context width 2048, the tiny model has 32
+    save_file({f"{key}.lora_down.weight": torch.ones(4, 2048), f"{key}.lora_up.weight": torch.ones(8, 4),
+               f"{key}.alpha": torch.tensor(4.0)}, str(wrong))
+    base = image_of(folder_pipe)
+    with pytest.raises(ValueError, match="does not fit"):
+        generate(folder_pipe, request(), loras=[(wrong, 1.0)])
     assert np.array_equal(image_of(folder_pipe), base)
 
 

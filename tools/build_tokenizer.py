@@ -11,9 +11,11 @@ the 256 byte symbols, the same with ``</w>``, one token per merge, then the two
 special tokens, giving 49408 ids (``<|startoftext|>`` = 49406,
 ``<|endoftext|>`` = 49407).
 
-Usage: ``python tools/build_tokenizer.py [--bpe PATH] [--check]``. Without
-arguments it (re)writes every tokenizer folder; ``--check`` only verifies the
-committed files are what the script would write (exit 1 if not).
+Usage: ``python tools/build_tokenizer.py [--bpe PATH | --from-wheel WHEEL] [--check]``.
+Without arguments it (re)writes every tokenizer folder from the committed
+``.gz``; ``--from-wheel`` first copies the ``.gz`` out of an ``open_clip_torch``
+wheel (``pip download --no-deps open-clip-torch``); ``--check`` only verifies
+the committed files are what the script would write (exit 1 if not).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import argparse
 import gzip
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "core" / "pipeline_configs"
 DEFAULT_BPE = CONFIGS_DIR / "clip_bpe" / "bpe_simple_vocab_16e6.txt.gz"
+WHEEL_MEMBER = "open_clip/bpe_simple_vocab_16e6.txt.gz"
 
 BOS = "<|startoftext|>"
 EOS = "<|endoftext|>"
@@ -112,11 +116,23 @@ def write_all(bpe_path: Path = DEFAULT_BPE, check: bool = False) -> list[Path]:
     return stale
 
 
+def extract_from_wheel(wheel: Path, dest: Path = DEFAULT_BPE) -> Path:
+    """Copy OpenAI's BPE list out of an ``open_clip_torch`` wheel (a zip); nothing is installed."""
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(WHEEL_MEMBER)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    return dest
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bpe", type=Path, default=DEFAULT_BPE, help="bpe_simple_vocab_16e6.txt.gz")
+    parser.add_argument("--from-wheel", type=Path, help="an open_clip_torch wheel to take the .gz from")
     parser.add_argument("--check", action="store_true", help="only verify the committed files")
     args = parser.parse_args(argv)
+    if args.from_wheel:
+        args.bpe = extract_from_wheel(args.from_wheel)
     stale = write_all(args.bpe, check=args.check)
     for path in stale:
         print(("stale: " if args.check else "wrote: ") + str(path.relative_to(CONFIGS_DIR)))
