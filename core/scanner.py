@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from core.a1111_sidecar import folder_type, read_sidecar
 from core.modelfile_errors import ModelFileError
 from core.modelfiles import autov2, inspect_model_file, sha256_file
 from core.store import AiModel, ModelFile, ModelVersion, ScanCache, Store
@@ -137,13 +138,17 @@ class Scanner:
         if holder is not None and holder.stored_path != rel:
             report.skipped.append((rel, f"same file as {holder.stored_path} (already in the library)"))
             return
+        sidecar = read_sidecar(path)
+        kind = info.model_type if info.model_type != "other" else (folder_type(Path(rel)) or "other")
+        base = info.base_model if info.base_model != "other" else (sidecar.base_model or "other")
         with self.store.write():
             if previous is not None:  # the file at this path changed: replace its model
                 AiModel.delete().where(AiModel.id == previous.version.model_id).execute()
             name = path.name if path.is_dir() else path.stem
-            model = AiModel.create(owner=owner_id, name=name[:200], type=info.model_type, base_model=info.base_model,
-                                   source="local")
-            version = ModelVersion.create(model=model, name="local", base_model=info.base_model)
+            model = AiModel.create(owner=owner_id, name=name[:200], type=kind, base_model=base, source="local",
+                                   description=sidecar.description, trigger_words="\n".join(sidecar.trigger_words))
+            version = ModelVersion.create(model=model, name="local", base_model=base,
+                                          default_weight=sidecar.default_weight)
             ModelFile.create(version=version, original_name=path.name, stored_path=rel,
                              size=info.size if path.is_dir() else path.stat().st_size, sha256=digest,
                              autov2=autov2(digest), format="diffusers" if path.is_dir() else "safetensors",
