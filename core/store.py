@@ -216,9 +216,25 @@ def _create_initial_schema(db: Database) -> None:
     db.create_tables(SCHEMA_MODELS)
 
 
+class UserPreference(BaseModel):
+    """One per-user setting, e.g. the checkpoint the A1111 API uses for this user (migration 3)."""
+
+    user = ForeignKeyField(User, backref="preferences", on_delete="CASCADE")
+    key = CharField(max_length=64)
+    value = TextField()
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
+
+
+def _create_user_preferences(db: Database) -> None:
+    db.create_tables([UserPreference])
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_initial_schema,
+    3: _create_user_preferences,
 }
 
 
@@ -243,6 +259,7 @@ class Store:
         self.target = target
         self.db = open_database(target)
         self.db.bind(SCHEMA_MODELS)
+        self.db.bind([UserPreference])
         self.db.connect(reuse_if_open=True)
         self.migrate()
 
