@@ -138,8 +138,8 @@ def create_session(store: Store, user_id: int) -> str:
     return token
 
 
-def login(store: Store, throttle: LoginThrottle, username: str, password: str, client: str) -> LoginResult:
-    """Check the password (slowed down after repeated failures) and open a session."""
+def authenticate(throttle: LoginThrottle, username: str, password: str, client: str) -> UserInfo:
+    """Check the password (slowed down after repeated failures); opens no session."""
     throttle.check(username_key(username), client)
     row = find_user(username) if isinstance(username, str) else None
     # Run bcrypt even for unknown names, so response time does not reveal which names exist.
@@ -150,7 +150,13 @@ def login(store: Store, throttle: LoginThrottle, username: str, password: str, c
     if row.is_banned:
         raise Forbidden(BANNED_MESSAGE)
     throttle.record_success(username_key(username), client)
-    return LoginResult(user_info(row), create_session(store, row.id))
+    return user_info(row)
+
+
+def login(store: Store, throttle: LoginThrottle, username: str, password: str, client: str) -> LoginResult:
+    """Check the password (slowed down after repeated failures) and open a session."""
+    user = authenticate(throttle, username, password, client)
+    return LoginResult(user, create_session(store, user.id))
 
 
 def resolve_session(store: Store, token: str | None) -> tuple[UserInfo | None, bool]:

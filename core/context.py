@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from community.credential_cache import CredentialCache
 from community.throttle import LoginThrottle
 from core.config import Config
 from core.generation_queue import GenerationQueue
@@ -22,6 +23,7 @@ class AppContext:
     config: Config
     store: Store
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    credentials: CredentialCache = field(default_factory=CredentialCache)  # API clients' Basic auth
     scanner: Scanner | None = None
     pipelines: PipelineCache | None = None
     queue: GenerationQueue | None = None
