@@ -54,9 +54,13 @@ def _place(models_dir: Path, builtin_dir: Path) -> Path:
     return target
 
 
+def demo_available(builtin_dir: Path = BUILTIN_DIR) -> bool:
+    return (builtin_dir / DEMO_FILE).is_file()
+
+
 def install_demo_model(store: Store, models_dir: Path, builtin_dir: Path = BUILTIN_DIR) -> int | None:
     """List the demo checkpoint (once); returns its model id, or None when this checkout has no demo weights."""
-    if not (builtin_dir / DEMO_FILE).is_file():
+    if not demo_available(builtin_dir):
         return None
     target = _place(models_dir, builtin_dir)
     rel = target.relative_to(models_dir).as_posix()

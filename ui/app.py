@@ -7,6 +7,7 @@ import gradio as gr
 from core.context import AppContext
 
 from .account import build_account_tab, whoami_text
+from .home_tab import build_home_tab
 from .models_tab import build_models_tab
 from .session import request_user
 from .upload_tab import build_upload_tab
@@ -26,8 +27,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
             gr.Markdown("# Visionary Art")
             whoami = gr.Markdown(elem_id="whoami")
         with gr.Tabs(elem_id="main-tabs"):
-            with gr.Tab("Home", id="home"):
-                gr.Markdown("Welcome to Visionary Art, a self-hosted AI-painting sharing site.")
+            build_home_tab(context)
             build_models_tab(context)
             build_upload_tab(context)
             for name, blurb in UPCOMING_TABS.items():
