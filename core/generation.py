@@ -159,12 +159,16 @@ class _Hooks:
         self.should_skip = should_skip
         self.stopped = False
 
+    def stop_requested(self) -> bool:
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+        return self.stopped
+
     def __call__(self, run, step, _timestep, callback_kwargs):
         if self.progress_callback is not None:
             per_image = run.num_timesteps
             self.progress_callback(self.image_index * per_image + step + 1, self.n_images * per_image)
-        if self.should_stop is not None and self.should_stop():
-            self.stopped = True
+        if self.stop_requested():
             run._interrupt = True  # the pipeline skips its remaining steps, then decodes
         elif self.should_skip is not None and self.should_skip():
             run._interrupt = True
@@ -187,8 +191,9 @@ def generate(
     ``progress_callback(step, total)`` is called after every step, counted over
     the whole batch. When ``should_stop()`` turns true the current image stops
     after its current step, is decoded as it is and returned with those before
-    it (A1111's interrupt). ``should_skip()`` (which should reset itself once
-    read) ends only the current image early and goes on with the next.
+    it (A1111's interrupt; a stop requested before the first step gives no
+    image). ``should_skip()`` (which should reset itself once read) ends only
+    the current image early and goes on with the next.
     """
     import torch
 
@@ -206,10 +211,10 @@ def generate(
         run = _run_copy(pipe, request.sampler, request.scheduler)
         with loras_applied(run, active), torch.inference_mode():
             for i, seed in enumerate(seeds):
+                if hooks.stop_requested():
+                    break
                 hooks.image_index = i
                 results.append((_one_image(run, request, seed, hooks), seed))
-                if hooks.stopped:
-                    break
     return results
 
 

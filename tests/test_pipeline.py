@@ -227,6 +227,27 @@ def test_batch_uses_seed_and_seed_plus_one_like_single_runs(file_pipe):
     assert np.array_equal(pixels(batch[1][0]), image_of(file_pipe, seed=101))
 
 
+def test_skip_ends_one_image_of_a_batch_and_stop_ends_the_batch(file_pipe):
+    from core.pipeline import generate
+
+    wanted, progress_seen = {"skip": False}, []
+
+    def progress(step, total):
+        progress_seen.append((step, total))
+        wanted["skip"] = wanted["skip"] or step == 2
+
+    def take_skip():
+        skip, wanted["skip"] = wanted["skip"], False
+        return skip
+
+    out = generate(file_pipe, request(seed=10, batch_size=2), progress_callback=progress, should_skip=take_skip)
+    assert [seed for _img, seed in out] == [10, 11]
+    assert progress_seen == [(1, 8), (2, 8), (5, 8), (6, 8), (7, 8), (8, 8)]
+    assert not np.array_equal(pixels(out[0][0]), image_of(file_pipe, seed=10))  # stopped after step 2
+    assert np.array_equal(pixels(out[1][0]), image_of(file_pipe, seed=11))  # the next one in full
+    assert generate(file_pipe, request(batch_size=2), should_stop=lambda: True) == []
+
+
 def test_random_seed_is_reported_and_reproduces(file_pipe):
     from core.pipeline import generate
 
