@@ -45,6 +45,7 @@ class Job:
         self.queued_at = time.monotonic()
         self.started_at: float | None = None
         self.finished_at: float | None = None
+        self.skipped = False  # a skip was asked for (A1111's state.skipped)
         self.version = 0  # bumped on every change, for ``wait_update``
         self._fn = fn
         self._queue = queue
@@ -108,6 +109,7 @@ class Job:
 
     def skip(self) -> None:
         """A1111's skip: end the current image early and go on with the next."""
+        self.skipped = True
         self._skip.set()
 
     # ---- used by the queue and the context
