@@ -8,7 +8,7 @@ from core.errors import NotFound
 
 from core.context import AppContext
 
-from . import admin, auth, downloads, models, txt2img
+from . import admin, admin_views, auth, downloads, gallery, models, social, txt2img
 from .errors import install_error_handlers
 from .guards import Guards
 
@@ -24,6 +24,9 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(models.router)
     app.include_router(downloads.router)
     app.include_router(txt2img.router)
+    app.include_router(social.router)
+    app.include_router(gallery.router)
+    app.include_router(admin_views.router)
     _add_api_not_found(app)
     app.add_middleware(Guards, context=context)
     return app

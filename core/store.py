@@ -31,6 +31,8 @@ from peewee import (
     TextField,
 )
 
+from core.search_index import SEARCH_MODELS, create_search_index
+
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
     ("busy_timeout", 30000),
@@ -234,6 +236,7 @@ def _create_user_preferences(db: Database) -> None:
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_initial_schema,
+    2: create_search_index,
     3: _create_user_preferences,
 }
 
@@ -258,7 +261,7 @@ class Store:
     def __init__(self, target: str):
         self.target = target
         self.db = open_database(target)
-        self.db.bind(SCHEMA_MODELS)
+        self.db.bind(SCHEMA_MODELS + SEARCH_MODELS)
         self.db.bind([UserPreference])
         self.db.connect(reuse_if_open=True)
         self.migrate()
@@ -277,15 +280,19 @@ class Store:
         latest = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
         return latest.version if latest else 0
 
+    def applied_versions(self) -> set[int]:
+        if not self.db.table_exists(SchemaVersion._meta.table_name):
+            return set()
+        return {row.version for row in SchemaVersion.select(SchemaVersion.version)}
+
     def migrate(self) -> int:
-        """Apply every migration newer than the database; returns the version."""
+        """Apply every migration the database has not had (also one numbered below the newest); returns the version."""
         with self.write():
-            current = self.schema_version()
-            for version in sorted(v for v in MIGRATIONS if v > current):
+            applied = self.applied_versions()
+            for version in sorted(set(MIGRATIONS) - applied):
                 MIGRATIONS[version](self.db)
                 SchemaVersion.create(version=version)
-                current = version
-        return current
+        return self.schema_version()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:

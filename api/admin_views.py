@@ -1,0 +1,26 @@
+"""``GET /api/v1/admin/stats`` and ``/api/v1/admin/audit``: what admins look at (the role is checked by the service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from community import admin
+from community.accounts import UserInfo
+
+from .deps import get_context, require_user
+from .shapes import page_json
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+@router.get("/stats")
+def stats(request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    config = get_context(request).config
+    return admin.site_stats(user, config.models_path, config.outputs_path).as_dict()
+
+
+@router.get("/audit")
+def audit(request: Request, page: int = Query(1, ge=1, le=100_000), limit: int = Query(50, ge=1, le=100),
+          cursor: str | None = None, user: UserInfo = Depends(require_user)) -> dict:
+    result = admin.audit_log(user, page, limit, cursor)
+    return page_json(request, result, [entry.as_dict() for entry in result.items])

@@ -1,0 +1,78 @@
+"""Admin views: site statistics and the audit log (ban/unban live in ``community.accounts``).
+
+Deleting any model, file, comment or image goes through the normal delete
+functions, which let admins through and write the audit log themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from stat import S_ISREG
+from dataclasses import dataclass
+from pathlib import Path
+
+from community.accounts import UserInfo, require_admin
+from community.paging import paginate
+from core.library import Page
+from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, iso
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    users: int
+    banned_users: int
+    models: int
+    files: int
+    images: int
+    published_images: int
+    comments: int
+    models_bytes: int  # disk used under models_dir
+    outputs_bytes: int  # disk used under outputs
+
+    def as_dict(self) -> dict:
+        return {"users": self.users, "bannedUsers": self.banned_users, "models": self.models, "files": self.files,
+                "images": self.images, "publishedImages": self.published_images, "comments": self.comments,
+                "disk": {"modelsBytes": self.models_bytes, "outputsBytes": self.outputs_bytes}}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    actor: str
+    action: str
+    target: str
+    created_at: str
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "actor": self.actor, "action": self.action, "target": self.target,
+                "createdAt": self.created_at}
+
+
+def disk_usage(folder: Path) -> int:
+    """Bytes of the regular files under ``folder`` (symlinks not followed)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                stat = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            total += stat.st_size if S_ISREG(stat.st_mode) else 0
+    return total
+
+
+def site_stats(actor: UserInfo | None, models_dir: Path, outputs_dir: Path) -> SiteStats:
+    require_admin(actor)
+    return SiteStats(
+        users=User.select().count(), banned_users=User.select().where(User.is_banned == True).count(),  # noqa: E712
+        models=AiModel.select().count(), files=ModelFile.select().count(), images=Image.select().count(),
+        published_images=Image.select().where(Image.published == True).count(),  # noqa: E712
+        comments=Comment.select().count(), models_bytes=disk_usage(models_dir), outputs_bytes=disk_usage(outputs_dir))
+
+
+def audit_log(actor: UserInfo | None, page: int = 1, limit: int = 50, cursor: str | None = None) -> Page:
+    """Admin actions, newest first: a Page of AuditEntry."""
+    require_admin(actor)
+    query = AuditLog.select().order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+    return paginate(query, page, limit, lambda rows: [
+        AuditEntry(row.id, row.actor_name, row.action, row.target, iso(row.created_at)) for row in rows], cursor)

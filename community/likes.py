@@ -1,0 +1,90 @@
+"""Likes on models and published images: idempotent, one per user per item, counts always exact.
+
+Each like or unlike runs in one write transaction (``BEGIN IMMEDIATE`` on
+SQLite): insert-or-ignore (or delete) the user's row, then set the item's
+``like_count`` to the number of rows.  Concurrent requests queue on the write
+lock, so the stored count never drifts from the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from peewee import fn
+
+from community.accounts import UserInfo
+from community.gallery import get_image_row
+from core.errors import InvalidInput
+from core.library import get_model_row
+from core.library_edit import require_login
+from core.store import AiModel, Image, ImageLike, ModelLike, Store
+
+
+@dataclass(frozen=True)
+class LikeState:
+    liked: bool
+    likes: int
+
+    def as_dict(self) -> dict:
+        return {"liked": self.liked, "likes": self.likes}
+
+
+@dataclass(frozen=True)
+class _Target:
+    like: type  # ModelLike or ImageLike
+    item: type  # AiModel or Image
+    column: str  # the like's foreign-key field naming the item
+
+
+MODEL = _Target(ModelLike, AiModel, "model")
+IMAGE = _Target(ImageLike, Image, "image")
+
+
+def _set(store: Store, target: _Target, user_id: int, item_id: int, liked: bool, check: Callable[[], object]) \
+        -> LikeState:
+    """``check`` (may the user like the item?) runs inside the transaction, so the item cannot vanish meanwhile."""
+    key = getattr(target.like, target.column)
+    with store.write():
+        check()
+        if liked:
+            target.like.insert(user=user_id, **{target.column: item_id}).on_conflict_ignore().execute()
+        else:
+            target.like.delete().where(target.like.user == user_id, key == item_id).execute()
+        count = target.like.select(fn.COUNT(target.like.id)).where(key == item_id).scalar()
+        target.item.update(like_count=count).where(target.item.id == item_id).execute()
+    return LikeState(liked, count)
+
+
+def _state(target: _Target, actor: UserInfo | None, item_id: int, likes: int) -> LikeState:
+    key = getattr(target.like, target.column)
+    liked = actor is not None and target.like.select().where(target.like.user == actor.id, key == item_id).exists()
+    return LikeState(liked, likes)
+
+
+def set_model_like(store: Store, actor: UserInfo | None, model_id: int, liked: bool) -> LikeState:
+    """Like (``liked=True``) or unlike a model the actor can see; repeating either changes nothing."""
+    actor = require_login(actor)
+    return _set(store, MODEL, actor.id, model_id, liked, lambda: get_model_row(actor, model_id))
+
+
+def model_like(actor: UserInfo | None, model_id: int) -> LikeState:
+    """Whether the actor likes a model, and its like count."""
+    return _state(MODEL, actor, model_id, get_model_row(actor, model_id).like_count)
+
+
+def _published_image(actor: UserInfo | None, image_id: int) -> Image:
+    row = get_image_row(actor, image_id)
+    if not row.published:
+        raise InvalidInput("publish the image before it can be liked")
+    return row
+
+
+def set_image_like(store: Store, actor: UserInfo | None, image_id: int, liked: bool) -> LikeState:
+    """Like or unlike a published image."""
+    actor = require_login(actor)
+    return _set(store, IMAGE, actor.id, image_id, liked, lambda: _published_image(actor, image_id))
+
+
+def image_like(actor: UserInfo | None, image_id: int) -> LikeState:
+    return _state(IMAGE, actor, image_id, _published_image(actor, image_id).like_count)

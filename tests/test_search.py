@@ -1,0 +1,207 @@
+"""Full-text search: the FTS5 index kept in step by triggers, ranking, safety of user text, and the REST routes."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from community import search
+from community.accounts import register as register_account
+from core import store as store_module
+from core.library import ModelQuery, list_models
+from core.library_edit import _set_tags
+from core.search_index import ImageSearch
+from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User
+from tests.community_helpers import parameters, picture, upload_image, upload_model
+from tests.conftest import bearer, register
+
+HOSTILE_QUERIES = ['"', '*', "AND (", "OR", "NOT", 'name:"x', "(((", "a*b*", "^", "-", "NEAR(a b)", "'; DROP",
+                   "\\", "💥", "  ", "{name}: x", "x" * 600]
+
+
+@pytest.fixture()
+def store(tmp_path):
+    opened = Store(str(tmp_path / "search.db"))
+    yield opened
+    opened.close()
+
+
+def add_model(store, owner, name, description="", tags=(), trigger_words="", visibility="public") -> AiModel:
+    with store.write():
+        model = AiModel.create(owner=owner.id, name=name, type="lora", base_model="SD 1.x", description=description,
+                               trigger_words=trigger_words, visibility=visibility)
+        _set_tags(model.id, tuple(tags))
+    return model
+
+
+def names(page) -> list[str]:
+    return [m.name for m in page.items]
+
+
+@pytest.fixture()
+def people(store):
+    alice = register_account(store, "Alice_Paints", "correct horse battery")
+    bob = register_account(store, "bob_builds", "correct horse battery")
+    return alice, bob
+
+
+def test_prefix_case_insensitive_and_fields(store, people):
+    alice, _ = people
+    add_model(store, alice, "Watercolor Dreams", "soft washes of paint", tags=("painterly",),
+              trigger_words="wcstyle\nwet paper")
+    for query in ("water", "WATERCOLOR", "dre", "Wa", "wash", "PAINTER", "wcst", "wet pap", "alice"):
+        assert names(search.search_models(None, query)) == ["Watercolor Dreams"], query
+    assert names(search.search_models(None, "watercolour")) == []
+    assert names(search.search_models(None, "water nothing")) == []  # every word must match
+
+
+def test_name_match_ranks_above_description(store, people):
+    alice, _ = people
+    add_model(store, alice, "Generic Model", "this one is about a cyberpunk city at night, cyberpunk style")
+    add_model(store, alice, "Cyberpunk Neon", "streets")
+    add_model(store, alice, "Another", "nothing relevant")
+    assert names(search.search_models(None, "cyberpunk")) == ["Cyberpunk Neon", "Generic Model"]
+    assert names(search.search_models(None, "cyber")) == ["Cyberpunk Neon", "Generic Model"]
+
+
+def test_edits_show_up_and_deleted_items_vanish(store, people):
+    alice, _ = people
+    model = add_model(store, alice, "Old Name", tags=("vintage",))
+    with store.write():
+        AiModel.update(name="Shiny Chrome").where(AiModel.id == model.id).execute()
+        _set_tags(model.id, ("metal",))
+    assert names(search.search_models(None, "shiny")) == ["Shiny Chrome"]
+    assert names(search.search_models(None, "old")) == []
+    assert names(search.search_models(None, "vintage")) == []
+    assert names(search.search_models(None, "metal")) == ["Shiny Chrome"]
+    with store.write():
+        User.update(username="Alicia").where(User.id == alice.id).execute()
+    assert names(search.search_models(None, "alicia")) == ["Shiny Chrome"]
+    with store.write():
+        model.delete_instance()
+    assert names(search.search_models(None, "shiny")) == []
+    assert store.db.execute_sql("SELECT count(*) FROM model_search").fetchone()[0] == 0
+
+
+def test_private_models_only_found_by_their_owner(store, people):
+    alice, bob = people
+    add_model(store, alice, "Secret Sauce", visibility="private")
+    assert names(search.search_models(None, "secret")) == []
+    assert names(search.search_models(bob, "secret")) == []
+    assert names(search.search_models(alice, "secret")) == ["Secret Sauce"]
+    assert list_models(bob, ModelQuery(query="secret")).total == 0
+    assert list_models(alice, ModelQuery(query="secret")).total == 1
+
+
+def test_hostile_queries_never_error(store, people):
+    alice, _ = people
+    add_model(store, alice, "AND OR NOT", 'quotes " and stars * and (parens)')
+    for query in HOSTILE_QUERIES:
+        search.search_models(None, query)
+        search.search_users(query)
+        search.search_files(None, query)
+        list_models(None, ModelQuery(query=query))
+    assert names(search.search_models(None, "AND")) == ["AND OR NOT"]
+    assert names(search.search_models(None, '"quotes"')) == ["AND OR NOT"]
+
+
+def test_users_files_and_images(store, people):
+    alice, bob = people
+    with store.write():
+        User.update(bio="I build Alice-themed bots").where(User.id == bob.id).execute()
+        model = add_model(store, alice, "Files Holder")
+        version = ModelVersion.create(model=model.id, name="v1", base_model="SD 1.x")
+        ModelFile.create(version=version, original_name="pastel_style-v2.safetensors", stored_path="lora/x",
+                         size=1, sha256="a" * 64, autov2="a" * 10, format="safetensors")
+        Image.create(owner=alice.id, path="d/1.png", width=1, height=1, prompt="a red fox in snow", published=True)
+    assert [u.username for u in search.search_users("alice").items] == ["Alice_Paints", "bob_builds"]
+    assert [f.original_name for _, f in search.search_files(None, "pastel st").items] == ["pastel_style-v2.safetensors"]
+    assert search.ranked_ids(ImageSearch, "FOX sno", Image.select(Image.id)) != []
+    with store.write():
+        Image.update(prompt="a blue whale").where(Image.path == "d/1.png").execute()
+    assert search.ranked_ids(ImageSearch, "fox", Image.select(Image.id)) == []
+
+
+def test_migration_back_fills_rows_made_before_it(tmp_path, monkeypatch):
+    path = str(tmp_path / "old.db")
+    monkeypatch.setattr(store_module, "MIGRATIONS", {1: store_module.MIGRATIONS[1]})
+    old = Store(path)
+    alice = register_account(old, "Early_Bird", "correct horse battery")
+    add_model(old, alice, "Ancient Relic", tags=("history",))
+    old.close()
+    monkeypatch.undo()
+    upgraded = Store(path)
+    assert 2 in upgraded.applied_versions()
+    assert names(search.search_models(None, "relic")) == ["Ancient Relic"]
+    assert names(search.search_models(None, "early")) == ["Ancient Relic"]
+    assert [u.username for u in search.search_users("early").items] == ["Early_Bird"]
+    upgraded.close()
+
+
+def test_like_fallback_for_other_databases(store, people, monkeypatch):
+    alice, _ = people
+    add_model(store, alice, "Fallback Fox", "orange", tags=("animal",))
+    monkeypatch.setattr(search, "uses_fts", lambda: False)
+    assert names(search.search_models(None, "fox ORANGE")) == ["Fallback Fox"]
+    assert names(search.search_models(None, "animal")) == ["Fallback Fox"]
+    assert names(search.search_models(None, '"')) == []
+
+
+# --------------------------------------------------------------------------- over HTTP
+@pytest.fixture(scope="module")
+def creator(server):
+    return register(server, "Zephyr_Maker")
+
+
+@pytest.fixture(scope="module")
+def uploaded(server, creator, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("search")
+    return {
+        "public": upload_model(server, creator, folder, seed=301, name="Moonlit Harbor", tags="night, sea",
+                               filename="moonlit_harbor_v1"),
+        "private": upload_model(server, creator, folder, seed=302, name="Moonlit Secret", visibility="private"),
+    }
+
+
+def model_names(reply) -> list[str]:
+    assert reply.status_code == 200, reply.text
+    return [m["name"] for m in reply.json()["items"]]
+
+
+def test_models_and_files_query_over_http(server, creator, uploaded):
+    assert model_names(requests.get(server.api("/api/v1/models"), params={"query": "MOONL"})) == ["Moonlit Harbor"]
+    owner_view = requests.get(server.api("/api/v1/models"), params={"query": "moonlit"},
+                              headers=bearer(creator["token"]))
+    assert sorted(model_names(owner_view)) == ["Moonlit Harbor", "Moonlit Secret"]
+    files = requests.get(server.api("/api/v1/files"), params={"query": "harbor"}).json()
+    assert [f["name"] for f in files["items"]] == ["moonlit_harbor_v1.safetensors"]
+    edited = requests.patch(server.api(f"/api/v1/models/{uploaded['public']['id']}"), json={"name": "Sunny Harbor"},
+                            headers=bearer(creator["token"]))
+    assert edited.status_code == 200
+    assert model_names(requests.get(server.api("/api/v1/models"), params={"query": "sunny"})) == ["Sunny Harbor"]
+    assert model_names(requests.get(server.api("/api/v1/models"), params={"query": "moonlit"})) == []
+
+
+def test_creators_rank_username_above_bio(server, creator):
+    fan = register(server, "quiet_fan")
+    bio = requests.patch(server.api("/api/v1/me"), json={"bio": "big zephyr admirer"}, headers=bearer(fan["token"]))
+    assert bio.status_code == 200
+    reply = requests.get(server.api("/api/v1/creators"), params={"query": "zeph"})
+    assert reply.status_code == 200
+    usernames = [u["username"] for u in reply.json()["items"]]
+    assert usernames == ["Zephyr_Maker", "quiet_fan"]
+    assert reply.json()["items"][0]["modelCount"] >= 1
+
+
+def test_images_query_over_http(server, creator):
+    upload_image(server, creator, picture("PNG", parameters("a lighthouse at dusk, volumetric light")))
+    upload_image(server, creator, picture("PNG", parameters("a bowl of ramen")))
+    found = requests.get(server.api("/api/v1/images"), params={"query": "LIGHTH"}).json()
+    assert [i["meta"]["prompt"] for i in found["items"]] == ["a lighthouse at dusk, volumetric light"]
+
+
+def test_hostile_queries_over_http(server, uploaded):
+    for query in HOSTILE_QUERIES:
+        for route in ("/api/v1/models", "/api/v1/files", "/api/v1/creators", "/api/v1/images"):
+            reply = requests.get(server.api(route), params={"query": query[:500]})
+            assert reply.status_code == 200, (route, query, reply.text)
