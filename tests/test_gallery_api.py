@@ -1,0 +1,187 @@
+"""The gallery over real HTTP: uploads, publishing, listings, /media access, deletes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import requests
+from PIL import Image
+
+from tests.community_helpers import (image_ids, parameters, picture, png_header_only, private_image, upload_image,
+                                     upload_model)
+from tests.conftest import bearer, register
+
+
+@pytest.fixture(scope="module")
+def painter(server):
+    return register(server)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(server, painter, tmp_path_factory):
+    """A model whose file hash generated pictures can name."""
+    model = upload_model(server, painter, tmp_path_factory.mktemp("g"), seed=201, name="Gallery Base")
+    return model, model["modelVersions"][0]
+
+
+def gif() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, "GIF")
+    return buffer.getvalue()
+
+
+def images(server, token=None, **params):
+    return requests.get(server.api("/api/v1/images"), params=params, headers=bearer(token) if token else {},
+                        timeout=30)
+
+
+def test_upload_png_keeps_parameters_and_links_the_model(server, painter, checkpoint):
+    model, version = checkpoint
+    autov2 = version["files"][0]["hashes"]["AutoV2"]
+    reply = upload_image(server, painter, picture("PNG", parameters("a castle on a hill", model_hash=autov2.lower())))
+    assert reply.status_code == 201, reply.text
+    image = reply.json()
+    assert (image["width"], image["height"]) == (64, 48)
+    assert image["username"] == painter["user"]["username"]
+    assert image["modelId"] == model["id"] and image["modelVersionId"] == version["id"]
+    assert image["meta"]["prompt"] == "a castle on a hill"
+    assert image["meta"]["negativePrompt"] == "blurry"
+    assert image["meta"]["seed"] == 42 and image["meta"]["steps"] == 25
+    assert image["meta"]["sampler"] == "DPM++ 2M" and image["meta"]["cfgScale"] == 6.5
+    assert image["meta"]["Size"] == "64x48" and image["meta"]["Model hash"] == autov2.lower()
+    assert image["stats"]["likeCount"] == 0
+    assert image["url"].startswith(server.url + "/media/")
+    served = requests.get(image["url"], timeout=30)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(served.content)).info["parameters"].startswith("a castle on a hill\n")
+    stored = server.outputs_dir / image["url"].split("/media/", 1)[1]
+    assert stored.is_file() and stored.parent.parent == server.outputs_dir
+
+
+def test_sha256_prefix_links_the_model(server, painter, checkpoint):
+    model, version = checkpoint
+    sha = version["files"][0]["hashes"]["SHA256"]
+    image = upload_image(server, painter, picture("PNG", parameters("by sha", model_hash=sha[:12]))).json()
+    assert image["modelId"] == model["id"]
+    assert upload_image(server, painter, picture("PNG", parameters("unknown", model_hash="0123456789"))
+                        ).json()["modelId"] is None
+
+
+def test_jpeg_and_webp_become_png_with_parameters(server, painter):
+    for fmt in ("JPEG", "WEBP"):
+        reply = upload_image(server, painter, picture(fmt, parameters(f"a {fmt} sunset")), name=f"x.{fmt.lower()}")
+        assert reply.status_code == 201, reply.text
+        served = requests.get(reply.json()["url"], timeout=30)
+        converted = Image.open(io.BytesIO(served.content))
+        assert converted.format == "PNG"
+        assert converted.info["parameters"].startswith(f"a {fmt} sunset")
+        assert "exif" not in converted.info
+    plain = upload_image(server, painter, picture("PNG")).json()
+    assert plain["meta"] is None
+
+
+def test_bad_uploads_are_refused_clearly(server, painter):
+    before = sorted(p.name for p in server.outputs_dir.rglob("*") if p.is_file())
+    checks = [
+        (b"not an image at all", 400, "PNG, JPEG or WebP"),
+        (picture("PNG")[:-40], 400, "damaged"),
+        (gif(), 400, "PNG, JPEG or WebP"),
+        (png_header_only(20_000, 20_000), 413, "pixels"),
+        (png_header_only(10_000, 9_500), 413, "pixels"),
+    ]
+    for data, status, words in checks:
+        reply = upload_image(server, painter, data)
+        assert reply.status_code == status, reply.text
+        assert words in reply.json()["error"]
+    huge = upload_image(server, painter, b"\0" * (31 * 1024 * 1024))
+    assert huge.status_code == 413
+    assert "30 MB" in huge.json()["error"]
+    no_file = requests.post(server.api("/api/v1/images"), headers=bearer(painter["token"]), data={"x": "1"})
+    assert no_file.status_code == 400
+    wrong_type = requests.post(server.api("/api/v1/images"), headers=bearer(painter["token"]), data="hello")
+    assert wrong_type.status_code == 400
+    after = sorted(p.name for p in server.outputs_dir.rglob("*") if p.is_file())
+    assert after == before  # nothing written for refused uploads
+
+
+def test_publish_a_generated_image(server, painter):
+    private = private_image(server, painter["user"]["id"], "a secret garden")
+    url = f"/media/{private['path']}"
+    other = register(server)
+    assert requests.get(server.api(url)).status_code == 404
+    assert requests.get(server.api(url), headers=bearer(other["token"])).status_code == 404
+    assert requests.get(server.api(url), headers=bearer(painter["token"])).status_code == 200
+    assert requests.get(server.api(url), headers=bearer(server.admin_token)).status_code == 200
+    assert private["id"] not in image_ids(images(server))
+    assert private["id"] not in image_ids(images(server, query="garden"))
+    assert private["id"] in image_ids(images(server, painter["token"], mine="true"))
+    assert requests.get(server.api(f"/api/v1/images/{private['id']}")).status_code == 404
+
+    reply = requests.post(server.api("/api/v1/images"), json={"image_id": private["id"]},
+                          headers=bearer(painter["token"]))
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["published"] is True
+    assert requests.get(server.api(url)).status_code == 200
+    assert image_ids(images(server))[0] == private["id"]
+    assert private["id"] in image_ids(images(server, query="GARD"))
+    again = requests.post(server.api("/api/v1/images"), json={"image_id": private["id"]},
+                          headers=bearer(painter["token"]))
+    assert again.status_code == 201  # publishing twice is harmless
+
+
+def test_listing_filters_sorts_and_pages(server, painter, checkpoint):
+    model, version = checkpoint
+    autov2 = version["files"][0]["hashes"]["AutoV2"]
+    linked = upload_image(server, painter, picture("PNG", parameters("filter me", model_hash=autov2))).json()
+    someone = register(server)
+    theirs = upload_image(server, someone, picture("PNG", parameters("someone else's"))).json()
+    assert linked["id"] in image_ids(images(server, modelId=model["id"]))
+    assert theirs["id"] not in image_ids(images(server, modelId=model["id"]))
+    assert linked["id"] in image_ids(images(server, modelVersionId=version["id"]))
+    assert image_ids(images(server, username=someone["user"]["username"])) == [theirs["id"]]
+    requests.put(server.api(f"/api/v1/images/{theirs['id']}/like"), headers=bearer(painter["token"]))
+    assert image_ids(images(server, sort="most_liked"))[0] == theirs["id"]
+    assert image_ids(images(server, sort="Most Reactions"))[0] == theirs["id"]
+    assert images(server, sort="bogus").status_code == 400
+    first = images(server, limit=1).json()
+    assert first["metadata"]["nextCursor"] and first["metadata"]["totalItems"] > 1
+    second = images(server, limit=1, cursor=first["metadata"]["nextCursor"]).json()
+    assert second["items"][0]["id"] != first["items"][0]["id"]
+    assert images(server, cursor="!!").status_code == 400
+
+
+def test_delete_removes_the_file(server, painter):
+    image = upload_image(server, painter, picture("PNG", parameters("to be deleted"))).json()
+    relative = image["url"].split("/media/", 1)[1]
+    assert (server.outputs_dir / relative).is_file()
+    assert requests.delete(server.api(f"/api/v1/images/{image['id']}"), headers=bearer(painter["token"])
+                           ).status_code == 200
+    assert not (server.outputs_dir / relative).exists()
+    assert requests.get(image["url"]).status_code == 404
+    assert requests.get(server.api(f"/api/v1/images/{image['id']}")).status_code == 404
+    assert requests.delete(server.api(f"/api/v1/images/{image['id']}"), headers=bearer(painter["token"])
+                           ).status_code == 404
+
+
+def test_media_serves_only_known_images_inside_outputs(server, painter):
+    stray = server.outputs_dir / "stray.png"
+    stray.write_bytes(picture("PNG"))
+    for path in ("/media/stray.png", "/media/../data/visionary.db", "/media/%2e%2e/data/visionary.db",
+                 "/media/", "/media/nothing/here.png"):
+        reply = requests.get(server.api(path), headers=bearer(server.admin_token))
+        assert reply.status_code == 404, path
+
+
+def test_private_instance_closes_media_to_visitors(tmp_path):
+    from tests.live_server import LiveServer
+
+    private = LiveServer(tmp_path / "private", args=["--private"]).start()
+    try:
+        account = requests.post(private.api("/api/v1/auth/register"),
+                                json={"username": "private_owner", "password": "correct horse battery"}).json()
+        image = upload_image(private, account, picture("PNG", parameters("members only"))).json()
+        assert requests.get(image["url"]).status_code == 401
+        assert requests.get(image["url"], headers=bearer(account["token"])).status_code == 200
+    finally:
+        private.stop()
