@@ -196,6 +196,23 @@ def read_parameters(image) -> str | None:
     return _decode_user_comment(comment) if comment else None
 
 
+def read_file_parameters(path) -> str | None:
+    """The infotext of an image file (PNG, JPEG, WebP), None if it has none.
+
+    Raises ``InvalidInput`` for a file that is not an image Pillow can open
+    (decompression bombs included: Pillow's pixel limit applies).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    from core.errors import InvalidInput
+
+    try:
+        with Image.open(path) as image:
+            return read_parameters(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        raise InvalidInput("this file is not an image that can be read (PNG, JPEG or WebP)") from None
+
+
 def _decode_user_comment(raw) -> str | None:
     """EXIF UserComment: an 8-byte charset prefix, then the text.
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from community.accounts import UserInfo
-from core.errors import InvalidInput, NotAuthenticated, NotFound
+from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
 from core.library import FileRecord, ModelRecord, get_model, visible_models
 from core.store import AiModel, Image, ModelFile, ModelVersion
 
@@ -76,12 +76,17 @@ def native_size(model: ModelRecord) -> int:
     return DEMO_SIZE if model.is_demo else NATIVE_SIZES.get(model.base_model, 512)
 
 
-def checkpoint_choices(actor: UserInfo | None) -> list[ModelRecord]:
-    """Checkpoints the actor may generate with, demo last unless it is the only one."""
+def models_of_type(actor: UserInfo | None, kind: str) -> list[ModelRecord]:
+    """The models of one type (``checkpoint``, ``lora``, ``vae``...) the actor may see, demo last, by name."""
     from core.library import model_records
 
-    rows = visible_models(actor).where(AiModel.type == "checkpoint").order_by(AiModel.is_demo, AiModel.name)
+    rows = visible_models(actor).where(AiModel.type == kind).order_by(AiModel.is_demo, AiModel.name)
     return model_records(rows)
+
+
+def checkpoint_choices(actor: UserInfo | None) -> list[ModelRecord]:
+    """Checkpoints the actor may generate with, demo last unless it is the only one."""
+    return models_of_type(actor, "checkpoint")
 
 
 def _primary(model: ModelRecord) -> FileRecord:
@@ -132,6 +137,16 @@ def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]]) -> lis
             raise InvalidInput(f"unknown LoRA {name!r}: add it to the library, or fix the name in <lora:{name}:…>")
         found.append((name, weight, file_record(match)))
     return found
+
+
+def lora_tag(model: ModelRecord) -> str:
+    """The ``<lora:NAME:WEIGHT>`` tag for a LoRA: its name (its file's stem if the name cannot be a tag name)
+    and its default weight (1 if none)."""
+    name = model.name.strip()
+    if not name or set(name) & set(":<>"):
+        name = Path(_primary(model).original_name).stem
+    weight = next((v.default_weight for v in model.versions if v.default_weight), None) or 1.0
+    return f"<lora:{name}:{weight:g}>"
 
 
 def _request(params: Txt2ImgParams, model: ModelRecord):
@@ -252,3 +267,52 @@ def run_txt2img(context, actor: UserInfo | None, params: Txt2ImgParams,
         if on_update is not None:
             on_update(job)
     return job.wait()
+
+
+def cancel_jobs_of(context, actor: UserInfo | None) -> int:
+    """Interrupt the actor's waiting and running generations (A1111's interrupt); returns how many."""
+    if actor is None:
+        raise NotAuthenticated("log in to cancel a generation")
+    jobs = context.queue.jobs_of(actor.id)
+    for job in jobs:
+        context.queue.cancel(job.id, by=actor.id, is_admin=actor.is_admin)
+    return len(jobs)
+
+
+def match_checkpoint(actor: UserInfo | None, model_hash: str | None, model_name: str | None) -> ModelRecord | None:
+    """The visible checkpoint an infotext names (by ``Model hash``, else by ``Model``), or None."""
+    for params in (Txt2ImgParams("", model_hash=model_hash), Txt2ImgParams("", model_name=model_name)):
+        if params.model_hash or params.model_name:
+            try:
+                return resolve_checkpoint(actor, params)[0]
+            except VisionaryError:
+                continue
+    return None
+
+
+def settings_from_infotext(actor: UserInfo | None, text: str) -> dict:
+    """Generate-form settings from A1111 ``parameters`` text (ours or anyone's).
+
+    ``prompt``, ``negative_prompt``, ``steps``, ``cfg_scale``, ``seed``, ``width``,
+    ``height``, ``sampler`` and ``scheduler`` (a schedule type id) where the text
+    has them and they are valid here; ``model`` (a ModelRecord) when a checkpoint
+    the actor may see matches, else ``missing_model`` (what the text names).
+    """
+    from core.pnginfo import parse_parameters, to_request_fields
+    from core.samplers import find_schedule_type, resolve_sampler
+
+    fields = to_request_fields(parse_parameters(text or ""))
+    sampler, schedule = fields.pop("sampler", None), fields.pop("scheduler", None)
+    try:
+        if sampler:
+            resolve_sampler(sampler, schedule)
+            fields.update(sampler=sampler, scheduler=find_schedule_type(schedule).name)
+    except ValueError:
+        pass
+    model_hash, model_name = fields.pop("model_hash", None), fields.pop("model_name", None)
+    model = match_checkpoint(actor, model_hash, model_name)
+    if model is not None:
+        fields["model"] = model
+    elif model_hash or model_name:
+        fields["missing_model"] = " ".join(filter(None, (model_name, f"[{model_hash}]" if model_hash else None)))
+    return fields

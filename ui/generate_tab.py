@@ -1,0 +1,298 @@
+"""Generate tab: txt2img with the library's checkpoints, LoRAs and VAEs (A1111's layout and habits).
+
+The event runs ``core.txt2img.run_txt2img`` and maps the job's queue position
+and step count onto ``gr.Progress``; the app's own generation queue does the
+real limiting, so the Gradio event allows many at once (each waiting one shows
+its position). Other tabs fill this one with ``GenerateTab.receive`` (PNG Info's
+"Send to Generate", the gallery's "Use these settings").
+
+Handlers are bound methods, not ``functools.partial`` objects: Gradio finds
+the ``gr.Request``/``gr.Progress`` parameters through the type hints, which it
+cannot read from a partial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+from gradio.processing_utils import save_file_to_cache
+
+from core.context import AppContext
+from core.errors import VisionaryError
+from core.generation_queue import JobCancelled
+from core.library import get_model
+from core.pnginfo import parse_parameters, to_request_fields
+from core.samplers import SCHEDULE_TYPES, sampler_names
+from core.txt2img import (Txt2ImgParams, cancel_jobs_of, checkpoint_choices, lora_tag, models_of_type,
+                          native_size, run_txt2img, settings_from_infotext, title_of)
+
+from .session import request_user
+
+# Waiting Gradio events only wait on the app's queue (which shows their position), so allow many.
+GENERATION_EVENTS = 16
+BUILT_IN_VAE = ("Built into the checkpoint", 0)
+DEFAULT_SIZE = 512
+SETTING_KEYS = ("prompt", "negative_prompt", "model", "sampler", "scheduler", "steps", "width", "height",
+                "cfg_scale", "seed")
+
+# Ctrl+Enter (Cmd+Enter) in the prompts presses Generate, as in A1111; installed once per page.
+CTRL_ENTER_JS = """
+() => {
+  if (window.__visionaryCtrlEnter) return;
+  window.__visionaryCtrlEnter = true;
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    if (!event.target.closest || !event.target.closest("#generate-prompt, #generate-negative-prompt")) return;
+    event.preventDefault();
+    event.stopPropagation();
+    document.querySelector("#generate-button")?.click();
+  }, true);
+}
+"""
+
+
+def checkpoint_dropdown(checkpoints, value) -> gr.Dropdown:
+    info = None if checkpoints else "No checkpoint in the library yet: upload one or drop it into models_dir/."
+    return gr.Dropdown(choices=[(title_of(m), m.id) for m in checkpoints], value=value, info=info)
+
+
+@dataclass(frozen=True)
+class GenerateTab:
+    """The Generate tab's components; ``receive`` lets other tabs send A1111 parameters here."""
+
+    context: AppContext
+    tabs: gr.Tabs
+    prompt: gr.Textbox
+    negative_prompt: gr.Textbox
+    checkpoint: gr.Dropdown
+    sampler: gr.Dropdown
+    schedule_type: gr.Dropdown
+    steps: gr.Slider
+    width: gr.Slider
+    height: gr.Slider
+    cfg_scale: gr.Slider
+    seed: gr.Number
+
+    @property
+    def settings(self) -> list:
+        """The components parameters text fills, in ``SETTING_KEYS`` order."""
+        return [self.prompt, self.negative_prompt, self.checkpoint, self.sampler, self.schedule_type, self.steps,
+                self.width, self.height, self.cfg_scale, self.seed]
+
+    def receive(self, trigger, parameters: gr.components.Component) -> None:
+        """Wire ``trigger`` (e.g. ``button.click``) to load the A1111 parameters text held by ``parameters``
+        (a Textbox or State) into this tab and switch to it."""
+        trigger(self.fill, [parameters], [*self.settings, self.tabs], api_visibility="private")
+
+    def fill(self, text: str, request: gr.Request):
+        """Updates for ``settings`` (unchanged where the text says nothing) and the tabs."""
+        if not (text or "").strip():
+            raise gr.Error("There are no generation parameters to send.")
+        actor = request_user(self.context, request)
+        fields = settings_from_infotext(actor, text)
+        if "missing_model" in fields:
+            gr.Warning(f"The checkpoint {fields['missing_model']} is not in the library; keeping the selected one.")
+        if "model" in fields:
+            fields["model"] = checkpoint_dropdown(checkpoint_choices(actor), fields["model"].id)
+        return (*(fields.get(key, gr.skip()) for key in SETTING_KEYS), gr.Tabs(selected="generate"))
+
+
+# --------------------------------------------------------------------------- pure helpers
+def _whole(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
+                   cfg_scale, seed, batch_size) -> Txt2ImgParams:
+    """The form's values as service parameters (the service checks them); a typed checkpoint is a name."""
+    by_id = isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
+    return Txt2ImgParams(
+        prompt=prompt or "", negative_prompt=negative_prompt or "",
+        model_id=checkpoint if by_id else None, model_name=None if by_id else (checkpoint or None),
+        vae_id=_whole(vae) or None, sampler=sampler or "Euler a", scheduler=schedule_type or "automatic",
+        steps=_whole(steps), width=_whole(width), height=_whole(height), cfg_scale=cfg_scale,
+        seed=-1 if seed is None else _whole(seed), batch_size=_whole(batch_size))
+
+
+def progress_reporter(progress: gr.Progress):
+    """``on_update`` for ``run_txt2img``: queue position while waiting, then steps."""
+
+    def on_update(job) -> None:
+        position = job.position
+        if position:
+            progress(0.0, desc=f"waiting, position {position}")
+        elif job.total:
+            progress((job.step, job.total), desc="generating", unit="steps")
+        elif not job.finished:
+            progress(0.0, desc="loading the checkpoint")
+
+    return on_update
+
+
+def insert_lora(prompt: str, tag: str | None):
+    """Append the chosen LoRA's tag to the prompt and clear the picker."""
+    if not tag:
+        return gr.skip(), None
+    prompt = (prompt or "").rstrip()
+    return (f"{prompt} {tag}" if prompt else tag), None
+
+
+def show_selected(texts: list[str], event: gr.SelectData) -> str:
+    return texts[event.index] if texts and 0 <= event.index < len(texts) else ""
+
+
+def seed_of(parameters: str):
+    """The seed in the shown parameters (A1111's "reuse seed" button)."""
+    seed = to_request_fields(parse_parameters(parameters)).get("seed") if parameters else None
+    return gr.skip() if seed is None else seed
+
+
+# --------------------------------------------------------------------------- events that need the app
+class GenerateEvents:
+    def __init__(self, context: AppContext, gallery: gr.Gallery):
+        self.context = context
+        self.gallery = gallery
+
+    def _library(self, request: gr.Request, checkpoint=None, vae=0):
+        """Fresh checkpoint, VAE and LoRA choices, keeping the selections that still exist; and the
+        selected checkpoint's record (None when there is none)."""
+        actor = request_user(self.context, request)
+        checkpoints = checkpoint_choices(actor)
+        selected = next((m for m in checkpoints if m.id == checkpoint), checkpoints[0] if checkpoints else None)
+        vaes = models_of_type(actor, "vae")
+        loras = models_of_type(actor, "lora")
+        return (checkpoint_dropdown(checkpoints, selected.id if selected else None),
+                gr.Dropdown(choices=[BUILT_IN_VAE, *((m.name, m.id) for m in vaes)],
+                            value=vae if vae in {m.id for m in vaes} else BUILT_IN_VAE[1]),
+                gr.Dropdown(choices=[(m.name, lora_tag(m)) for m in loras], value=None,
+                            info="inserts <lora:NAME:WEIGHT> in the prompt" if loras else "No LoRA in the library yet."),
+                selected)
+
+    def page_load(self, request: gr.Request):
+        checkpoint, vae, lora, selected = self._library(request)
+        size = native_size(selected) if selected else DEFAULT_SIZE
+        return checkpoint, vae, lora, size, size
+
+    def refresh(self, checkpoint, vae, request: gr.Request):
+        return self._library(request, checkpoint, vae)[:3]
+
+    def checkpoint_chosen(self, checkpoint, request: gr.Request):
+        """Width and height follow the chosen checkpoint (its native size)."""
+        try:
+            size = native_size(get_model(request_user(self.context, request), int(checkpoint)))
+        except (VisionaryError, TypeError, ValueError):
+            return gr.skip(), gr.skip()
+        return size, size
+
+    def _gallery_items(self, result) -> list[tuple[str, str]]:
+        """The saved PNGs copied byte for byte into the gallery's Gradio cache: the outputs folder needs no
+        ``allowed_paths``, and a download keeps the file name and the parameters chunk."""
+        outputs = self.context.config.outputs_path
+        return [(save_file_to_cache(outputs / image.path, self.gallery.GRADIO_CACHE), f"seed {image.seed}")
+                for image in result.images]
+
+    def generate(self, prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
+                 cfg_scale, seed, batch_size, request: gr.Request, progress=gr.Progress()):
+        params = txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width,
+                                height, cfg_scale, seed, batch_size)
+        try:
+            result = run_txt2img(self.context, request_user(self.context, request), params,
+                                 on_update=progress_reporter(progress))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        except JobCancelled:
+            gr.Warning("Generation cancelled.")
+            return [], "", []
+        texts = [image.parameters for image in result.images]
+        if not texts:
+            gr.Warning("Generation interrupted before the first image.")
+        return self._gallery_items(result), (texts[0] if texts else ""), texts
+
+    def cancel(self, request: gr.Request) -> None:
+        try:
+            count = cancel_jobs_of(self.context, request_user(self.context, request))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        gr.Info("Cancelling your generation…" if count else "Nothing to cancel.")
+
+
+# --------------------------------------------------------------------------- layout
+def _prompts_and_buttons():
+    with gr.Row():
+        with gr.Column(scale=5):
+            prompt = gr.Textbox(label="Prompt", lines=3, max_length=10_000, elem_id="generate-prompt",
+                                placeholder="Prompt (Ctrl+Enter to generate). LoRAs: <lora:NAME:WEIGHT>")
+            negative = gr.Textbox(label="Negative prompt", lines=2, max_length=10_000,
+                                  elem_id="generate-negative-prompt")
+        with gr.Column(scale=1, min_width=160):
+            run = gr.Button("Generate", variant="primary", size="lg", elem_id="generate-button")
+            stop = gr.Button("Cancel", variant="stop", elem_id="generate-cancel")
+    return prompt, negative, run, stop
+
+
+def _settings_column():
+    lora = gr.Dropdown(label="Add a LoRA", elem_id="generate-lora")
+    with gr.Row():
+        sampler = gr.Dropdown(sampler_names(), value="Euler a", label="Sampler", elem_id="generate-sampler")
+        schedule = gr.Dropdown([(s.label, s.name) for s in SCHEDULE_TYPES], value="automatic",
+                               label="Schedule type", elem_id="generate-schedule-type")
+    steps = gr.Slider(1, 150, value=20, step=1, precision=0, label="Sampling steps", elem_id="generate-steps")
+    with gr.Row():
+        width = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label="Width", elem_id="generate-width")
+        height = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label="Height",
+                           elem_id="generate-height")
+    with gr.Row():
+        cfg = gr.Slider(1, 30, value=7, step=0.5, label="CFG scale", elem_id="generate-cfg-scale")
+        batch = gr.Slider(1, 8, value=1, step=1, precision=0, label="Batch size", elem_id="generate-batch-size")
+    with gr.Row():
+        seed = gr.Number(-1, precision=0, label="Seed", info="-1 = random", scale=4, elem_id="generate-seed")
+        with gr.Column(scale=1, min_width=90):
+            random_seed = gr.Button("Random", size="sm", elem_id="generate-random-seed")
+            reuse_seed = gr.Button("Reuse last", size="sm", elem_id="generate-reuse-seed")
+    return lora, sampler, schedule, steps, width, height, cfg, batch, seed, random_seed, reuse_seed
+
+
+def _results_column():
+    gallery = gr.Gallery(label="Images", columns=2, height=520, object_fit="contain", format="png",
+                         interactive=False, buttons=["download", "download_all", "fullscreen"],
+                         elem_id="generate-gallery")
+    info = gr.Textbox(label="Generation parameters", lines=4, interactive=False, buttons=["copy"],
+                      elem_id="generate-info")
+    return gallery, info
+
+
+def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
+    """The Generate tab (inside ``tabs``, which ``GenerateTab.receive`` switches to)."""
+    with gr.Tab("Generate", id="generate"):
+        with gr.Row(equal_height=True):
+            checkpoint = gr.Dropdown(label="Checkpoint", allow_custom_value=True, scale=4,
+                                     elem_id="generate-checkpoint")
+            vae = gr.Dropdown([BUILT_IN_VAE], value=BUILT_IN_VAE[1], label="VAE", allow_custom_value=True,
+                              scale=2, elem_id="generate-vae")
+            refresh = gr.Button("Refresh", size="sm", scale=0, min_width=90, elem_id="generate-refresh")
+        prompt, negative, run, stop = _prompts_and_buttons()
+        with gr.Row():
+            with gr.Column():
+                lora, sampler, schedule, steps, width, height, cfg, batch, seed, random_seed, reuse_seed = \
+                    _settings_column()
+            with gr.Column():
+                gallery, info = _results_column()
+        texts = gr.State([])
+
+    events = GenerateEvents(context, gallery)
+    gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private")
+    gr.on(None, None, js=CTRL_ENTER_JS)
+    refresh.click(events.refresh, [checkpoint, vae], [checkpoint, vae, lora], api_visibility="private")
+    checkpoint.input(events.checkpoint_chosen, [checkpoint], [width, height], api_visibility="private")
+    lora.input(insert_lora, [prompt, lora], [prompt, lora], api_visibility="private")
+    run.click(events.generate,
+              [prompt, negative, checkpoint, vae, sampler, schedule, steps, width, height, cfg, seed, batch],
+              [gallery, info, texts], api_name="txt2img", show_progress_on=[gallery],
+              concurrency_id="generation", concurrency_limit=GENERATION_EVENTS)
+    stop.click(events.cancel, None, None, api_visibility="private")
+    gallery.select(show_selected, [texts], [info], api_visibility="private")
+    random_seed.click(lambda: -1, None, [seed], api_visibility="private")
+    reuse_seed.click(seed_of, [info], [seed], api_visibility="private")
+    return GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg,
+                       seed)
