@@ -8,17 +8,19 @@ found from the ``Model hash`` in its A1111 parameters.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from community.accounts import UserInfo, record_admin_action, username_key
 from community.image_upload import decode_upload
-from community.paging import paginate
+from community.paging import paginate, slice_page
+from community.search import in_order, ranked_ids
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.library import Page
 from core.library_edit import require_login
 from core.outputs import remove_output, write_png
 from core.pnginfo import parse_parameters
+from core.search_index import ImageSearch
 from core.store import Image, ModelFile, ModelVersion, Store, User, iso, utcnow
 
 SORTS = {
@@ -26,6 +28,7 @@ SORTS = {
     "most_liked": (Image.like_count.desc(), Image.id.desc()),
 }
 MINE_SORTS = {"newest": (Image.created_at.desc(), Image.id.desc()), "most_liked": SORTS["most_liked"]}
+RELEVANCE = "relevance"  # best prompt match first; needs a query
 # Civitai's names for the same sorts.
 SORT_ALIASES = {"Newest": "newest", "Most Reactions": "most_liked", "Most Liked": "most_liked"}
 
@@ -111,12 +114,13 @@ def media_file(actor: UserInfo | None, relative_path: str) -> MediaFile:
     return MediaFile(row.path, row.published)
 
 
-def _sort(q: ImageQuery):
+def _sort_name(q: ImageQuery) -> str:
     sort = SORT_ALIASES.get(q.sort, q.sort) or "newest"
-    sorts = MINE_SORTS if q.mine else SORTS
-    if sort not in sorts:
-        raise InvalidInput(f"unknown sort {q.sort!r}: use one of {', '.join(sorts)}")
-    return sorts[sort]
+    if sort not in SORTS and sort != RELEVANCE:
+        raise InvalidInput(f"unknown sort {q.sort!r}: use one of {', '.join(SORTS)}, {RELEVANCE}")
+    if sort == RELEVANCE and not q.query.strip():
+        raise InvalidInput(f"sort={RELEVANCE} needs a query")
+    return sort
 
 
 def _filtered(actor: UserInfo | None, q: ImageQuery):
@@ -131,15 +135,24 @@ def _filtered(actor: UserInfo | None, q: ImageQuery):
     if q.username:
         query = query.where(Image.owner.in_(User.select(User.id).where(User.username_key == username_key(q.username))))
     if q.query.strip():
-        from community.search import ImageSearch, ranked_ids
-
         query = query.where(Image.id.in_(ranked_ids(ImageSearch, q.query, query.select(Image.id))))
     return query
 
 
 def list_images(actor: UserInfo | None, q: ImageQuery) -> Page:
     """Published images (or the actor's own with ``mine``), filtered and sorted: a Page of ImageRecord."""
-    return paginate(_filtered(actor, q).order_by(*_sort(q)), q.page, q.limit, image_records, q.cursor)
+    sort = _sort_name(q)
+    if sort == RELEVANCE:
+        return _by_relevance(actor, q)
+    order = (MINE_SORTS if q.mine else SORTS)[sort]
+    return paginate(_filtered(actor, q).order_by(*order), q.page, q.limit, image_records, q.cursor)
+
+
+def _by_relevance(actor: UserInfo | None, q: ImageQuery) -> Page:
+    ranked = ranked_ids(ImageSearch, q.query, _filtered(actor, replace(q, query="")).select(Image.id))
+    ids, page, limit = slice_page(ranked, q.page, q.limit, q.cursor)
+    rows = in_order(Image.select().where(Image.id.in_(ids)), ids)
+    return Page(tuple(image_records(rows)), len(ranked), page, limit)
 
 
 def link_model(model_hash: str) -> tuple[int | None, int | None]:

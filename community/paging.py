@@ -23,7 +23,8 @@ def paginate(query, page: int | None, limit: int | None, convert: Callable[[list
     return Page(tuple(convert(rows)), total, offset // limit + 1, limit)
 
 
-def slice_page(ids: list[int], page: int | None, limit: int | None) -> tuple[list[int], int, int]:
+def slice_page(ids: list[int], page: int | None, limit: int | None,
+               cursor: str | None = None) -> tuple[list[int], int, int]:
     """The ids on one page of an already ordered list, with the page number and size used."""
-    offset, limit = bounds(page, limit)
+    offset, limit = bounds(page, limit, cursor)
     return ids[offset: offset + limit], offset // limit + 1, limit

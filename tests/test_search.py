@@ -122,6 +122,26 @@ def test_users_files_and_images(store, people):
     assert search.ranked_ids(ImageSearch, "fox", Image.select(Image.id)) == []
 
 
+def test_index_stays_consistent_through_cascades(store, people):
+    alice, _ = people
+    model = add_model(store, alice, "Cascade Model", tags=("chain",))
+    with store.write():
+        version = ModelVersion.create(model=model.id, name="v1", base_model="SD 1.x")
+        ModelFile.create(version=version, original_name="cascade_file.safetensors", stored_path="lora/c", size=1,
+                         sha256="c" * 64, autov2="c" * 10, format="safetensors")
+        Image.create(owner=alice.id, path="d/c.png", width=1, height=1, prompt="falling dominoes", published=True)
+    assert [f.original_name for _, f in search.search_files(None, "cascade").items] == ["cascade_file.safetensors"]
+    with store.write():
+        model.delete_instance()
+    assert search.search_files(None, "cascade").total == 0
+    with store.write():
+        User.delete().where(User.id == alice.id).execute()
+    assert search.ranked_ids(ImageSearch, "dominoes", Image.select(Image.id)) == []
+    assert [u.username for u in search.search_users("alice").items] == []
+    for table in ("model_search", "file_search", "user_search", "image_search"):
+        store.db.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+
+
 def test_migration_back_fills_rows_made_before_it(tmp_path, monkeypatch):
     path = str(tmp_path / "old.db")
     monkeypatch.setattr(store_module, "MIGRATIONS", {1: store_module.MIGRATIONS[1]})
@@ -198,6 +218,13 @@ def test_images_query_over_http(server, creator):
     upload_image(server, creator, picture("PNG", parameters("a bowl of ramen")))
     found = requests.get(server.api("/api/v1/images"), params={"query": "LIGHTH"}).json()
     assert [i["meta"]["prompt"] for i in found["items"]] == ["a lighthouse at dusk, volumetric light"]
+    upload_image(server, creator, picture("PNG", parameters("lighthouse, lighthouse, stormy lighthouse")))
+    upload_image(server, creator, picture("PNG", parameters("an island with a tiny shed and a lighthouse far away "
+                                                            "under the clouds, oil painting, detailed")))
+    ranked = requests.get(server.api("/api/v1/images"), params={"query": "lighthouse", "sort": "relevance"}).json()
+    assert ranked["items"][0]["meta"]["prompt"] == "lighthouse, lighthouse, stormy lighthouse"
+    assert ranked["metadata"]["totalItems"] == 3
+    assert requests.get(server.api("/api/v1/images"), params={"sort": "relevance"}).status_code == 400
 
 
 def test_hostile_queries_over_http(server, uploaded):
