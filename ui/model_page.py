@@ -15,17 +15,13 @@ PAGE_CSS = """
 @media (max-width: 900px) { .va-model { grid-template-columns: minmax(0, 1fr); } }
 .va-model h2 { margin: 0 0 4px; font-size: 1.7em; overflow-wrap: anywhere; }
 .va-model h3 { margin: 20px 0 8px; }
-.va-muted { color: var(--body-text-color-subdued); font-size: .92em; }
-.va-badges { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0; }
-.va-badge { font-size: .82em; padding: 2px 10px; border-radius: 999px; background: var(--background-fill-secondary);
-  border: 1px solid var(--border-color-primary); }
-.va-badge-type { background: var(--color-accent-soft); border-color: var(--color-accent); }
-.va-badge-private { border-color: #d97706; color: #d97706; }
+.va-main > .va-badges { margin: 8px 0 12px; }
 .va-description { line-height: 1.55; overflow-wrap: anywhere; padding: 12px 16px; border-radius: 10px;
   background: var(--background-fill-secondary); }
 .va-description img { max-width: 100%; }
-.va-description table, .va-meta { border-collapse: collapse; }
-.va-description th, .va-description td { border: 1px solid var(--border-color-primary); padding: 4px 8px; }
+.va-description table { border-collapse: collapse; }
+.va-description table, .va-description tr, .va-description th, .va-description td {
+  border: 1px solid var(--border-color-primary); padding: 4px 8px; }
 .va-side { display: flex; flex-direction: column; gap: 12px; }
 .va-side-cover { width: 100%; border-radius: 10px; display: block; }
 .va-facts { display: grid; grid-template-columns: auto 1fr; gap: 6px 12px; margin: 0; padding: 12px 16px;
@@ -46,10 +42,7 @@ PAGE_CSS = """
 .va-hashes dt { color: var(--body-text-color-subdued); }
 .va-hashes dd { margin: 0; font-family: var(--font-mono); font-size: .85em; overflow-wrap: anywhere; }
 .va-training summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
-.va-meta { width: 100%; font-size: .88em; }
-.va-meta th, .va-meta td { text-align: left; vertical-align: top; padding: 3px 8px;
-  border-bottom: 1px solid var(--border-color-primary); }
-.va-meta th { font-family: var(--font-mono); font-weight: 500; white-space: nowrap; }
+.va-meta th { width: 1%; font-family: var(--font-mono); font-weight: 500; white-space: nowrap; }
 .va-meta-value { max-height: 9em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere;
   font-family: var(--font-mono); }
 """
@@ -66,8 +59,9 @@ class ModelPage:
 
 def build_model_page() -> ModelPage:
     with gr.Column(visible=False, elem_id="model-page") as column:
-        back = gr.Button("← All models", size="sm", elem_id="model-page-back")
-        body = gr.HTML(elem_id="model-page-body", css_template=PAGE_CSS, js_on_load=None)
+        with gr.Row():
+            back = gr.Button("← All models", size="sm", scale=0, min_width=140, elem_id="model-page-back")
+        body = gr.HTML(elem_id="model-page-body", css_template=render.BASE_CSS + PAGE_CSS, js_on_load=None)
     return ModelPage(column, back, body)
 
 
@@ -98,7 +92,7 @@ def _training_metadata(file: FileRecord) -> str:
                    f'<td><div class="va-meta-value">{render.text(value)}</div></td></tr>'
                    for key, value in sorted(file.metadata.items()))
     return (f'<details class="va-training" open><summary>Training metadata ({len(file.metadata)} fields)</summary>'
-            f'<table class="va-meta">{rows}</table></details>')
+            f'<table class="va-table va-meta">{rows}</table></details>')
 
 
 def _download(version_id: int, file: FileRecord) -> str:

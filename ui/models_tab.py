@@ -46,11 +46,6 @@ GRID_CSS = """
 .va-type-other { --va-from: #475569; --va-to: #94a3b8; }
 .va-card-body { display: flex; flex-direction: column; gap: 6px; padding: 10px 12px 12px; }
 .va-name { display: block; font-weight: 600; font-size: 1.05em; line-height: 1.25; overflow-wrap: anywhere; }
-.va-badges { display: flex; flex-wrap: wrap; gap: 4px; }
-.va-badge { font-size: .78em; padding: 1px 8px; border-radius: 999px; background: var(--background-fill-secondary);
-  border: 1px solid var(--border-color-primary); }
-.va-badge-type { background: var(--color-accent-soft); border-color: var(--color-accent); }
-.va-badge-private { border-color: #d97706; color: #d97706; }
 .va-creator { font-size: .85em; color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 .va-stats { display: flex; gap: 12px; font-size: .85em; color: var(--body-text-color-subdued); }
 .va-empty { padding: 32px; text-align: center; color: var(--body-text-color-subdued); }
@@ -105,6 +100,36 @@ def page_summary(page: Page) -> str:
     return f"Page {page.page} of {page.total_pages} · {page.total} {noun}"
 
 
+@dataclass(frozen=True)
+class Pager:
+    """Previous / "Page 2 of 5 · 97 models" / Next, and the page number it is on."""
+
+    row: gr.Row
+    previous: gr.Button
+    summary: gr.Markdown
+    next: gr.Button
+    number: gr.State
+
+    def outputs(self) -> list:
+        return [self.summary, self.number, self.previous, self.next]
+
+
+def build_pager(prefix: str) -> Pager:
+    with gr.Row(equal_height=True) as row:
+        previous = gr.Button("← Previous", size="sm", interactive=False, scale=0, min_width=120,
+                             elem_id=f"{prefix}-prev")
+        summary = gr.Markdown(elem_id=f"{prefix}-page-info")
+        following = gr.Button("Next →", size="sm", interactive=False, scale=0, min_width=120,
+                              elem_id=f"{prefix}-next")
+    return Pager(row, previous, summary, following, gr.State(1))
+
+
+def pager_values(page: Page) -> tuple:
+    """What ``Pager.outputs`` show for one page of results."""
+    return (page_summary(page), page.page, gr.Button(interactive=page.page > 1),
+            gr.Button(interactive=page.next_page is not None))
+
+
 def _choices(values: tuple[str, ...], everything: str, label=lambda v: v) -> list[tuple[str, str]]:
     return [(everything, "")] + [(label(v), v) for v in values]
 
@@ -123,16 +148,12 @@ def build_models_tab(context: AppContext) -> None:
                 tag = gr.Textbox(label="Tag", elem_id="models-tag")
                 creator = gr.Textbox(label="Creator", elem_id="models-creator")
                 sort = gr.Dropdown(SORT_CHOICES, value="newest", label="Sort", elem_id="models-sort")
-            grid = gr.HTML(elem_id="model-grid", css_template=GRID_CSS, js_on_load=CARD_CLICK_JS)
-            with gr.Row(equal_height=True):
-                prev_button = gr.Button("← Previous", size="sm", interactive=False, elem_id="models-prev")
-                summary = gr.Markdown(elem_id="models-page-info")
-                next_button = gr.Button("Next →", size="sm", interactive=False, elem_id="models-next")
-            page_number = gr.State(1)
+            grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS, js_on_load=CARD_CLICK_JS)
+            pager = build_pager("models")
         model_page = build_model_page()
 
     filters = [query, kind, base, tag, creator, sort]
-    grid_outputs = [grid, summary, page_number, prev_button, next_button]
+    grid_outputs = [grid, *pager.outputs()]
 
     def show(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
         actor = request_user(context, request)
@@ -143,8 +164,7 @@ def build_models_tab(context: AppContext) -> None:
                 result = library.list_models(actor, selected.to_query(result.total_pages))
         except VisionaryError as exc:
             raise gr.Error(exc.message) from None
-        return (grid_html(result.items), page_summary(result), result.page,
-                gr.Button(interactive=result.page > 1), gr.Button(interactive=result.next_page is not None))
+        return grid_html(result.items), *pager_values(result)
 
     def first_page(query, kind, base, tag, creator, sort, request: gr.Request):
         return show(query, kind, base, tag, creator, sort, 1, request)
@@ -157,17 +177,17 @@ def build_models_tab(context: AppContext) -> None:
 
     def open_model(event: gr.EventData, request: gr.Request):
         try:
-            model = library.get_model(request_user(context, request), int(event._data["model_id"]))
-        except (KeyError, TypeError, ValueError):
+            model = library.get_model(request_user(context, request), int(getattr(event, "model_id", None)))
+        except (TypeError, ValueError):
             raise gr.Error("choose a model card") from None
         except VisionaryError as exc:
             raise gr.Error(exc.message) from None
         return gr.Column(visible=False), gr.Column(visible=True), model_page_html(model)
 
     gr.on([tab.select, query.submit, tag.submit, creator.submit, kind.input, base.input, sort.input],
-          first_page, filters, grid_outputs, api_visibility="private")
-    prev_button.click(previous_page, [*filters, page_number], grid_outputs, api_visibility="private")
-    next_button.click(next_page, [*filters, page_number], grid_outputs, api_visibility="private")
+          first_page, filters, grid_outputs, api_visibility="private", trigger_mode="always_last")
+    pager.previous.click(previous_page, [*filters, pager.number], grid_outputs, api_visibility="private")
+    pager.next.click(next_page, [*filters, pager.number], grid_outputs, api_visibility="private")
     grid.click(open_model, None, [browse, model_page.column, model_page.body], api_visibility="private")
     model_page.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
                           [browse, model_page.column], api_visibility="private")

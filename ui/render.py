@@ -27,6 +27,21 @@ LINK_REL = "nofollow noopener noreferrer"
 TYPE_LABELS = {"checkpoint": "Checkpoint", "lora": "LoRA", "embedding": "Embedding", "vae": "VAE", "other": "Other"}
 SIZE_UNITS = ("bytes", "KB", "MB", "GB", "TB")
 
+# Classes every rendered fragment may use; each gr.HTML adds this to its own (component-scoped) CSS.
+BASE_CSS = """
+.va-muted { color: var(--body-text-color-subdued); font-size: .9em; font-weight: normal; }
+.va-badges { display: flex; flex-wrap: wrap; gap: 4px 6px; }
+.va-badge { font-size: .8em; padding: 1px 9px; border-radius: 999px; background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); }
+.va-badge-type { background: var(--color-accent-soft); border-color: var(--color-accent); }
+.va-badge-private { border-color: #d97706; color: #d97706; }
+.va-table { width: 100%; border-collapse: collapse; font-size: .9em; }
+.va-table, .va-table tr { border: none; }
+.va-table th, .va-table td { border: none; border-top: 1px solid var(--border-color-primary); text-align: left;
+  vertical-align: top; padding: 3px 8px; overflow-wrap: anywhere; }
+.va-ok { padding: 10px 14px; border-radius: 10px; border: 1px solid #16a34a; background: rgba(22, 163, 74, .08); }
+"""
+
 
 def text(value: object) -> str:
     """Plain text, escaped for HTML content and quoted attribute values."""

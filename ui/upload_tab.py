@@ -14,6 +14,7 @@ from typing import Callable
 
 import gradio as gr
 
+from community.accounts import UserInfo
 from core import library, library_edit
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
@@ -23,6 +24,7 @@ from core.library_edit import ModelFields, split_list
 from core.store import BASE_MODELS, MODEL_TYPES
 
 from . import render
+from .models_tab import build_pager, pager_values
 from .session import request_user
 
 MODEL_FILE_TYPES = [".safetensors", ".ckpt", ".pt", ".pth", ".bin"]
@@ -37,12 +39,7 @@ LIST_CSS = """
   margin-bottom: 12px; }
 .va-mine-head { display: flex; flex-wrap: wrap; gap: 4px 12px; align-items: baseline; margin-bottom: 6px; }
 .va-mine-name { font-weight: 600; overflow-wrap: anywhere; }
-.va-muted { color: var(--body-text-color-subdued); font-size: .9em; }
-.va-mine table { width: 100%; border-collapse: collapse; font-size: .9em; }
-.va-mine th, .va-mine td { text-align: left; padding: 3px 8px; border-top: 1px solid var(--border-color-primary);
-  overflow-wrap: anywhere; }
 .va-mine code { font-family: var(--font-mono); }
-.va-ok { padding: 10px 14px; border-radius: 10px; border: 1px solid #16a34a; background: rgba(22, 163, 74, .08); }
 """
 
 
@@ -63,31 +60,37 @@ class MetadataInputs:
 
 
 def metadata_inputs(prefix: str, detect: bool) -> MetadataInputs:
-    """Name, type, base model, visibility, description, tags, trigger words; ``detect`` offers "from the file"."""
+    """Name, type, base model, visibility, description, tags, trigger words.
+
+    ``detect``: the upload form, whose type and base model start at "detect from the file".  Otherwise the
+    editor, which starts empty (an API caller leaving a field out keeps the model's value).
+    """
     detect_choice = [("Detect from the file", DETECT)] if detect else []
+    text, choice = ("", DETECT) if detect else (None, None)
     with gr.Row(equal_height=True):
-        name = gr.Textbox(label="Name", max_length=200, placeholder="the file name" if detect else "",
+        name = gr.Textbox(text, label="Name", max_length=200, placeholder="the file name" if detect else "",
                           elem_id=f"{prefix}-name", scale=2)
-        kind = gr.Dropdown(detect_choice + [(render.type_label(t), t) for t in MODEL_TYPES],
-                           value=DETECT if detect else MODEL_TYPES[0], label="Type", elem_id=f"{prefix}-type")
-        base = gr.Dropdown(detect_choice + [(b, b) for b in BASE_MODELS], value=DETECT if detect else BASE_MODELS[0],
-                           label="Base model", elem_id=f"{prefix}-base")
-        visibility = gr.Radio([("Public", "public"), ("Private", "private")], value="public", label="Visibility",
-                              elem_id=f"{prefix}-visibility")
-    description = gr.Textbox(label="Description (Markdown)", lines=5, max_length=50_000,
+        kind = gr.Dropdown(detect_choice + [(render.type_label(t), t) for t in MODEL_TYPES], value=choice,
+                           label="Type", elem_id=f"{prefix}-type")
+        base = gr.Dropdown(detect_choice + [(b, b) for b in BASE_MODELS], value=choice, label="Base model",
+                           elem_id=f"{prefix}-base")
+        visibility = gr.Radio([("Public", "public"), ("Private", "private")], value="public" if detect else None,
+                              label="Visibility", elem_id=f"{prefix}-visibility")
+    description = gr.Textbox(text, label="Description (Markdown)", lines=5, max_length=50_000,
                              elem_id=f"{prefix}-description")
     with gr.Row():
-        tags = gr.Textbox(label="Tags", placeholder="comma-separated, e.g. anime, style", elem_id=f"{prefix}-tags")
-        trigger_words = gr.Textbox(label="Trigger words", placeholder="comma-separated",
+        tags = gr.Textbox(text, label="Tags", placeholder="comma-separated, e.g. anime, style",
+                          elem_id=f"{prefix}-tags")
+        trigger_words = gr.Textbox(text, label="Trigger words", placeholder="comma-separated",
                                    elem_id=f"{prefix}-trigger-words")
     return MetadataInputs(name, kind, base, visibility, description, tags, trigger_words)
 
 
 def model_fields(name, kind, base, visibility, description, tags, trigger_words) -> ModelFields:
+    """The form's values as core fields: None (an API caller's "not given") keeps or detects a value."""
     return ModelFields(name=(name or "").strip() or None, type=None if kind in (DETECT, None) else kind,
-                       base_model=None if base in (DETECT, None) else base, description=description or "",
-                       tags=split_list(tags or ""), trigger_words=split_list(trigger_words or ""),
-                       visibility=visibility or None)
+                       base_model=None if base in (DETECT, None) else base, description=description,
+                       tags=split_list(tags), trigger_words=split_list(trigger_words), visibility=visibility or None)
 
 
 def model_id_of(value) -> int:
@@ -122,7 +125,7 @@ def _my_model_html(model: ModelRecord) -> str:
             f'<span class="va-mine-name">{render.text(model.name)}</span><span class="va-muted">'
             f'{render.text(render.type_label(model.type))} · {render.text(model.base_model)} · {model.visibility} · '
             f'⬇ {model.download_count} · ♥ {model.like_count} · updated {render.short_date(model.updated_at)}'
-            f'</span></div><table><thead><tr><th>Version</th><th>File</th><th>Size</th><th>AutoV2</th>'
+            f'</span></div><table class="va-table"><thead><tr><th>Version</th><th>File</th><th>Size</th><th>AutoV2</th>'
             f'<th>Uploaded</th></tr></thead><tbody>{rows}</tbody></table></section>')
 
 
@@ -140,6 +143,22 @@ def delete_target(value) -> tuple[str, int]:
     if kind not in ("model", "version", "file") or not raw_id.isdigit():
         raise InvalidInput("choose what to delete first")
     return kind, int(raw_id)
+
+
+def store_upload(context: AppContext, actor: UserInfo, file_path: str | None, model_id: int | None,
+                 version_name: str | None, fields: ModelFields, progress: gr.Progress) -> ModelRecord:
+    """Gradio's temp file into the library: a new model, or a new version of ``model_id``."""
+    config = context.config
+    if not file_path or not Path(file_path).is_file():
+        raise InvalidInput("choose a model file first (after a failed upload, choose it again)")
+    progress(0.1, desc="Hashing the file (SHA-256)")
+    staged = stage_local_file(config.models_path, Path(file_path), Path(file_path).name, config.max_upload_bytes)
+    progress(0.5, desc="Validating and storing the file")
+    if model_id is None:
+        return library_edit.create_model(context.store, config.models_path, actor, staged, fields,
+                                         allow_pickle=config.allow_pickle_import)
+    return library_edit.add_version(context.store, config.models_path, actor, model_id, staged, version_name or "",
+                                    allow_pickle=config.allow_pickle_import)
 
 
 @dataclass(frozen=True)
@@ -184,32 +203,18 @@ def _build_upload_form(context: AppContext):
     with gr.Column() as fields_column:
         metadata = metadata_inputs("upload", detect=True)
     button = gr.Button("Upload", variant="primary", elem_id="upload-button")
-    status = gr.HTML(elem_id="upload-status", css_template=LIST_CSS, js_on_load=None)
+    status = gr.HTML(elem_id="upload-status", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
 
-    def upload(file_path, mode, target, version_name, name, kind, base, visibility, description, tags,
-               trigger_words, request: gr.Request, progress=gr.Progress()):
-        config = context.config
+    def upload(file_path, mode, version_name, name, kind, base, visibility, description, tags, trigger_words,
+               target=None, request: gr.Request = None, progress=gr.Progress()):
         try:
             actor = library_edit.require_login(request_user(context, request))
             model_id = model_id_of(target) if mode == "version" else None
-            if not file_path or not Path(file_path).is_file():
-                raise InvalidInput("choose a model file first (after a failed upload, choose it again)")
-            progress(0.1, desc="Hashing the file (SHA-256)")
-            staged = stage_local_file(config.models_path, Path(file_path), Path(file_path).name,
-                                      config.max_upload_bytes)
-            progress(0.5, desc="Validating and storing the file")
-            if model_id is not None:
-                record = library_edit.add_version(context.store, config.models_path, actor, model_id, staged,
-                                                  version_name or "", allow_pickle=config.allow_pickle_import)
-            else:
-                record = library_edit.create_model(
-                    context.store, config.models_path, actor, staged,
-                    model_fields(name, kind, base, visibility, description, tags, trigger_words),
-                    allow_pickle=config.allow_pickle_import)
+            fields = model_fields(name, kind, base, visibility, description, tags, trigger_words)
+            record = store_upload(context, actor, file_path, model_id, version_name, fields, progress)
         except VisionaryError as exc:
             raise gr.Error(exc.message) from None
-        progress(1.0, desc="Done")
-        return uploaded_html(record, model_id is not None), None
+        return uploaded_html(record, model_id is not None)
 
     def switch_mode(mode, request: gr.Request):
         is_version = mode == "version"
@@ -219,19 +224,18 @@ def _build_upload_form(context: AppContext):
         return gr.Row(visible=is_version), gr.Column(visible=not is_version), gr.Dropdown(choices=choices)
 
     mode.change(switch_mode, mode, [version_row, fields_column, target], api_visibility="private")
-    return button.click(upload, [file, mode, target, version_name, *metadata.components()], [status, file],
-                        api_name="upload_model", concurrency_limit=2)
+    uploaded = button.click(upload, [file, mode, version_name, *metadata.components(), target], status,
+                            api_name="upload_model", concurrency_limit=2)
+    uploaded.success(lambda: None, None, file, api_visibility="private")
+    return uploaded
 
 
 def _build_my_uploads(context: AppContext) -> MyUploads:
     """My uploads: a paged list, then an editor and a two-step delete for one chosen model."""
-    with gr.Row(equal_height=True):
-        prev_button = gr.Button("← Previous", size="sm", interactive=False, elem_id="my-prev")
-        summary = gr.Markdown(elem_id="my-page-info")
-        next_button = gr.Button("Next →", size="sm", interactive=False, elem_id="my-next")
-        refresh = gr.Button("Refresh", size="sm", elem_id="my-refresh")
-    listing = gr.HTML(elem_id="my-uploads-list", css_template=LIST_CSS, js_on_load=None)
-    page_number = gr.State(1)
+    pager = build_pager("my")
+    with pager.row:
+        refresh = gr.Button("Refresh", size="sm", scale=0, min_width=120, elem_id="my-refresh")
+    listing = gr.HTML(elem_id="my-uploads-list", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
     chosen = gr.Dropdown([], label="Model to edit or delete", allow_custom_value=True, elem_id="my-model")
     with gr.Accordion("Edit metadata", open=True):
         editor = metadata_inputs("edit", detect=False)
@@ -241,20 +245,18 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
         confirm = gr.Checkbox(False, label="I understand: this permanently deletes the file(s) from disk",
                               elem_id="delete-confirm")
         delete = gr.Button("Delete", variant="stop", elem_id="delete-button")
-    status = gr.HTML(elem_id="my-uploads-status", css_template=LIST_CSS, js_on_load=None)
+    status = gr.HTML(elem_id="my-uploads-status", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
 
     def show(page: int, request: gr.Request):
         actor = request_user(context, request)
         if actor is None:
-            return ("", "Log in to see your uploads.", 1, gr.Button(interactive=False),
-                    gr.Button(interactive=False), gr.Dropdown(choices=[]))
+            return ("Log in to see your uploads.", "", 1, gr.Button(interactive=False), gr.Button(interactive=False),
+                    gr.Dropdown(choices=[]))
         result = library.list_models(actor, ModelQuery(mine=True, page=max(int(page), 1), limit=MY_PAGE_SIZE))
         choices = [(f"{m.name} (#{m.id})", m.id) for m in result.items]
-        text = f"Page {result.page} of {result.total_pages} · {result.total} model(s)"
-        return (my_models_html(result), text, result.page, gr.Button(interactive=result.page > 1),
-                gr.Button(interactive=result.next_page is not None), gr.Dropdown(choices=choices))
+        return my_models_html(result), *pager_values(result), gr.Dropdown(choices=choices)
 
-    list_outputs = [listing, summary, page_number, prev_button, next_button, chosen]
+    list_outputs = [listing, *pager.outputs(), chosen]
 
     def fill_editor(model_id, request: gr.Request):
         try:
@@ -264,7 +266,8 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
         return (model.name, model.type, model.base_model, model.visibility, model.description, ", ".join(model.tags),
                 ", ".join(model.trigger_words), gr.Dropdown(choices=delete_choices(model), value=None), False)
 
-    def edit_model(model_id, name, kind, base, visibility, description, tags, trigger_words, request: gr.Request):
+    def edit_model(model_id, name=None, kind=None, base=None, visibility=None, description=None, tags=None,
+                   trigger_words=None, request: gr.Request = None):
         try:
             record = library_edit.update_model(
                 context.store, request_user(context, request), model_id_of(model_id),
@@ -284,10 +287,10 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
             deleters[kind](context.store, context.config.models_path, actor, item_id)
         except VisionaryError as exc:
             raise gr.Error(exc.message) from None
-        return f'<div class="va-ok">Deleted the {kind}.</div>', False
+        return f'<div class="va-ok">Deleted the {kind}.</div>'
 
     def clear_choice():
-        return gr.Dropdown(value=None), gr.Dropdown(choices=[], value=None)
+        return gr.Dropdown(value=None), gr.Dropdown(choices=[], value=None), False
 
     def previous_page(page: int, request: gr.Request):
         return show(page - 1, request)
@@ -295,13 +298,15 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
     def next_page(page: int, request: gr.Request):
         return show(page + 1, request)
 
-    prev_button.click(previous_page, page_number, list_outputs, api_visibility="private")
-    next_button.click(next_page, page_number, list_outputs, api_visibility="private")
-    refresh.click(show, page_number, list_outputs, api_visibility="private")
-    chosen.input(fill_editor, chosen, [*editor.components(), target, confirm], api_visibility="private")
-    save.click(edit_model, [chosen, *editor.components()], status, api_name="edit_model").success(
-        show, page_number, list_outputs, api_visibility="private")
-    delete.click(delete_upload, [target, confirm], [status, confirm], api_name="delete_upload").success(
-        show, page_number, list_outputs, api_visibility="private").success(
-        clear_choice, None, [chosen, target], api_visibility="private")
-    return MyUploads(show, [page_number], list_outputs)
+    pager.previous.click(previous_page, pager.number, list_outputs, api_visibility="private")
+    pager.next.click(next_page, pager.number, list_outputs, api_visibility="private")
+    refresh.click(show, pager.number, list_outputs, api_visibility="private")
+    editor_outputs = [*editor.components(), target, confirm]
+    chosen.input(fill_editor, chosen, editor_outputs, api_visibility="private")
+    saved = save.click(edit_model, [chosen, *editor.components()], status, api_name="edit_model")
+    saved.success(show, pager.number, list_outputs, api_visibility="private")
+    saved.success(fill_editor, chosen, editor_outputs, api_visibility="private")
+    deleted = delete.click(delete_upload, [target, confirm], status, api_name="delete_upload")
+    deleted.success(show, pager.number, list_outputs, api_visibility="private")
+    deleted.success(clear_choice, None, [chosen, target, confirm], api_visibility="private")
+    return MyUploads(show, [pager.number], list_outputs)
