@@ -97,6 +97,13 @@ def test_upload_in_the_ui_then_browse_open_and_download(server, tmp_path):
         href = body.locator("a.va-download").get_attribute("href")
         page.locator("#model-page-back").click()
         expect(page.locator("#model-grid")).to_be_visible()
+
+        open_tab(page, "Upload")  # the same file again: a clear error naming the model that holds it
+        page.locator("#upload-file input[type=file]").set_input_files(str(lora))
+        expect(page.locator("#upload-file")).to_contain_text("pastel_style.safetensors", timeout=TIMEOUT)
+        page.locator("#upload-button").click()
+        expect(page.locator(".toast-body")).to_contain_text("already in the library", timeout=TIMEOUT)
+        expect(page.locator(".toast-body")).to_contain_text("Pastel Dream")
     download = requests.get(server.url + href, timeout=30)
     assert download.status_code == 200
     assert download.content == lora.read_bytes()
@@ -247,6 +254,11 @@ def test_owner_uploads_versions_and_deletes_a_file_through_the_api(server, tmp_p
     assert "Added version <strong>v2</strong> to <strong>Api Style</strong>" in reply
     with pytest.raises(AppError, match="already in the library"):
         client.predict(file_path=handle_file(str(second)), mode="new", api_name="/upload_model")
+    canary = tmp_path / "canary"
+    pickle_file = sample_files.canary_pickle(tmp_path / "evil.ckpt", canary)
+    with pytest.raises(AppError, match="safetensors"):
+        client.predict(file_path=handle_file(str(pickle_file)), mode="new", api_name="/upload_model")
+    assert not canary.exists()
 
     versions = get_model(server, model["id"], owner["token"]).json()["modelVersions"]
     assert [v["name"] for v in versions] == ["v2", "v1"]
