@@ -68,8 +68,8 @@ def build_app(context):
     app = create_api(context)
     blocks = build_ui(context)
     blocks.queue(default_concurrency_limit=8)
-    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"],
-                               allowed_paths=[], show_error=False)
+    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
+                               max_file_size=context.config.max_upload_bytes)
 
 
 def local_url(config: Config) -> str:
