@@ -11,6 +11,7 @@ from core.context import AppContext
 from . import admin, admin_views, auth, downloads, gallery, models, social, txt2img
 from .errors import install_error_handlers
 from .guards import Guards
+from .sdapi import router as sdapi_router
 
 
 def create_api(context: AppContext) -> FastAPI:
@@ -24,6 +25,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(models.router)
     app.include_router(downloads.router)
     app.include_router(txt2img.router)
+    app.include_router(sdapi_router)
     app.include_router(social.router)
     app.include_router(gallery.router)
     app.include_router(admin_views.router)

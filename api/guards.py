@@ -22,7 +22,8 @@ from .sessions import credential, session_cookie_header
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 GRADIO_UPLOAD_PATHS = {"/upload", "/gradio_api/upload"}
 PRIVATE_OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/health"}
-PRIVATE_CLOSED_PREFIXES = ("/api/", "/sdapi/", "/media/", "/gradio_api/file=", "/file=", "/gradio_api/upload")
+# /sdapi/ closes itself (api/basic_auth.py): its clients log in with HTTP Basic, which this guard does not check.
+PRIVATE_CLOSED_PREFIXES = ("/api/", "/media/", "/gradio_api/file=", "/file=", "/gradio_api/upload")
 
 
 def _headers(scope) -> dict[str, str]:

@@ -89,7 +89,8 @@ def checkpoint_choices(actor: UserInfo | None) -> list[ModelRecord]:
     return models_of_type(actor, "checkpoint")
 
 
-def _primary(model: ModelRecord) -> FileRecord:
+def primary_file(model: ModelRecord) -> FileRecord:
+    """The model's main file: the newest version's primary file."""
     for version in model.versions:
         for record in version.files:
             return record
@@ -106,7 +107,7 @@ def resolve_checkpoint(actor: UserInfo | None, params: Txt2ImgParams) -> tuple[M
     else:
         choices = checkpoint_choices(actor)
         wanted = (params.model_name or "").strip()
-        named = [m for m in choices if wanted and wanted in (m.name, title_of(m), _primary(m).original_name)]
+        named = [m for m in choices if wanted and wanted in (m.name, title_of(m), primary_file(m).original_name)]
         if wanted and not named:
             raise NotFound(f"no checkpoint named {wanted!r}")
         if not (named or choices):
@@ -114,12 +115,12 @@ def resolve_checkpoint(actor: UserInfo | None, params: Txt2ImgParams) -> tuple[M
         model = (named or choices)[0]
     if model.type != "checkpoint":
         raise InvalidInput(f"{model.name!r} is a {model.type}, not a checkpoint")
-    return model, _primary(model)
+    return model, primary_file(model)
 
 
 def title_of(model: ModelRecord) -> str:
     """A1111's checkpoint title: ``name [hash]``."""
-    return f"{model.name} [{_primary(model).autov2}]"
+    return f"{model.name} [{primary_file(model).autov2}]"
 
 
 def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]]) -> list[tuple[str, float, FileRecord]]:
@@ -144,7 +145,7 @@ def lora_tag(model: ModelRecord) -> str:
     and its default weight (1 if none)."""
     name = model.name.strip()
     if not name or set(name) & set(":<>"):
-        name = Path(_primary(model).original_name).stem
+        name = Path(primary_file(model).original_name).stem
     weight = next((v.default_weight for v in model.versions if v.default_weight), None) or 1.0
     return f"<lora:{name}:{weight:g}>"
 
@@ -209,7 +210,7 @@ class Txt2ImgJob:
         model = get_model(self.actor, vae_id)
         if model.type != "vae":
             raise InvalidInput(f"{model.name!r} is not a VAE")
-        return _primary(model)
+        return primary_file(model)
 
     def _path(self, record: FileRecord) -> Path:
         return self.context.config.models_path / record.stored_path

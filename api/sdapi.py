@@ -1,0 +1,212 @@
+"""``/sdapi/v1``: AUTOMATIC1111's API shapes over the same library, accounts and queue as the rest.
+
+Existing A1111 clients and scripts drive an instance unchanged. They may
+authenticate with HTTP Basic (a user's username and password, as A1111's
+``--api-auth``), the session cookie or a Bearer token. Listings and
+``png-info`` are open to visitors (unless the instance is private);
+generating, ``options`` changes, ``interrupt`` and ``skip`` need a user.
+``progress``, ``interrupt`` and ``skip`` act on the caller's own jobs; with
+``?job=<id>`` (the ``state.job`` that ``progress`` reports) on one job, which
+only its owner or an admin may stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from community.accounts import UserInfo
+from core import a1111
+from core.config import Config
+from core.errors import InvalidInput, NotFound
+from core.generation_queue import Job
+from core.library import ModelRecord
+from core.pnginfo import parse_parameters
+from core.samplers import sdapi_samplers, sdapi_schedulers
+from core.txt2img import checkpoint_choices, models_of_type, primary_file, title_of
+
+from . import admin, sdapi_txt2img
+from .basic_auth import require_sdapi_user, sdapi_user
+from .deps import get_context
+from .sdapi_errors import SdapiRoute
+
+router = APIRouter(prefix="/sdapi/v1", tags=["A1111-compatible API"], route_class=SdapiRoute,
+                   dependencies=[Depends(sdapi_user)])
+router.include_router(sdapi_txt2img.router)
+MAX_IMAGE_BASE64 = 48 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- models
+def _path(request: Request, model: ModelRecord) -> str:
+    return str(get_context(request).config.models_path / primary_file(model).stored_path)
+
+
+@router.get("/sd-models")
+def sd_models(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    return [{"title": title_of(m), "model_name": m.name, "hash": primary_file(m).autov2,
+             "sha256": primary_file(m).sha256, "filename": _path(request, m), "config": None}
+            for m in checkpoint_choices(user)]
+
+
+@router.get("/loras")
+def loras(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    return [{"name": m.name, "alias": Path(primary_file(m).original_name).stem, "path": _path(request, m),
+             "metadata": primary_file(m).metadata} for m in models_of_type(user, "lora")]
+
+
+@router.get("/sd-vae")
+def sd_vae(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    return [{"model_name": m.name, "filename": _path(request, m)} for m in models_of_type(user, "vae")]
+
+
+@router.get("/embeddings")
+def embeddings(user: UserInfo | None = Depends(sdapi_user)) -> dict:
+    """The library's embeddings are listed as skipped: prompts here do not load textual inversions."""
+    skipped = {m.name: {"step": None, "sd_checkpoint": None, "sd_checkpoint_name": None, "shape": None,
+                        "vectors": 0} for m in models_of_type(user, "embedding")}
+    return {"loaded": {}, "skipped": skipped}
+
+
+@router.post("/refresh-checkpoints")
+@router.post("/refresh-loras")
+@router.post("/refresh-vae")
+def refresh(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> None:
+    """Listings are always current; an admin's refresh also rescans models_dir (as the admin Rescan)."""
+    if user is not None and user.is_admin:
+        admin.rescan(request, user)
+
+
+# --------------------------------------------------------------------------- settings
+def _options(config: Config, user: UserInfo | None) -> dict[str, Any]:
+    model = a1111.chosen_checkpoint(user)
+    return {
+        "sd_model_checkpoint": title_of(model) if model else None,
+        "sd_checkpoint_hash": primary_file(model).sha256 if model else None,
+        "sd_vae": "Automatic", "sd_checkpoints_limit": config.cache_models, "CLIP_stop_at_last_layers": 1,
+        "eta_noise_seed_delta": 0, "samples_save": True, "samples_format": "png",
+        "outdir_txt2img_samples": config.outputs_dir, "enable_pnginfo": True, "add_model_hash_to_info": True,
+        "add_model_name_to_info": True, "live_previews_enable": False,
+    }
+
+
+@router.get("/options")
+def get_options(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> dict:
+    return _options(get_context(request).config, user)
+
+
+@router.post("/options")
+def set_options(body: dict[str, Any], request: Request, user: UserInfo = Depends(require_sdapi_user)) -> None:
+    """``sd_model_checkpoint`` (title, name, file name or hash) is kept for this user; other options are ignored."""
+    checkpoint = body.get("sd_model_checkpoint")
+    if checkpoint is None:
+        return
+    if not isinstance(checkpoint, str):
+        raise InvalidInput("sd_model_checkpoint must be a checkpoint title, name or hash")
+    a1111.choose_checkpoint(get_context(request).store, user, checkpoint)
+
+
+@router.get("/cmd-flags")
+def cmd_flags(request: Request) -> dict:
+    config = get_context(request).config
+    folder = str(config.models_path)
+    return {"api": True, "nowebui": False, "listen": config.host not in ("127.0.0.1", "localhost", "::1"),
+            "port": config.port, "share": config.share, "ckpt_dir": folder, "lora_dir": folder, "vae_dir": folder,
+            "embeddings_dir": folder}
+
+
+@router.get("/samplers")
+def samplers() -> list[dict]:
+    return sdapi_samplers()
+
+
+@router.get("/schedulers")
+def schedulers() -> list[dict]:
+    return sdapi_schedulers()
+
+
+@router.get("/scripts")
+def scripts() -> dict:
+    return {"txt2img": [], "img2img": []}
+
+
+# --------------------------------------------------------------------------- png-info
+class PngInfoRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    image: str | None = Field("", max_length=MAX_IMAGE_BASE64)
+
+
+def _image_bytes(text: str) -> bytes:
+    """Raw base64, or a ``data:image/...;base64,`` URL (image URLs are not fetched)."""
+    if text.startswith(("http://", "https://")):
+        raise InvalidInput("image URLs are not fetched here: send the image as base64")
+    if text.startswith("data:"):
+        _, sep, text = text.partition(",")
+        if not sep:
+            raise InvalidInput("malformed data: URL: expected data:image/png;base64,<data>")
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except binascii.Error:
+        raise InvalidInput("the image is not valid base64") from None
+
+
+@router.post("/png-info")
+def png_info(body: PngInfoRequest) -> dict:
+    text = (body.image or "").strip()
+    info, items = a1111.image_info(_image_bytes(text)) if text else ("", {})
+    return {"info": info, "items": {"parameters": info, **items}, "parameters": parse_parameters(info)}
+
+
+# --------------------------------------------------------------------------- jobs
+def _timestamp(job: Job) -> str:
+    """A1111's ``job_timestamp`` (local time the job started, or was queued)."""
+    since = time.monotonic() - (job.started_at or job.queued_at)
+    return dt.datetime.fromtimestamp(time.time() - since).strftime("%Y%m%d%H%M%S")
+
+
+def _state(jobs: list[Job]) -> dict:
+    job = jobs[0] if jobs else None
+    return {"skipped": bool(job and job.skipped), "interrupted": bool(job and job.interrupted),
+            "job": job.id if job else "", "job_count": len(jobs), "job_timestamp": _timestamp(job) if job else "0",
+            "job_no": 0, "sampling_step": job.step if job else 0, "sampling_steps": job.total if job else 0}
+
+
+def _textinfo(job: Job | None) -> str | None:
+    if job is None:
+        return None
+    if job.position:
+        return f"Waiting in the queue: position {job.position}"
+    return f"Step {job.step} of {job.total}" if job.total else "Loading the checkpoint"
+
+
+@router.get("/progress")
+def progress(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> dict:
+    """The caller's running job, else their first waiting one; ``queue_position`` is 0 unless it waits."""
+    jobs = get_context(request).queue.jobs_of(user.id) if user is not None else []
+    job = jobs[0] if jobs else None
+    return {"progress": job.progress if job else 0.0, "eta_relative": (job.eta_seconds() if job else None) or 0.0,
+            "state": _state(jobs), "current_image": None, "textinfo": _textinfo(job),
+            "queue_position": job.position if job else 0}
+
+
+@router.post("/interrupt")
+def interrupt(request: Request, job: str | None = None, user: UserInfo = Depends(require_sdapi_user)) -> dict:
+    a1111.interrupt(get_context(request), user, job)
+    return {}
+
+
+@router.post("/skip")
+def skip(request: Request, job: str | None = None, user: UserInfo = Depends(require_sdapi_user)) -> None:
+    a1111.skip(get_context(request).queue, user, job)
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def not_supported(rest: str):
+    raise NotFound(f"/sdapi/v1/{rest} is not supported by this server")
