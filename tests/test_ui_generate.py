@@ -12,13 +12,18 @@ import pytest
 import requests
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from PIL import Image as PILImage
 from playwright.sync_api import expect
 
+from core.pnginfo import png_bytes
+from tests import sample_files
 from tests.browser import chromium, screenshot
 from tests.conftest import bearer, register
 from tests.test_txt2img_api import gen_server  # noqa: F401  (the live app with the tiny models)
 
 TIMEOUT_MS = 180_000
+A1111_TEXT = ("masterpiece, a cat\nNegative prompt: lowres\nSteps: 28, Sampler: DPM++ 2M, Schedule type: Karras, "
+              "CFG scale: 6.5, Seed: 1234567, Size: 512x768, Model hash: 0123456789, Model: someones_model")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -64,6 +69,14 @@ def has_text(part: str) -> re.Pattern:
     return re.compile(re.escape(part))
 
 
+def upload_lora(server, token: str, folder, name: str) -> None:
+    path = sample_files.kohya_lora(folder / f"{name}.safetensors", seed=7)
+    with open(path, "rb") as handle:
+        reply = requests.post(server.api("/api/v1/models"), headers=bearer(token), files={"file": (path.name, handle)},
+                              data={"name": name, "type": "lora", "visibility": "private"}, timeout=60)
+    assert reply.status_code == 201, reply.text
+
+
 def generate_over_rest(server, results: list, **fields) -> None:
     body = {"model_id": server.checkpoint_id, "prompt": "a blocking job", "width": 64, "height": 64,
             "steps": 60} | fields
@@ -72,14 +85,18 @@ def generate_over_rest(server, results: list, **fields) -> None:
 
 
 # --------------------------------------------------------------------------- browser
-def test_generate_then_png_info_and_send_back(gen_server):  # noqa: F811
+def test_generate_then_png_info_and_send_back(gen_server, tmp_path):  # noqa: F811
     account = register(gen_server)
     before = set(output_pngs(gen_server))
     with chromium() as browser:
         page = open_page(browser, gen_server, account["token"])
         choose(page, "generate-checkpoint", re.compile("tiny_sd15"))
         textbox(page, "generate-prompt").fill("a red circle")
-        choose(page, "generate-lora", "tiny_style")
+        upload_lora(gen_server, account["token"], tmp_path, "fresh_style")  # the library changes...
+        page.locator("#generate-refresh").click()  # ...and Refresh shows it (private: only to its owner)
+        page.locator("#generate-lora input").click()
+        expect(page.get_by_role("option", name="fresh_style")).to_be_visible(timeout=30_000)
+        page.get_by_role("option", name="tiny_style").click()
         expect(textbox(page, "generate-prompt")).to_have_value("a red circle <lora:tiny_style:1>")
         textbox(page, "generate-negative-prompt").fill("blurry")
         for elem_id, value in (("generate-width", 64), ("generate-height", 64), ("generate-steps", 12)):
@@ -121,6 +138,26 @@ def test_generate_then_png_info_and_send_back(gen_server):  # noqa: F811
         expect(page.locator("#generate-seed input")).to_have_value("4321")
         expect(page.locator("#generate-checkpoint input")).to_have_value(re.compile("tiny_sd15"))
         screenshot(page, "generate-sent-back")
+
+
+def test_a1111_image_fills_generate_and_keeps_an_unknown_checkpoint(gen_server, tmp_path):  # noqa: F811
+    account = register(gen_server)
+    foreign = tmp_path / "from_a1111.png"
+    foreign.write_bytes(png_bytes(PILImage.new("RGB", (64, 96), "red"), A1111_TEXT))
+    with chromium() as browser:
+        page = open_page(browser, gen_server, account["token"])
+        page.get_by_role("tab", name="PNG Info").click()
+        page.locator("#pnginfo-image input[type=file]").set_input_files(str(foreign))
+        expect(textbox(page, "pnginfo-parameters")).to_have_value(A1111_TEXT, timeout=60_000)
+        page.locator("#pnginfo-send").click()
+        expect(page.get_by_text("someones_model [0123456789] is not in the library")).to_be_visible(timeout=30_000)
+        expect(textbox(page, "generate-prompt")).to_have_value("masterpiece, a cat")
+        expect(page.locator("#generate-sampler input")).to_have_value("DPM++ 2M")
+        expect(page.locator("#generate-schedule-type input")).to_have_value("Karras")
+        expect(page.locator("#generate-cfg-scale input[type=number]")).to_have_value("6.5")
+        expect(page.locator("#generate-height input[type=number]")).to_have_value("768")
+        expect(page.locator("#generate-checkpoint input")).to_have_value(re.compile("tiny_sd15"))  # kept
+        screenshot(page, "generate-from-a1111")
 
 
 def test_waiting_job_shows_its_position_and_cancels(gen_server):  # noqa: F811
