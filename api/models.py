@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from community.accounts import UserInfo
 from core import library, library_edit
+from core.errors import NotFound
 from core.library_edit import ModelFields, split_list
 
 from .deps import current_user, get_context, require_user
 from .multipart_upload import read_model_upload
+from .safe_paths import resolve_inside
 from .shapes import TYPE_FROM_CIVITAI, list_param, model_json, model_types, page_json, version_json
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
@@ -83,6 +86,16 @@ def import_model(body: HubImport, request: Request, user: UserInfo = Depends(req
 @router.get("/models/{model_id}")
 def get_model(model_id: int, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
     return model_json(request, library.get_model(user, model_id))
+
+
+@router.get("/models/{model_id}/preview", response_class=FileResponse)
+def model_preview(model_id: int, request: Request, user: UserInfo | None = Depends(current_user)):
+    """The preview picture that came with a model in an A1111 models folder."""
+    record = library.get_model(user, model_id)
+    path = resolve_inside(get_context(request).config.models_path, record.preview_path) if record.preview_path else None
+    if path is None or not path.is_file():
+        raise NotFound(f"the model {model_id} has no preview picture")
+    return FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})
 
 
 @router.patch("/models/{model_id}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 
@@ -24,6 +24,15 @@ def list_param(values: list[str] | None) -> tuple[str, ...]:
 
 def model_types(values: list[str] | None) -> tuple[str, ...]:
     return tuple(TYPE_FROM_CIVITAI.get(v.lower(), v.lower()) for v in list_param(values))
+
+
+def cover_url(request: Request, model: ModelRecord) -> str | None:
+    """The newest image published with the model, else the preview that came with its file."""
+    if model.cover_image:
+        return f"{base_url(request)}/media/{quote(model.cover_image)}"
+    if model.preview_path:
+        return f"{base_url(request)}/api/v1/models/{model.id}/preview"
+    return None
 
 
 def file_json(request: Request, version_id: int, record: FileRecord) -> dict:
@@ -48,7 +57,7 @@ def version_json(request: Request, model: ModelRecord, version: VersionRecord) -
         "stats": {"downloadCount": version.download_count},
         "files": [file_json(request, version.id, f) for f in version.files],
         "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": False},
-        "images": [{"url": f"{base_url(request)}/media/{model.cover_image}"}] if model.cover_image else [],
+        "images": [{"url": cover}] if (cover := cover_url(request, model)) else [],
     }
 
 
@@ -61,7 +70,7 @@ def model_json(request: Request, model: ModelRecord) -> dict:
         "creator": {"username": model.owner, "image": None},
         "stats": {"downloadCount": model.download_count, "favoriteCount": model.like_count,
                   "thumbsUpCount": model.like_count, "commentCount": model.comment_count},
-        "coverImage": f"{base_url(request)}/media/{model.cover_image}" if model.cover_image else None,
+        "coverImage": cover_url(request, model),
         "modelVersions": [version_json(request, model, v) for v in model.versions],
     }
 

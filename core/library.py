@@ -76,8 +76,9 @@ class ModelRecord:
     like_count: int
     download_count: int
     comment_count: int
-    cover_image: str | None
+    cover_image: str | None  # newest published image made with it, relative to outputs_dir
     versions: tuple[VersionRecord, ...]
+    preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
         tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id,
         owners.get(row.owner_id, ""), row.source, row.is_demo, iso(row.created_at), iso(row.updated_at),
         row.like_count, row.download_count, row.comment_count, covers.get(row.id), tuple(versions.get(row.id, ())),
+        row.preview_path,
     ) for row in rows]
 
 

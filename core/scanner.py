@@ -145,8 +145,10 @@ class Scanner:
             if previous is not None:  # the file at this path changed: replace its model
                 AiModel.delete().where(AiModel.id == previous.version.model_id).execute()
             name = path.name if path.is_dir() else path.stem
+            preview = sidecar.preview.relative_to(self.models_dir).as_posix() if sidecar.preview else None
             model = AiModel.create(owner=owner_id, name=name[:200], type=kind, base_model=base, source="local",
-                                   description=sidecar.description, trigger_words="\n".join(sidecar.trigger_words))
+                                   description=sidecar.description, trigger_words="\n".join(sidecar.trigger_words),
+                                   preview_path=preview)
             version = ModelVersion.create(model=model, name="local", base_model=base,
                                           default_weight=sidecar.default_weight)
             ModelFile.create(version=version, original_name=path.name, stored_path=rel,

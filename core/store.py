@@ -108,6 +108,7 @@ class AiModel(BaseModel):
     like_count = IntegerField(default=0, index=True)
     download_count = IntegerField(default=0, index=True)
     comment_count = IntegerField(default=0)
+    preview_path = CharField(max_length=1024, null=True)  # an A1111 "<name>.preview.png", relative to models_dir
 
     class Meta:
         table_name = "model"
@@ -233,11 +234,20 @@ def _create_user_preferences(db: Database) -> None:
     db.create_tables([UserPreference])
 
 
+def _add_model_preview(db: Database) -> None:
+    """``model.preview_path`` (databases made before it existed; new ones get it from version 1)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    if "preview_path" not in {column.name for column in db.get_columns("model")}:
+        migrate(SchemaMigrator.from_database(db).add_column("model", "preview_path", AiModel.preview_path))
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_initial_schema,
     2: create_search_index,
     3: _create_user_preferences,
+    4: _add_model_preview,
 }
 
 

@@ -58,6 +58,11 @@ def test_a1111_models_folder_is_imported_read_only(tmp_path):
         assert lora["modelVersions"][0]["defaultWeight"] == 0.8
         assert (by_name["clear_vae"]["type"], by_name["clear_vae"]["baseModel"]) == ("VAE", "SDXL")
         assert by_name["bad_hands"]["type"] == "TextualInversion"
+        cover = by_name["dreamshaper_8"]["coverImage"]
+        assert cover.endswith(f"/api/v1/models/{by_name['dreamshaper_8']['id']}/preview")
+        preview = models / "Stable-diffusion" / "dreamshaper_8.preview.png"
+        assert requests.get(cover).content == preview.read_bytes()
+        assert by_name["pastel.style"]["coverImage"] is None
     finally:
         server.stop()
     assert fingerprint(models) == before

@@ -121,9 +121,10 @@ def _version_html(version: VersionRecord) -> str:
 
 
 def _cover(model: ModelRecord) -> str:
-    if not model.cover_image:
+    cover = render.cover_url(model)
+    if not cover:
         return ""
-    return f'<img class="va-side-cover" src="{render.text(render.media_url(model.cover_image))}" alt="">'
+    return f'<img class="va-side-cover" src="{render.text(cover)}" alt="">'
 
 
 def model_page_html(model: ModelRecord) -> str:

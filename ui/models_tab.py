@@ -69,8 +69,8 @@ class Filters:
 
 
 def cover_html(model: ModelRecord) -> str:
-    if model.cover_image:
-        return f'<span class="va-cover"><img src="{render.text(render.media_url(model.cover_image))}" alt="" ' \
+    if cover := render.cover_url(model):
+        return f'<span class="va-cover"><img src="{render.text(cover)}" alt="" ' \
                f'loading="lazy"></span>'
     return f'<span class="va-cover va-placeholder va-type-{render.text(model.type)}" aria-hidden="true">' \
            f'{render.text(render.type_label(model.type))}</span>'

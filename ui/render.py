@@ -78,6 +78,13 @@ def short_date(iso_time: str | None) -> str:
     return (iso_time or "")[:10]
 
 
+def cover_url(model) -> str | None:
+    """A model card's picture: its newest published image, else the preview that came with its file."""
+    if model.cover_image:
+        return media_url(model.cover_image)
+    return f"/api/v1/models/{model.id}/preview" if model.preview_path else None
+
+
 def media_url(relative_path: str) -> str:
     """The URL of a file under outputs/ (cover images), served at /media/."""
     return "/media/" + quote(relative_path.lstrip("/"))

@@ -1,0 +1,36 @@
+"""Forward migrations bring an older database up to date without losing rows."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from core.store import MIGRATIONS, AiModel, Store, User
+
+
+def test_older_database_gains_the_model_preview_column(tmp_path):
+    path = tmp_path / "v.db"
+    Store(str(path)).close()
+    with sqlite3.connect(path) as conn:  # make it look like a database from before migration 4
+        conn.execute("ALTER TABLE model DROP COLUMN preview_path")
+        conn.execute("DELETE FROM schema_version WHERE version = 4")
+        conn.execute("INSERT INTO user (username, username_key, username_skeleton, password_hash, bio, is_admin,"
+                     " is_banned, created_at) VALUES ('old', 'old', 'old', '!', '', 0, 0, '2026-01-01')")
+    store = Store(str(path))
+    try:
+        assert store.schema_version() == max(MIGRATIONS)
+        owner = User.get(User.username == "old")
+        model = AiModel.create(owner=owner, name="m", type="checkpoint", base_model="SD 1.x",
+                               preview_path="Stable-diffusion/m.preview.png")
+        assert AiModel.get_by_id(model.id).preview_path == "Stable-diffusion/m.preview.png"
+    finally:
+        store.close()
+
+
+def test_migrations_are_idempotent(tmp_path):
+    path = str(tmp_path / "v.db")
+    Store(path).close()
+    store = Store(path)
+    try:
+        assert store.migrate() == max(MIGRATIONS)
+    finally:
+        store.close()
