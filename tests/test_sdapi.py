@@ -20,8 +20,8 @@ from tests.live_server import LiveServer
 from tests.tiny_models import build_tiny_sd15, save_tiny_single_file, tiny_sd15_pipeline
 
 SMALL = {"prompt": "a red circle", "width": 64, "height": 64, "steps": 2, "seed": 1234}
-# Long enough to be caught running (Heun: two model calls a step); these runs are always interrupted.
-LONG = {"prompt": "a long one", "width": 64, "height": 64, "steps": 150, "sampler_name": "Heun", "seed": 7}
+# Long enough to be caught running, even on a fast machine (Heun: two model calls a step); always interrupted.
+LONG = {"prompt": "a long one", "width": 256, "height": 256, "steps": 150, "sampler_name": "Heun", "seed": 7}
 A1111_TEXT = ("masterpiece, 1girl\nNegative prompt: lowres\nSteps: 28, Sampler: DPM++ 2M, Schedule type: Karras, "
               "CFG scale: 7, Seed: 12345, Size: 512x768, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, "
               'Hires upscale: 2, Hires upscaler: Latent, Lora hashes: "style: abcdef123456", Version: v1.10.1')
@@ -328,7 +328,7 @@ def test_interrupt_stops_a_long_job_early_with_the_partial_image(sd_server):
     elapsed = time.monotonic() - interrupted_at
     assert reply.status_code == 200, reply.text
     [image] = [decode_png(data) for data in reply.json()["images"]]
-    assert image.size == (64, 64) and "Seed: 7," in image.text["parameters"]
+    assert image.size == (256, 256) and "Seed: 7," in image.text["parameters"]
     assert elapsed < eta / 3, (elapsed, eta)  # the remaining ~148 steps were not run
     assert progress(sd_server, sd_server.alice)["state"]["job_count"] == 0
 
