@@ -12,7 +12,7 @@ from community.paging import bounds
 from core.errors import InvalidInput, NotFound
 from core.library import ModelRecord, Page, model_records, visible_models
 from core.library_edit import require_login
-from core.store import AiModel, Follow, Image, Store, User, iso
+from core.store import AiModel, Follow, Image, Store, User
 
 PROFILE_ITEMS = 12
 

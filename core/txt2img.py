@@ -11,10 +11,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -165,23 +162,6 @@ def _request(params: Txt2ImgParams, model: ModelRecord):
     return request
 
 
-def _save_png(outputs_dir: Path, image, parameters: str, seed: int) -> str:
-    """Atomic write (temp file, fsync, rename) under outputs/<date>/; returns the relative path."""
-    from core.pnginfo import png_bytes
-
-    day = dt.date.today().isoformat()
-    folder = outputs_dir / day
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{dt.datetime.now():%H%M%S}-{seed}-{secrets.token_hex(3)}.png"
-    temp = folder / f".{name}.part"
-    with open(temp, "wb") as handle:
-        handle.write(png_bytes(image, parameters))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, folder / name)
-    return f"{day}/{name}"
-
-
 def _record(store, actor: UserInfo, model: ModelRecord, record: FileRecord, path: str, image, seed: int,
             request, parameters: str) -> GeneratedImage:
     from core.pnginfo import parse_parameters
@@ -231,6 +211,8 @@ class Txt2ImgJob:
 
     def __call__(self, job) -> Txt2ImgResult:
         from core.generation import generate, infotext
+        from core.outputs import write_png
+        from core.pnginfo import png_bytes
 
         pipe = self.pipeline()
         images = generate(pipe, self.request, loras=[(self._path(f), w) for _, w, f in self.loras],
@@ -240,7 +222,7 @@ class Txt2ImgJob:
         for image, seed in images:
             text = infotext(self.request, seed, model_hash=self.file.autov2, model_name=self.model.name,
                             lora_hashes=lora_hashes)
-            path = _save_png(self.context.config.outputs_path, image, text, seed)
+            path = write_png(self.context.config.outputs_path, png_bytes(image, text), label=str(seed))
             saved.append(_record(self.context.store, self.actor, self.model, self.file, path, image, seed,
                                  self.request, text))
         request = {"prompt": self.request.prompt, "negative_prompt": self.request.negative_prompt,
