@@ -61,10 +61,10 @@ class StoredFile:
 
 
 def safe_original_name(name: str | None) -> str:
-    """The client's file name, kept as data only: no folders, no control characters."""
-    base = os.path.basename((name or "").replace("\\", "/")).strip()
-    base = "".join(ch for ch in base if ch.isprintable())[:255]
-    return base or "model.safetensors"
+    """The client's file name, kept as data only: no folders, no control characters, never "." or ".."."""
+    base = os.path.basename((name or "").replace("\\", "/"))
+    base = "".join(ch for ch in base if ch.isprintable())[:255].strip()
+    return base if base not in ("", ".", "..") else "model.safetensors"
 
 
 def incoming_dir(models_dir: Path) -> Path:
