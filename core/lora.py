@@ -9,6 +9,7 @@ gives bit-identical images afterwards.
 
 from __future__ import annotations
 
+import math
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ _SPACES = re.compile(r"[ \t]{2,}")
 def parse_lora_tags(prompt: str) -> tuple[str, list[tuple[str, float]]]:
     """``(prompt without tags, [(name, weight), ...])`` for A1111's ``<lora:NAME:WEIGHT>`` syntax.
 
-    A missing weight means 1.0. A malformed weight raises ``ValueError``.
+    A missing weight means 1.0. A malformed or non-finite weight (``nan``, ``inf``) raises ``ValueError``.
     """
     loras: list[tuple[str, float]] = []
 
@@ -33,6 +34,8 @@ def parse_lora_tags(prompt: str) -> tuple[str, list[tuple[str, float]]]:
             weight = 1.0 if raw is None or not raw.strip() else float(raw)
         except ValueError:
             raise ValueError(f"LoRA {name!r} has a weight that is not a number: {raw!r}") from None
+        if not math.isfinite(weight):
+            raise ValueError(f"LoRA {name!r} has a weight that is not a finite number: {raw!r}")
         if not name:
             raise ValueError("a <lora:...> tag has no name")
         loras.append((name, weight))
