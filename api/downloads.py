@@ -11,6 +11,7 @@ from core.errors import NotFound
 
 from .deps import current_user, get_context
 from .safe_paths import resolve_inside
+from .shapes import PathId, QueryId
 
 router = APIRouter(tags=["downloads"])
 
@@ -22,7 +23,7 @@ def _is_first_byte_request(request: Request) -> bool:
 
 
 @router.get("/api/download/models/{version_id}")
-def download(version_id: int, request: Request, fileId: int | None = None,
+def download(version_id: PathId, request: Request, fileId: QueryId = None,
              user: UserInfo | None = Depends(current_user)):
     context = get_context(request)
     target = library.download_target(user, version_id, fileId)

@@ -15,7 +15,7 @@ from core.errors import InvalidInput, NotFound, TooLarge
 
 from .deps import current_user, get_context, require_user
 from .safe_paths import resolve_inside
-from .shapes import base_url, page_json
+from .shapes import PathId, QueryId, base_url, fits_db_int, page_json
 
 router = APIRouter(tags=["gallery"])
 FORM_SLACK = 64 * 1024
@@ -61,7 +61,7 @@ def image_json(request: Request, image: ImageRecord) -> dict:
 
 
 @router.get("/api/v1/images")
-def list_images(request: Request, modelId: int | None = None, modelVersionId: int | None = None, username: str = "",
+def list_images(request: Request, modelId: QueryId = None, modelVersionId: QueryId = None, username: str = "",
                 query: str = Query("", max_length=500), sort: str = "newest", mine: bool = False,
                 page: int = Query(1, ge=1, le=100_000), limit: int = Query(20, ge=1, le=200),
                 cursor: str | None = None, user: UserInfo | None = Depends(current_user)) -> dict:
@@ -72,7 +72,7 @@ def list_images(request: Request, modelId: int | None = None, modelVersionId: in
 
 
 @router.get("/api/v1/images/{image_id}")
-def get_image(image_id: int, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
+def get_image(image_id: PathId, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
     return image_json(request, gallery.get_image(user, image_id))
 
 
@@ -82,7 +82,7 @@ async def _json_image_id(request: Request) -> int:
     except ValueError:
         raise InvalidInput("send JSON {\"image_id\": <id>} to publish, or a multipart 'file' to upload") from None
     image_id = body.get("image_id") if isinstance(body, dict) else None
-    if isinstance(image_id, bool) or not isinstance(image_id, int):
+    if isinstance(image_id, bool) or not isinstance(image_id, int) or not fits_db_int(image_id):
         raise InvalidInput("image_id must be the id of one of your images")
     return image_id
 
@@ -133,7 +133,7 @@ async def post_image(request: Request, user: UserInfo = Depends(require_user)) -
 
 
 @router.delete("/api/v1/images/{image_id}")
-def delete_image(image_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def delete_image(image_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     context = get_context(request)
     gallery.delete_image(context.store, context.config.outputs_path, user, image_id)
     return {"deleted": True, "id": image_id}

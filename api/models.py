@@ -16,7 +16,7 @@ from core.library_edit import ModelFields, split_list
 from .deps import current_user, get_context, require_user
 from .multipart_upload import read_model_upload
 from .safe_paths import resolve_inside
-from .shapes import TYPE_FROM_CIVITAI, list_param, model_json, model_types, page_json, version_json
+from .shapes import TYPE_FROM_CIVITAI, PathId, list_param, model_json, model_types, page_json, version_json
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
 ListParam = Annotated[list[str] | None, Query()]
@@ -84,12 +84,12 @@ def import_model(body: HubImport, request: Request, user: UserInfo = Depends(req
 
 
 @router.get("/models/{model_id}")
-def get_model(model_id: int, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
+def get_model(model_id: PathId, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
     return model_json(request, library.get_model(user, model_id))
 
 
 @router.get("/models/{model_id}/preview", response_class=FileResponse)
-def model_preview(model_id: int, request: Request, user: UserInfo | None = Depends(current_user)):
+def model_preview(model_id: PathId, request: Request, user: UserInfo | None = Depends(current_user)):
     """The preview picture that came with a model in an A1111 models folder."""
     record = library.get_model(user, model_id)
     path = resolve_inside(get_context(request).config.models_path, record.preview_path) if record.preview_path else None
@@ -99,21 +99,21 @@ def model_preview(model_id: int, request: Request, user: UserInfo | None = Depen
 
 
 @router.patch("/models/{model_id}")
-def edit_model(model_id: int, body: ModelPatch, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def edit_model(model_id: PathId, body: ModelPatch, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     record = library_edit.update_model(get_context(request).store, user, model_id,
                                        _fields(body.model_dump(exclude_unset=True)))
     return model_json(request, record)
 
 
 @router.delete("/models/{model_id}")
-def delete_model(model_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def delete_model(model_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     context = get_context(request)
     library_edit.delete_model(context.store, context.config.models_path, user, model_id)
     return {"deleted": True, "id": model_id}
 
 
 @router.post("/models/{model_id}/versions", status_code=201)
-async def upload_version(model_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+async def upload_version(model_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     context = get_context(request)
     library.get_model_row(user, model_id)  # 404 before reading a large body for a model that is not there
     fields, staged = await read_model_upload(request, context.config.models_path, context.config.max_upload_bytes)
@@ -132,13 +132,13 @@ def version_by_hash(file_hash: str, request: Request, user: UserInfo | None = De
 
 
 @router.get("/model-versions/{version_id}")
-def get_version(version_id: int, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
+def get_version(version_id: PathId, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
     model, version = library.get_version(user, version_id)
     return version_json(request, model, version)
 
 
 @router.delete("/model-versions/{version_id}")
-def delete_version(version_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def delete_version(version_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     context = get_context(request)
     library_edit.delete_version(context.store, context.config.models_path, user, version_id)
     return {"deleted": True, "id": version_id}
@@ -156,7 +156,7 @@ def search_files(request: Request, query: str = "", page: int = Query(1, ge=1, l
 
 
 @router.delete("/files/{file_id}")
-def delete_file(file_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def delete_file(file_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     context = get_context(request)
     library_edit.delete_file(context.store, context.config.models_path, user, file_id)
     return {"deleted": True, "id": file_id}

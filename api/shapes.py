@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 
 from core.library import FileRecord, ModelRecord, Page, VersionRecord
 
 CIVITAI_TYPES = {"checkpoint": "Checkpoint", "lora": "LORA", "embedding": "TextualInversion", "vae": "VAE",
                  "other": "Other"}
 TYPE_FROM_CIVITAI = {v.lower(): k for k, v in CIVITAI_TYPES.items()} | {k: k for k in CIVITAI_TYPES}
+
+# Database ids are SQLite's 64-bit integers: a larger number in a request is a 400, not an overflow in the driver.
+DB_INT = {"ge": -(2**63), "le": 2**63 - 1}
+PathId = Annotated[int, Path(**DB_INT)]
+QueryId = Annotated[int | None, Query(**DB_INT)]
+
+
+def fits_db_int(value: int) -> bool:
+    return DB_INT["ge"] <= value <= DB_INT["le"]
 
 
 def base_url(request: Request) -> str:

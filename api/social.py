@@ -10,7 +10,7 @@ from community.accounts import UserInfo
 from community.comments import CommentRecord
 from .deps import current_user, get_context, require_user
 from .gallery import image_json
-from .shapes import base_url, model_json, page_json
+from .shapes import PathId, base_url, model_json, page_json
 
 router = APIRouter(prefix="/api/v1", tags=["social"])
 Page_ = Query(1, ge=1, le=100_000)
@@ -28,19 +28,19 @@ def comment_json(request: Request, comment: CommentRecord) -> dict:
 
 
 @router.get("/models/{model_id}/comments")
-def list_comments(model_id: int, request: Request, page: int = Page_, limit: int = Limit, cursor: str | None = None,
+def list_comments(model_id: PathId, request: Request, page: int = Page_, limit: int = Limit, cursor: str | None = None,
                   user: UserInfo | None = Depends(current_user)) -> dict:
     result = comments.list_comments(user, model_id, page, limit, cursor)
     return page_json(request, result, [comment_json(request, c) for c in result.items])
 
 
 @router.post("/models/{model_id}/comments", status_code=201)
-def post_comment(model_id: int, body: CommentBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def post_comment(model_id: PathId, body: CommentBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return comment_json(request, comments.post_comment(get_context(request).store, user, model_id, body.body))
 
 
 @router.delete("/comments/{comment_id}")
-def delete_comment(comment_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def delete_comment(comment_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     comments.delete_comment(get_context(request).store, user, comment_id)
     return {"deleted": True, "id": comment_id}
 
@@ -53,32 +53,32 @@ def user_comments(username: str, request: Request, page: int = Page_, limit: int
 
 
 @router.get("/models/{model_id}/like")
-def model_like(model_id: int, user: UserInfo | None = Depends(current_user)) -> dict:
+def model_like(model_id: PathId, user: UserInfo | None = Depends(current_user)) -> dict:
     return likes.model_like(user, model_id).as_dict()
 
 
 @router.put("/models/{model_id}/like")
-def like_model(model_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def like_model(model_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return likes.set_model_like(get_context(request).store, user, model_id, True).as_dict()
 
 
 @router.delete("/models/{model_id}/like")
-def unlike_model(model_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def unlike_model(model_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return likes.set_model_like(get_context(request).store, user, model_id, False).as_dict()
 
 
 @router.get("/images/{image_id}/like")
-def image_like(image_id: int, user: UserInfo | None = Depends(current_user)) -> dict:
+def image_like(image_id: PathId, user: UserInfo | None = Depends(current_user)) -> dict:
     return likes.image_like(user, image_id).as_dict()
 
 
 @router.put("/images/{image_id}/like")
-def like_image(image_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def like_image(image_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return likes.set_image_like(get_context(request).store, user, image_id, True).as_dict()
 
 
 @router.delete("/images/{image_id}/like")
-def unlike_image(image_id: int, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+def unlike_image(image_id: PathId, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return likes.set_image_like(get_context(request).store, user, image_id, False).as_dict()
 
 

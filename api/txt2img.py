@@ -9,6 +9,7 @@ from community.accounts import UserInfo
 from core.txt2img import Txt2ImgParams, run_txt2img
 
 from .deps import get_context, require_user
+from .shapes import DB_INT
 
 router = APIRouter(prefix="/api/v1", tags=["generation"])
 
@@ -17,7 +18,7 @@ class Txt2ImgBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     prompt: str = Field(max_length=10_000)
-    model_id: int | None = None
+    model_id: int | None = Field(None, **DB_INT)
     model_hash: str | None = Field(None, max_length=64)
     negative_prompt: str | None = Field("", max_length=10_000)
     width: int | None = None
@@ -28,7 +29,7 @@ class Txt2ImgBody(BaseModel):
     scheduler: str | None = "automatic"
     seed: int | None = -1
     batch_size: int | None = 1
-    vae_id: int | None = None
+    vae_id: int | None = Field(None, **DB_INT)
 
 
 def params_from(body: Txt2ImgBody) -> Txt2ImgParams:
