@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from community import accounts
+from community import accounts, admin
 from community.accounts import UserInfo
 
 from .deps import get_context, require_user
@@ -25,9 +25,4 @@ def unban(username: str, request: Request, user: UserInfo = Depends(require_user
 @router.post("/rescan")
 def rescan(request: Request, user: UserInfo = Depends(require_user)) -> dict:
     """Re-read models_dir: new files join the library, removed ones leave it."""
-    context = get_context(request)
-    accounts.require_admin(user)
-    report = context.rescan_models()
-    with context.store.write():
-        accounts.record_admin_action(user, "rescan", str(context.config.models_path))
-    return report.as_dict()
+    return admin.rescan_models(get_context(request), user).as_dict()

@@ -10,11 +10,16 @@ import os
 from stat import S_ISREG
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from community.accounts import UserInfo, require_admin
+from community.accounts import UserInfo, record_admin_action, require_admin
 from community.paging import paginate
 from core.library import Page
 from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, iso
+
+if TYPE_CHECKING:
+    from core.context import AppContext
+    from core.scanner import Progress, ScanReport
 
 
 @dataclass(frozen=True)
@@ -76,3 +81,12 @@ def audit_log(actor: UserInfo | None, page: int = 1, limit: int = 50, cursor: st
     query = AuditLog.select().order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
     return paginate(query, page, limit, lambda rows: [
         AuditEntry(row.id, row.actor_name, row.action, row.target, iso(row.created_at)) for row in rows], cursor)
+
+
+def rescan_models(context: AppContext, actor: UserInfo | None, progress: Progress | None = None) -> ScanReport:
+    """Re-read models_dir (admins only, audit-logged): new files join the library, removed ones leave it."""
+    require_admin(actor)
+    report = context.rescan_models(progress)
+    with context.store.write():
+        record_admin_action(actor, "rescan", str(context.config.models_path))
+    return report

@@ -16,12 +16,12 @@ from community.image_upload import decode_upload
 from community.paging import paginate, slice_page
 from community.search import in_order, ranked_ids
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.library import Page
+from core.library import Page, visible_models
 from core.library_edit import require_login
 from core.outputs import remove_output, write_png
 from core.pnginfo import parse_parameters
 from core.search_index import ImageSearch
-from core.store import Image, ModelFile, ModelVersion, Store, User, iso, utcnow
+from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User, iso, utcnow
 
 SORTS = {
     "newest": (Image.published_at.desc(), Image.id.desc()),
@@ -153,6 +153,13 @@ def _by_relevance(actor: UserInfo | None, q: ImageQuery) -> Page:
     ids, page, limit = slice_page(ranked, q.page, q.limit, q.cursor)
     rows = in_order(Image.select().where(Image.id.in_(ids)), ids)
     return Page(tuple(image_records(rows)), len(ranked), page, limit)
+
+
+def image_models(actor: UserInfo | None) -> list[tuple[int, str]]:
+    """``(id, name)`` of the models the actor may see that published images were made with, by name."""
+    used = Image.select(Image.model).where(Image.published == True, Image.model.is_null(False))  # noqa: E712
+    rows = visible_models(actor).where(AiModel.id.in_(used)).order_by(AiModel.name, AiModel.id)
+    return [(row.id, row.name) for row in rows]
 
 
 def link_model(model_hash: str) -> tuple[int | None, int | None]:

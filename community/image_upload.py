@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import InvalidInput, TooLarge
 from core.pnginfo import png_bytes, read_parameters
@@ -62,6 +63,13 @@ def _verified(data: bytes):
         return ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, EOFError):
         raise InvalidInput("the image file is damaged or truncated") from None
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of an uploaded image file; a file over the size limit is refused before it is read."""
+    if path.stat().st_size > MAX_IMAGE_BYTES:
+        raise TooLarge(f"images can be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+    return path.read_bytes()
 
 
 def decode_upload(data: bytes) -> DecodedImage:

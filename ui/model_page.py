@@ -55,14 +55,15 @@ class ModelPage:
     column: gr.Column
     back: gr.Button
     body: gr.HTML
+    toolbar: gr.Row  # the back button's row, for buttons about the shown model
 
 
 def build_model_page() -> ModelPage:
     with gr.Column(visible=False, elem_id="model-page") as column:
-        with gr.Row():
+        with gr.Row() as toolbar:
             back = gr.Button("← All models", size="sm", scale=0, min_width=140, elem_id="model-page-back")
         body = gr.HTML(elem_id="model-page-body", css_template=render.BASE_CSS + PAGE_CSS, js_on_load=None)
-    return ModelPage(column, back, body)
+    return ModelPage(column, back, body, toolbar)
 
 
 def download_url(version_id: int, file_id: int) -> str:

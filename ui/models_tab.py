@@ -8,13 +8,16 @@ import gradio as gr
 
 from core import library
 from core.context import AppContext
-from core.errors import VisionaryError
-from core.library import ModelQuery, ModelRecord, Page
+from core.errors import InvalidInput, VisionaryError
+from core.library import ModelQuery, ModelRecord
 from core.store import BASE_MODELS, MODEL_TYPES
 
 from . import render
+from .links import Links
 from .model_page import build_model_page, model_page_html
+from .pager import build_pager, pager_values
 from .session import request_user
+from .social import mount_model_social
 
 PAGE_SIZE = 24
 SORT_CHOICES = [("Newest", "newest"), ("Most liked", "most_liked"), ("Most downloaded", "most_downloaded")]
@@ -95,47 +98,20 @@ def grid_html(models: tuple[ModelRecord, ...]) -> str:
     return '<div class="va-grid">' + "".join(card_html(m) for m in models) + "</div>"
 
 
-def page_summary(page: Page) -> str:
-    noun = "model" if page.total == 1 else "models"
-    return f"Page {page.page} of {page.total_pages} · {page.total} {noun}"
-
-
-@dataclass(frozen=True)
-class Pager:
-    """Previous / "Page 2 of 5 · 97 models" / Next, and the page number it is on."""
-
-    row: gr.Row
-    previous: gr.Button
-    summary: gr.Markdown
-    next: gr.Button
-    number: gr.State
-
-    def outputs(self) -> list:
-        return [self.summary, self.number, self.previous, self.next]
-
-
-def build_pager(prefix: str) -> Pager:
-    with gr.Row(equal_height=True) as row:
-        previous = gr.Button("← Previous", size="sm", interactive=False, scale=0, min_width=120,
-                             elem_id=f"{prefix}-prev")
-        summary = gr.Markdown(elem_id=f"{prefix}-page-info")
-        following = gr.Button("Next →", size="sm", interactive=False, scale=0, min_width=120,
-                              elem_id=f"{prefix}-next")
-    return Pager(row, previous, summary, following, gr.State(1))
-
-
-def pager_values(page: Page) -> tuple:
-    """What ``Pager.outputs`` show for one page of results."""
-    return (page_summary(page), page.page, gr.Button(interactive=page.page > 1),
-            gr.Button(interactive=page.next_page is not None))
+def library_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("choose a model card") from None
 
 
 def _choices(values: tuple[str, ...], everything: str, label=lambda v: v) -> list[tuple[str, str]]:
     return [(everything, "")] + [(label(v), v) for v in values]
 
 
-def build_models_tab(context: AppContext) -> None:
-    """The Models tab: filters, card grid and pager; a card opens the model page in the same tab."""
+def build_models_tab(context: AppContext, links: Links) -> None:
+    """The Models tab: filters, card grid and pager; a card opens the model page in the same tab (and
+    ``links`` can open one from other tabs)."""
     with gr.Tab("Models", id="models") as tab:
         with gr.Column() as browse:
             with gr.Row(equal_height=True):
@@ -151,6 +127,7 @@ def build_models_tab(context: AppContext) -> None:
             grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS, js_on_load=CARD_CLICK_JS)
             pager = build_pager("models")
         model_page = build_model_page()
+        social = mount_model_social(context, model_page, links)
 
     filters = [query, kind, base, tag, creator, sort]
     grid_outputs = [grid, *pager.outputs()]
@@ -175,19 +152,24 @@ def build_models_tab(context: AppContext) -> None:
     def next_page(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
         return show(query, kind, base, tag, creator, sort, page + 1, request)
 
-    def open_model(event: gr.EventData, request: gr.Request):
+    def show_model(model_id, request: gr.Request):
+        actor = request_user(context, request)
         try:
-            model = library.get_model(request_user(context, request), int(getattr(event, "model_id", None)))
-        except (TypeError, ValueError):
-            raise gr.Error("choose a model card") from None
+            model = library.get_model(actor, library_id(model_id))
+            return (gr.Column(visible=False), gr.Column(visible=True), model_page_html(model),
+                    *social.values(actor, model))
         except VisionaryError as exc:
             raise gr.Error(exc.message) from None
-        return gr.Column(visible=False), gr.Column(visible=True), model_page_html(model)
+
+    def open_model(event: gr.EventData, request: gr.Request):
+        return show_model(getattr(event, "model_id", None), request)
 
     gr.on([tab.select, query.submit, tag.submit, creator.submit, kind.input, base.input, sort.input],
           first_page, filters, grid_outputs, api_visibility="private", trigger_mode="always_last")
     pager.previous.click(previous_page, [*filters, pager.number], grid_outputs, api_visibility="private")
     pager.next.click(next_page, [*filters, pager.number], grid_outputs, api_visibility="private")
-    grid.click(open_model, None, [browse, model_page.column, model_page.body], api_visibility="private")
+    page_outputs = [browse, model_page.column, model_page.body, *social.outputs()]
+    grid.click(open_model, None, page_outputs, api_visibility="private")
+    links.destination("model", "models", show_model, page_outputs)
     model_page.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
                           [browse, model_page.column], api_visibility="private")

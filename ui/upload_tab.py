@@ -24,7 +24,7 @@ from core.library_edit import ModelFields, split_list
 from core.store import BASE_MODELS, MODEL_TYPES
 
 from . import render
-from .models_tab import build_pager, pager_values
+from .pager import build_pager, pager_values
 from .session import request_user
 
 MODEL_FILE_TYPES = [".safetensors", ".ckpt", ".pt", ".pth", ".bin"]

@@ -1,0 +1,365 @@
+"""Gallery tab: published images (newest / most liked, by model, by user, by prompt), one's own images
+("My images": publish, upload a PNG/JPEG/WebP), and an image's page (prompt, parameters, like, model link,
+"Use these settings", delete).
+
+Pictures are plain ``<img>`` tags on ``/media/<path>``, which checks on every request who may see the
+file; nothing goes through Gradio's file route.  Publishing, uploading, liking and deleting are public
+API events (``publish_image``, ``upload_image``, ``like_image``, ``delete_image``); each resolves the user
+on the server and leaves every rule to community.gallery and community.likes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from community import gallery, likes
+from community.gallery import ImageQuery, ImageRecord
+from community.image_upload import read_image_file
+from core import library
+from core.context import AppContext
+from core.errors import InvalidInput, VisionaryError
+from core.library_edit import require_login
+
+from . import render
+from .generate_tab import GenerateTab
+from .links import Links, link, user_link
+from .pager import build_pager, pager_values
+from .session import request_user
+
+PAGE_SIZE = 24
+SORT_CHOICES = [("Newest", "newest"), ("Most liked", "most_liked"), ("Best match", "relevance")]
+IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp"]
+SKIPPED_KEYS = {"Prompt", "Negative prompt", "Lora hashes dict"}
+
+SHOTS_CSS = """
+.va-shots { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 14px; }
+.va-shot { display: flex; flex-direction: column; padding: 0; text-align: left; cursor: pointer; overflow: hidden;
+  border: 1px solid var(--border-color-primary); border-radius: 12px; background: var(--block-background-fill);
+  color: var(--body-text-color); font: inherit; }
+.va-shot:hover, .va-shot:focus-visible { outline: 2px solid var(--color-accent); outline-offset: -2px; }
+.va-shot img { display: block; width: 100%; aspect-ratio: 1; object-fit: cover;
+  background: var(--background-fill-secondary); }
+.va-shot-meta { display: flex; flex-direction: column; gap: 2px; padding: 8px 10px 10px; font-size: .85em; }
+.va-shot-prompt { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden;
+  overflow-wrap: anywhere; }
+.va-empty { padding: 32px; text-align: center; color: var(--body-text-color-subdued); }
+"""
+
+DETAIL_CSS = """
+.va-image { display: grid; grid-template-columns: minmax(0, 1.3fr) minmax(260px, 1fr); gap: 24px; }
+@media (max-width: 900px) { .va-image { grid-template-columns: minmax(0, 1fr); } }
+.va-image-pic img { display: block; width: 100%; height: auto; max-height: 80vh; object-fit: contain;
+  border-radius: 12px; background: var(--background-fill-secondary); }
+.va-image-info h4 { margin: 14px 0 4px; }
+.va-prompt { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; padding: 8px 12px; border-radius: 8px;
+  background: var(--background-fill-secondary); font-family: var(--font-mono); font-size: .9em; }
+.va-params th { width: 1%; white-space: nowrap; color: var(--body-text-color-subdued); font-weight: 500; }
+"""
+
+
+def image_card_html(image: ImageRecord) -> str:
+    """A clickable thumbnail that opens the image's page."""
+    private = "" if image.published else ' · <span class="va-badge va-badge-private">Private</span>'
+    prompt = image.prompt.strip() or "(no prompt)"
+    return (f'<button type="button" class="va-shot" data-open="image" data-key="{image.id}" '
+            f'aria-label="Open the image by {render.text(image.username)}">'
+            f'<img src="{render.text(render.media_url(image.path))}" alt="" loading="lazy">'
+            f'<span class="va-shot-meta"><span class="va-shot-prompt">{render.text(prompt)}</span>'
+            f'<span class="va-muted">by {render.text(image.username)} · ♥ {image.like_count}{private}</span>'
+            f'</span></button>')
+
+
+def images_grid_html(images, empty: str) -> str:
+    """Thumbnails, or ``empty`` (Markdown-free plain text saying what to do next)."""
+    if not images:
+        return f'<p class="va-empty">{render.text(empty)}</p>'
+    return '<div class="va-shots">' + "".join(image_card_html(i) for i in images) + "</div>"
+
+
+def parameter_rows(meta: dict) -> list[tuple[str, str]]:
+    """The parameters' settings as (name, value) rows, ``Size-1``/``Size-2`` joined as ``Size``."""
+    rows = []
+    for key, value in meta.items():
+        if key in SKIPPED_KEYS or key.endswith("-2"):
+            continue
+        if key.endswith("-1") and f"{key[:-2]}-2" in meta:
+            rows.append((key[:-2], f"{value}x{meta[key[:-2] + '-2']}"))
+        else:
+            rows.append((key, str(value)))
+    return rows
+
+
+def _model_line(image: ImageRecord, model_name: str | None) -> str:
+    if image.model_id is not None and model_name is not None:
+        return f"Made with {link('model', image.model_id, model_name)}"
+    if image.model_hash:
+        return f'Model hash <code>{render.text(image.model_hash.upper())}</code> (not in this library)'
+    return '<span class="va-muted">The model is not known.</span>'
+
+
+def detail_html(image: ImageRecord, model_name: str | None) -> str:
+    when = f"published {render.short_date(image.published_at)}" if image.published else \
+        '<span class="va-badge va-badge-private">Private: only you can see it</span>'
+    rows = "".join(f"<tr><th scope='row'>{render.text(k)}</th><td>{render.text(v)}</td></tr>"
+                   for k, v in parameter_rows(image.meta))
+    negative = f'<h4>Negative prompt</h4><pre class="va-prompt">{render.text(image.negative_prompt)}</pre>' \
+        if image.negative_prompt else ""
+    return (
+        f'<article class="va-image" data-image-id="{image.id}"><div class="va-image-pic">'
+        f'<img src="{render.text(render.media_url(image.path))}" alt="" width="{image.width}" '
+        f'height="{image.height}"></div><div class="va-image-info">'
+        f'<div>by {user_link(image.username)} · {when}</div>'
+        f'<div class="va-image-model">{_model_line(image, model_name)}</div>'
+        f'<h4>Prompt</h4><pre class="va-prompt">{render.text(image.prompt or "(none)")}</pre>{negative}'
+        f'<h4>Settings</h4><table class="va-table va-params">{rows}</table>'
+        f'<div class="va-muted">{image.width}×{image.height} pixels</div></div></article>')
+
+
+def like_button(state: likes.LikeState, visible: bool = True) -> tuple:
+    """The like button and what a click on it asks for (like, or unlike)."""
+    label = f"♥ Liked · {state.likes}" if state.liked else f"♡ Like · {state.likes}"
+    return gr.Button(label, variant="primary" if state.liked else "secondary", visible=visible), not state.liked
+
+
+def model_name_of(actor, model_id: int | None) -> str | None:
+    if model_id is None:
+        return None
+    try:
+        return library.get_model(actor, model_id).name
+    except VisionaryError:
+        return None
+
+
+@dataclass(frozen=True)
+class ImageDetail:
+    """The image page inside the Gallery tab, hidden until an image is opened."""
+
+    column: gr.Column
+    back: gr.Button
+    image_id: gr.Number
+    body: gr.HTML
+    like: gr.Button
+    like_target: gr.Checkbox
+    parameters: gr.Textbox
+    use: gr.Button
+    publish: gr.Button
+    delete: gr.Button
+    confirm: gr.Button
+
+    def outputs(self) -> list:
+        return [self.image_id, self.body, self.like, self.like_target, self.parameters, self.use, self.publish,
+                self.delete, self.confirm]
+
+
+def build_detail(links: Links) -> ImageDetail:
+    with gr.Column(visible=False, elem_id="image-page") as column:
+        with gr.Row():
+            back = gr.Button("← Gallery", size="sm", scale=0, min_width=120, elem_id="image-back")
+            like = gr.Button("♡ Like", size="sm", scale=0, min_width=120, elem_id="image-like")
+            use = gr.Button("Use these settings", size="sm", variant="primary", scale=0, min_width=170,
+                            elem_id="image-use-settings")
+            publish = gr.Button("Publish", size="sm", scale=0, min_width=120, visible=False, elem_id="image-publish")
+            delete = gr.Button("Delete", size="sm", variant="stop", scale=0, min_width=100, visible=False,
+                               elem_id="image-delete")
+            confirm = gr.Button("Yes, delete it for good", size="sm", variant="stop", scale=0, min_width=200,
+                                visible=False, elem_id="image-delete-confirm")
+        body = links.html(css=SHOTS_CSS + DETAIL_CSS, elem_id="image-page-body")
+        parameters = gr.Textbox(label="Generation parameters", lines=3, interactive=False, buttons=["copy"],
+                                elem_id="image-parameters")
+        image_id = gr.Number(visible=False, precision=0, elem_id="image-id")
+        like_target = gr.Checkbox(True, visible=False, elem_id="image-like-target")
+    return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, publish, delete, confirm)
+
+
+def _image_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput("choose an image") from None
+
+
+class GalleryEvents:
+    """The tab's events; bound methods, so Gradio reads their ``gr.Request`` hints."""
+
+    def __init__(self, context: AppContext):
+        self.context = context
+
+    def _actor(self, request):
+        return request_user(self.context, request)
+
+    def browse(self, query, sort, model, username, page, request: gr.Request):
+        text = (query or "").strip()
+        q = ImageQuery(model_id=int(model) if model else None, username=(username or "").strip(), query=text,
+                       sort=sort if sort != "relevance" or text else "newest", page=max(int(page or 1), 1),
+                       limit=PAGE_SIZE)
+        try:
+            result = gallery.list_images(self._actor(request), q)
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        empty = "No published images match. Clear the filters, or publish one of yours under My images." \
+            if result.total == 0 else "No more images."
+        return images_grid_html(result.items, empty), *pager_values(result, "image")
+
+    def browse_first(self, query, sort, model, username, request: gr.Request):
+        return self.browse(query, sort, model, username, 1, request)
+
+    def browse_previous(self, query, sort, model, username, page, request: gr.Request):
+        return self.browse(query, sort, model, username, page - 1, request)
+
+    def browse_next(self, query, sort, model, username, page, request: gr.Request):
+        return self.browse(query, sort, model, username, page + 1, request)
+
+    def model_choices(self, request: gr.Request):
+        choices = gallery.image_models(self._actor(request))
+        return gr.Dropdown(choices=[("All models", "")] + [(name, model_id) for model_id, name in choices])
+
+    def mine(self, page, request: gr.Request):
+        actor = self._actor(request)
+        if actor is None:
+            return ("Log in (**Account** tab) to upload pictures and publish the images you generate.",
+                    images_grid_html((), "Your images appear here once you are logged in."), "", 1,
+                    gr.Button(interactive=False), gr.Button(interactive=False))
+        result = gallery.list_images(actor, ImageQuery(mine=True, page=max(int(page or 1), 1), limit=PAGE_SIZE))
+        empty = "You have no images yet: generate one in the Generate tab, or upload a PNG, JPEG or WebP above."
+        return (f"Your images, **{render.text(actor.username)}**: private ones only you can see until you "
+                "publish them.", images_grid_html(result.items, empty), *pager_values(result, "image"))
+
+    def mine_previous(self, page, request: gr.Request):
+        return self.mine(page - 1, request)
+
+    def mine_next(self, page, request: gr.Request):
+        return self.mine(page + 1, request)
+
+    def show(self, key, request: gr.Request):
+        """Open an image's page: values for the browse column, the page's column and ``ImageDetail.outputs``."""
+        actor = self._actor(request)
+        try:
+            image = gallery.get_image(actor, _image_id(key))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        state = likes.image_like(actor, image.id) if image.published else likes.LikeState(False, 0)
+        owner = actor is not None and actor.id == image.owner_id
+        can_delete = actor is not None and (owner or actor.is_admin)
+        return (gr.Column(visible=False), gr.Column(visible=True), image.id,
+                detail_html(image, model_name_of(actor, image.model_id)), *like_button(state, image.published),
+                image.parameters, gr.Button(interactive=bool(image.parameters.strip())),
+                gr.Button(visible=owner and not image.published), gr.Button(visible=can_delete),
+                gr.Button(visible=False))
+
+    def like_image(self, image_id, like: bool, request: gr.Request):
+        try:
+            state = likes.set_image_like(self.context.store, self._actor(request), _image_id(image_id), bool(like))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        return like_button(state)
+
+    def publish_image(self, image_id, request: gr.Request):
+        try:
+            image = gallery.publish_image(self.context.store, self._actor(request), _image_id(image_id))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        gr.Info("Published: the image is in the public gallery now.")
+        return image.id
+
+    def delete_image(self, image_id, request: gr.Request):
+        config = self.context.config
+        try:
+            gallery.delete_image(self.context.store, config.outputs_path, self._actor(request), _image_id(image_id))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        gr.Info("The image is deleted.")
+        return gr.Column(visible=True), gr.Column(visible=False)
+
+    def upload_image(self, file_path, request: gr.Request):
+        try:
+            actor = require_login(self._actor(request))
+            if not file_path or not Path(file_path).is_file():
+                raise InvalidInput("choose a PNG, JPEG or WebP picture first")
+            image = gallery.upload_image(self.context.store, self.context.config.outputs_path, actor,
+                                         read_image_file(Path(file_path)))
+        except VisionaryError as exc:
+            raise gr.Error(exc.message) from None
+        linked = " It is linked to its model." if image.model_id else ""
+        return f'<div class="va-ok">Uploaded and published ({image.width}×{image.height}).{linked}</div>', image.id
+
+    def refresh(self, image_id, request: gr.Request):
+        return self.show(image_id, request)[2:]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list of images with its pager: what fills it (``outputs``) from which ``inputs``."""
+
+    inputs: list
+    outputs: list
+    triggers: list  # events that show its first page
+
+
+def _build_browse(events: GalleryEvents, links: Links) -> tuple[Listing, gr.Dropdown]:
+    with gr.Row(equal_height=True):
+        query = gr.Textbox(label="Search prompts", placeholder="e.g. cabin woods", scale=2,
+                           elem_id="gallery-query")
+        sort = gr.Dropdown(SORT_CHOICES, value="newest", label="Sort", elem_id="gallery-sort")
+        model = gr.Dropdown([("All models", "")], value="", label="Model", elem_id="gallery-model")
+        username = gr.Textbox(label="User", elem_id="gallery-user")
+    grid = links.html(css=SHOTS_CSS, elem_id="gallery-grid")
+    pager = build_pager("gallery")
+    filters = [query, sort, model, username]
+    outputs = [grid, *pager.outputs()]
+    pager.previous.click(events.browse_previous, [*filters, pager.number], outputs, api_visibility="private")
+    pager.next.click(events.browse_next, [*filters, pager.number], outputs, api_visibility="private")
+    return Listing(filters, outputs, [query.submit, username.submit, sort.input, model.input]), model
+
+
+def _build_mine(events: GalleryEvents, links: Links) -> tuple[Listing, gr.File, gr.Button, gr.HTML]:
+    who = gr.Markdown(elem_id="gallery-mine-who")
+    with gr.Row(equal_height=True):
+        file = gr.File(label="Upload a picture (PNG, JPEG or WebP; A1111 parameters are kept)",
+                       file_types=IMAGE_TYPES, type="filepath", scale=3, elem_id="gallery-upload-file")
+        upload = gr.Button("Upload and publish", variant="primary", scale=1, elem_id="gallery-upload-button")
+    status = gr.HTML(elem_id="gallery-upload-status", css_template=render.BASE_CSS, js_on_load=None)
+    grid = links.html(css=SHOTS_CSS, elem_id="gallery-mine-grid")
+    pager = build_pager("gallery-mine")
+    outputs = [who, grid, *pager.outputs()]
+    pager.previous.click(events.mine_previous, pager.number, outputs, api_visibility="private")
+    pager.next.click(events.mine_next, pager.number, outputs, api_visibility="private")
+    return Listing([pager.number], outputs, []), file, upload, status
+
+
+def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) -> None:
+    """The Gallery tab; registers the ``image`` destination with ``links``."""
+    events = GalleryEvents(context)
+    with gr.Tab("Gallery", id="gallery") as tab:
+        with gr.Column() as browse_column:
+            with gr.Tabs():
+                with gr.Tab("Browse", id="gallery-browse") as browse_tab:
+                    browse, model = _build_browse(events, links)
+                with gr.Tab("My images", id="gallery-mine") as mine_tab:
+                    mine, file, upload, status = _build_mine(events, links)
+        detail = build_detail(links)
+    show_outputs = [browse_column, detail.column, *detail.outputs()]
+    links.destination("image", "gallery", events.show, show_outputs)
+
+    gr.on([tab.select, browse_tab.select, *browse.triggers], events.browse_first, browse.inputs, browse.outputs,
+          api_visibility="private", trigger_mode="always_last")
+    gr.on([tab.select, browse_tab.select], events.model_choices, None, model, api_visibility="private")
+    gr.on([tab.select, mine_tab.select], events.mine, mine.inputs, mine.outputs, api_visibility="private")
+    detail.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
+                      [browse_column, detail.column], api_visibility="private")
+    detail.like.click(events.like_image, [detail.image_id, detail.like_target], [detail.like, detail.like_target],
+                      api_name="like_image")
+    published = detail.publish.click(events.publish_image, detail.image_id, detail.image_id, api_name="publish_image")
+    published.success(events.refresh, detail.image_id, detail.outputs(), api_visibility="private")
+    detail.delete.click(lambda: gr.Button(visible=True), None, detail.confirm, api_visibility="private")
+    deleted = detail.confirm.click(events.delete_image, detail.image_id, [browse_column, detail.column],
+                                   api_name="delete_image")
+    deleted.success(events.mine, mine.inputs, mine.outputs, api_visibility="private")
+    deleted.success(events.browse_first, browse.inputs, browse.outputs, api_visibility="private")
+    uploaded = upload.click(events.upload_image, file, [status, detail.image_id], api_name="upload_image")
+    uploaded.success(lambda: None, None, file, api_visibility="private")
+    uploaded.success(events.mine, mine.inputs, mine.outputs, api_visibility="private")
+    uploaded.success(events.show, detail.image_id, show_outputs, api_visibility="private")
+    generate.receive(detail.use.click, detail.parameters)
