@@ -7,19 +7,18 @@ import gradio as gr
 from core.context import AppContext
 
 from .account import build_account_tab, whoami_text
+from .admin_tab import build_admin_tab
+from .feed_tab import build_feed_tab
+from .gallery_tab import build_gallery_tab
 from .generate_tab import build_generate_tab
 from .home_tab import build_home_tab
+from .links import Links
 from .models_tab import build_models_tab
 from .pnginfo_tab import build_pnginfo_tab
+from .profile_tab import build_profile_tab
+from .search_tab import build_search_tab
 from .session import request_user
 from .upload_tab import build_upload_tab
-
-# Tabs whose modules land with later features: name -> one line about what comes there.
-UPCOMING_TABS = {
-    "Gallery": "Published images and their generation parameters.",
-    "Feed": "New models and images from the people you follow.",
-    "Search": "Find models, files, people and images.",
-}
 
 
 def build_ui(context: AppContext) -> gr.Blocks:
@@ -28,16 +27,17 @@ def build_ui(context: AppContext) -> gr.Blocks:
             gr.Markdown("# Visionary Art")
             whoami = gr.Markdown(elem_id="whoami")
         with gr.Tabs(elem_id="main-tabs") as tabs:
+            links = Links(tabs)
             build_home_tab(context)
             generate = build_generate_tab(context, tabs)
-            build_models_tab(context)
+            build_models_tab(context, links)
             build_upload_tab(context)
-            for name, blurb in UPCOMING_TABS.items():
-                with gr.Tab(name, id=name.lower()):
-                    gr.Markdown(blurb)
+            build_gallery_tab(context, links, generate)
+            build_feed_tab(context, links)
+            build_search_tab(context, links)
             build_pnginfo_tab(generate)
-            with gr.Tab("Admin", id="admin", visible=False) as admin_tab:
-                gr.Markdown("Site administration.")
+            build_profile_tab(context, links)
+            admin_tab = build_admin_tab(context)
 
             def refresh(request: gr.Request):
                 user = request_user(context, request)
@@ -45,4 +45,5 @@ def build_ui(context: AppContext) -> gr.Blocks:
 
             build_account_tab(context, (refresh, [whoami, admin_tab]))
         blocks.load(refresh, None, [whoami, admin_tab], api_visibility="private")
+        links.wire()
     return blocks
