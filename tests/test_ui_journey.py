@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.browser import chromium, screenshot
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register
-from tests.test_ui_library import TIMEOUT, field, logged_in_page, open_tab
+from tests.test_ui_library import TIMEOUT, choose, field, logged_in_page, open_tab
 
 
 def main_tab(page, name: str):
@@ -77,7 +77,9 @@ def test_two_users_meet_through_a_model(server, tmp_path):
         screenshot(page, "journey-feed")
 
         open_tab(page, "Gallery")
-        expect(page.locator("#gallery-grid .va-shot")).to_have_count(2, timeout=TIMEOUT)
+        choose(page, "gallery-model", "Moonlit Watercolor")
+        expect(page.locator("#gallery-page-info")).to_contain_text("2 images", timeout=TIMEOUT)
+        expect(page.locator("#gallery-grid .va-shot")).to_have_count(2)
         settle(page)
         screenshot(page, "journey-gallery")
         page.locator("#gallery-grid .va-shot", has_text="harbour").click()

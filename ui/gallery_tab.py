@@ -345,7 +345,8 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
 
     gr.on([tab.select, browse_tab.select, *browse.triggers], events.browse_first, browse.inputs, browse.outputs,
           api_visibility="private", trigger_mode="always_last")
-    gr.on([tab.select, browse_tab.select], events.model_choices, None, model, api_visibility="private")
+    gr.on([tab.select, browse_tab.select], events.model_choices, None, model, api_visibility="private",
+          show_progress="hidden")
     gr.on([tab.select, mine_tab.select], events.mine, mine.inputs, mine.outputs, api_visibility="private")
     detail.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
                       [browse_column, detail.column], api_visibility="private")
