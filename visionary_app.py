@@ -32,10 +32,13 @@ def build_context(config: Config):
     from community import accounts
     from core.context import AppContext
     from core.demo_model import install_demo_model
+    from core.ingest import clear_incoming
     from core.store import Store
 
     config.models_path.mkdir(parents=True, exist_ok=True)
     config.outputs_path.mkdir(parents=True, exist_ok=True)
+    if removed := clear_incoming(config.models_path):
+        log.info("removed %d partial upload(s) left in %s by an interrupted run", removed, config.models_path)
     context = AppContext(config=config, store=Store(config.db))
     if config.admin_user:
         accounts.promote_admin(context.store, config.admin_user)

@@ -32,6 +32,7 @@ from core.modelfile_errors import PICKLE_FORMATS, ModelFileError
 from core.modelfiles import HashingWriter, ModelFileInfo, autov2, inspect_model_file, sha256_file
 
 INCOMING = ".incoming"
+HUB_PREFIX = "hub-"  # temp folders of Hugging Face imports, inside INCOMING
 DISK_MARGIN = 64 * 1024 * 1024
 CHUNK = 1 << 20
 
@@ -71,6 +72,20 @@ def incoming_dir(models_dir: Path) -> Path:
     path = models_dir / INCOMING
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def clear_incoming(models_dir: Path) -> int:
+    """Remove what interrupted uploads and Hub imports left in the incoming folder (a crash, a kill -9);
+    called at start-up, before anything is served. Gradio's own temp folder is left alone. Returns how many."""
+    folder = models_dir / INCOMING
+    leftovers = [p for p in folder.iterdir() if (p.is_file() and p.suffix == ".part")
+                 or (p.is_dir() and p.name.startswith(HUB_PREFIX))] if folder.is_dir() else []
+    for path in leftovers:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(leftovers)
 
 
 def check_free_space(folder: Path, expected_bytes: int | None) -> None:

@@ -227,11 +227,11 @@ def import_from_hub(store: Store, models_dir: Path, actor: UserInfo | None, repo
     import tempfile
 
     from core.hf_import import download_from_hub
-    from core.ingest import incoming_dir, stage_local_file
+    from core.ingest import HUB_PREFIX, incoming_dir, stage_local_file
 
     actor = require_login(actor)
     _check_fields(fields)
-    with tempfile.TemporaryDirectory(dir=incoming_dir(models_dir), prefix="hub-") as folder:
+    with tempfile.TemporaryDirectory(dir=incoming_dir(models_dir), prefix=HUB_PREFIX) as folder:
         path = download_from_hub(repo_id, filename, revision, Path(folder), progress=progress)
         staged = stage_local_file(models_dir, path, path.name, max_bytes)
     named = fields if fields.name else ModelFields(**{**fields.__dict__, "name": Path(path.name).stem})
