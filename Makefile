@@ -18,6 +18,10 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-test.txt
 	touch $@
 
+$(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-test
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-bench.txt
+	touch $@
+
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
@@ -27,3 +31,7 @@ run: install
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# SPEC §6 benchmarks: one table, bench/results.json (BENCH_ARGS: measure names, --quick, --profile).
+bench: $(VENV)/.installed-bench
+	$(PY) -m bench $(BENCH_ARGS)
