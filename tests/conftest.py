@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import time
 
 import pytest
 import requests
 
 from tests.live_server import LiveServer
+from tests.tiny_models import build_tiny_sd15
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,6 +28,31 @@ def server(tmp_path_factory):
                           json={"username": "site_admin", "password": PASSWORD}, timeout=30)
     assert admin.status_code == 201, admin.text
     live.admin_token = admin.json()["token"]
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def gen_server(tmp_path_factory):
+    """An app with the tiny SD 1.x checkpoint (single file + its configs folder) and a LoRA in models_dir."""
+    tiny = build_tiny_sd15(tmp_path_factory.mktemp("tiny"))
+    live = LiveServer(tmp_path_factory.mktemp("gen"))
+    checkpoints = live.models_dir / "Stable-diffusion"
+    checkpoints.mkdir(parents=True)
+    shutil.copy(tiny.single_file, checkpoints / tiny.single_file.name)
+    shutil.copytree(tiny.single_file_config, checkpoints / tiny.single_file_config.name)
+    (live.models_dir / "Lora").mkdir()
+    shutil.copy(tiny.lora, live.models_dir / "Lora" / "tiny_style.safetensors")
+    live.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(without_demo(requests.get(live.api("/api/v1/models")).json()["items"])) == 2:
+            break
+        time.sleep(0.3)
+    live.token = requests.post(live.api("/api/v1/auth/register"),
+                               json={"username": "painter", "password": PASSWORD}).json()["token"]
+    models = without_demo(requests.get(live.api("/api/v1/models"), params={"types": "Checkpoint"}).json()["items"])
+    live.checkpoint_id = models[0]["id"]
     yield live
     live.stop()
 

@@ -19,7 +19,6 @@ from core.pnginfo import png_bytes
 from tests import sample_files
 from tests.browser import chromium, screenshot
 from tests.conftest import bearer, register
-from tests.test_txt2img_api import gen_server  # noqa: F401  (the live app with the tiny models)
 
 TIMEOUT_MS = 180_000
 A1111_TEXT = ("masterpiece, a cat\nNegative prompt: lowres\nSteps: 28, Sampler: DPM++ 2M, Schedule type: Karras, "
