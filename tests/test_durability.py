@@ -118,11 +118,15 @@ def wait_for(predicate, timeout: float = 20, what: str = "condition"):
     raise AssertionError(f"{what} not reached in {timeout} s")
 
 
+def serving(live: LiveServer):
+    """A fixture's body: the started server, stopped afterwards."""
+    yield live.start()
+    live.stop()
+
+
 @pytest.fixture
 def crashy(tmp_path):
-    live = LiveServer(tmp_path / "crashy").start()
-    yield live
-    live.stop()
+    yield from serving(LiveServer(tmp_path / "crashy"))
 
 
 def test_kill_during_a_large_upload_loses_nothing_acknowledged(crashy, tmp_path):
@@ -208,9 +212,7 @@ def test_kill_during_a_burst_of_writes_keeps_every_acknowledged_one(crashy, tmp_
 
 @pytest.fixture
 def full_disk(tmp_path):
-    live = FsizeLimitedServer(tmp_path / "full").start()
-    yield live
-    live.stop()
+    yield from serving(FsizeLimitedServer(tmp_path / "full"))
 
 
 def test_a_full_disk_gives_a_clear_error_and_leaves_nothing(full_disk, tmp_path):
