@@ -67,3 +67,24 @@ def test_symlink_planted_in_models_dir_is_not_followed_out(server, tmp_path):
     assert all("escape" not in m["name"] for m in requests.get(server.api("/api/v1/models"),
                                                                 params={"limit": 100}).json()["items"])
     assert report["found"] >= 0
+
+
+def test_absolute_paths_of_app_files_are_not_served_through_gradio(server, tmp_path):
+    """The app's own files by absolute path (sd-models and cmd-flags reveal the folders): the database, a private
+    model file, a private generated image."""
+    from tests.community_helpers import private_image
+
+    owner = register(server)
+    path = sample_files.embedding(tmp_path / "hidden_style.safetensors", seed=321)
+    with open(path, "rb") as handle:
+        model = requests.post(server.api("/api/v1/models"), headers=bearer(owner["token"]),
+                              files={"file": (path.name, handle)}, data={"visibility": "private"}).json()
+    digest = model["modelVersions"][0]["files"][0]["hashes"]["AutoV2"].lower()
+    stored = next(p for p in server.models_dir.rglob("*.safetensors") if p.name.startswith(digest))
+    image = private_image(server, owner["user"]["id"], "a hidden sketch")["file"]
+    for target in (server.db_path, stored, image):
+        for prefix in ("/gradio_api/file=", "/file="):
+            for who in ({}, bearer(owner["token"])):
+                reply = requests.get(server.url + prefix + str(target), headers=who, allow_redirects=False)
+                assert reply.status_code in (400, 403, 404, 405), (prefix, target, reply.status_code)
+                assert target.read_bytes()[:64] not in reply.content, target
