@@ -49,7 +49,8 @@ def run_measure(name: str, module: str, ws: Workspace) -> list[Row]:
         rows = importlib.import_module(module).run(ws)
     except Exception as exc:  # one failing measure must not hide the others
         traceback.print_exc()
-        rows = [Row(f"{name}: ERROR {type(exc).__name__}: {exc}"[:160], None, None, "", "-", None)]
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        rows = [Row(f"{name}: ERROR {type(exc).__name__}: {first_line}"[:160], None, None, "", "-", None)]
     print(f"[bench] {name} done in {time.monotonic() - started:.0f} s", flush=True)
     return rows
 
