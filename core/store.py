@@ -242,12 +242,19 @@ def _add_model_preview(db: Database) -> None:
         migrate(SchemaMigrator.from_database(db).add_column("model", "preview_path", AiModel.preview_path))
 
 
+def _index_published_images_by_model(db: Database) -> None:
+    """Model covers and sample images look up a model's newest published images; without this index SQLite
+    walks every published image (the ``published`` index) for each listing page."""
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "image_model_published_id" ON "image" ("model_id", "published", "id")')
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_initial_schema,
     2: create_search_index,
     3: _create_user_preferences,
     4: _add_model_preview,
+    5: _index_published_images_by_model,
 }
 
 
