@@ -67,12 +67,13 @@ def build_app(context):
 
     from api.app import create_api
     from ui.app import build_ui
+    from ui.i18n import HEAD_SCRIPT, i18n
 
     app = create_api(context)
     blocks = build_ui(context)
     blocks.queue(default_concurrency_limit=8)
     return gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
-                               max_file_size=context.config.max_upload_bytes)
+                               max_file_size=context.config.max_upload_bytes, i18n=i18n(), head=HEAD_SCRIPT)
 
 
 def local_url(config: Config) -> str:
@@ -112,7 +113,9 @@ def serve(config: Config) -> None:
     context = build_context(config)
     app = build_app(context)
     scan_models_in_background(context)
-    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info"))
+    # httptools + uvloop (installed) parse and loop faster than h11/asyncio; no per-request access log.
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
+                                           access_log=False, http="httptools", loop="uvloop"))
     if config.share:
         threading.Thread(target=lambda: _share_when_up(server, config), daemon=True).start()
     print(f"Visionary Art on {local_url(config)}", flush=True)

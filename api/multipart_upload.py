@@ -85,8 +85,9 @@ class _UploadParser:
         elif self.part.name:
             self.fields[self.part.name] = self.part.value.decode("utf-8", "replace")
 
-    def feed(self, chunk: bytes) -> None:
-        self.parser.write(chunk)
+    def feed_all(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.parser.write(chunk)
 
     def abort(self) -> None:
         if self.part.sink is not None:
@@ -106,15 +107,17 @@ async def read_model_upload(request: Request, models_dir: Path, max_bytes: int) 
     if expected is not None and expected > max_bytes + FIELD_LIMIT * 8:
         raise TooLarge(f"the upload is larger than this site's limit of {max_bytes / 1024**3:.1f} GB")
     reader = _UploadParser(boundary, models_dir, max_bytes, expected)
-    buffer = bytearray()
+    chunks: list[bytes] = []  # gathered, not concatenated: the parser takes them one by one
+    gathered = 0
     try:
         async for chunk in request.stream():
-            buffer += chunk
-            if len(buffer) >= BATCH:
-                await anyio.to_thread.run_sync(reader.feed, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await anyio.to_thread.run_sync(reader.feed, bytes(buffer))
+            chunks.append(chunk)
+            gathered += len(chunk)
+            if gathered >= BATCH:
+                await anyio.to_thread.run_sync(reader.feed_all, chunks)
+                chunks, gathered = [], 0
+        if chunks:
+            await anyio.to_thread.run_sync(reader.feed_all, chunks)
         await anyio.to_thread.run_sync(reader.parser.finalize)
     except BaseException:
         await anyio.to_thread.run_sync(reader.abort)

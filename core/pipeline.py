@@ -205,7 +205,18 @@ def load_pipeline(path, *, config_dir=None, device: str | None = None, dtype=Non
     return _prepare(pipe, torch_device)
 
 
+def _leave_a_core_for_the_server() -> None:
+    """On CPU, torch would take every core and the web server would wait for CPU while an image is made."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+
+
 def _prepare(pipe, device):
+    if device.type == "cpu":
+        _leave_a_core_for_the_server()
     if pipe.device != device:
         pipe.to(device)
     pipe.set_progress_bar_config(disable=True)

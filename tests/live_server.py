@@ -72,7 +72,7 @@ class LiveServer:
             try:
                 if requests.get(self.url + "/api/v1/health", timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.25)
         self.stop()
