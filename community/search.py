@@ -2,9 +2,11 @@
 
 On SQLite the FTS5 tables of ``core.search_index`` answer (kept in step by
 triggers); on other databases a ``LIKE`` scan does.  User text never reaches
-FTS5 as syntax: it is cut into words of letters and digits, each quoted, and
-every word of two or more characters matches as a prefix (``"ab"*``), so
-``"``, ``*``, ``AND (`` or ``name:`` are plain text and never an error.
+FTS5 as syntax: it is cut into words of letters and digits, each quoted, so
+``"``, ``*``, ``AND (`` or ``name:`` are plain text and never an error.  The
+last word (the one being typed) matches as a prefix (``"ab"*``) when it has
+two or more characters; the words before it match whole, since a whole word
+as a prefix would merge the lists of every longer word starting with it.
 
 Ranking is bm25 with the name weighted far above the description.  A ranked
 search scores at most ``WINDOW`` newest matches of the whole text plus at most
@@ -45,12 +47,16 @@ def terms(text: str) -> tuple[str, ...]:
     return tuple(word[:MAX_TERM_CHARS] for word in WORD.findall(text or "")[:MAX_TERMS])
 
 
+def _quoted(word: str, prefix: bool) -> str:
+    return f'"{word}"*' if prefix and len(word) >= 2 else f'"{word}"'
+
+
 def match_expression(text: str, column: str | None = None) -> str | None:
-    """A safe FTS5 query: every word quoted, words of 2+ characters as prefixes; None if no words."""
-    words = [f'"{w}"*' if len(w) >= 2 else f'"{w}"' for w in terms(text)]
+    """A safe FTS5 query: every word quoted, the last one (if 2+ characters) as a prefix; None if no words."""
+    words = terms(text)
     if not words:
         return None
-    expression = " ".join(words)
+    expression = " ".join(_quoted(word, index == len(words) - 1) for index, word in enumerate(words))
     return f"{{{column}}} : ({expression})" if column else expression
 
 

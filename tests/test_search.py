@@ -55,6 +55,15 @@ def test_prefix_case_insensitive_and_fields(store, people):
     assert names(search.search_models(None, "water nothing")) == []  # every word must match
 
 
+def test_only_the_last_word_is_a_prefix(store, people):
+    alice, _ = people
+    add_model(store, alice, "Watercolor Dreams", "soft washes")
+    assert names(search.search_models(None, "watercolor dre")) == ["Watercolor Dreams"]
+    assert names(search.search_models(None, "water dreams")) == []  # an earlier word matches whole
+    assert search.match_expression("wet pap x") == '"wet" "pap" "x"'
+    assert search.match_expression("wet pap") == '"wet" "pap"*'
+
+
 def test_name_match_ranks_above_description(store, people):
     alice, _ = people
     add_model(store, alice, "Generic Model", "this one is about a cyberpunk city at night, cyberpunk style")
