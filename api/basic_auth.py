@@ -12,7 +12,6 @@ foreign origin are refused like cookie-authenticated ones.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Mapping
 
 from fastapi import Depends, Request
@@ -34,7 +33,7 @@ def basic_credentials(headers: Mapping[str, str]) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64, a character outside ASCII, or not UTF-8
         raise NotAuthenticated("malformed Basic credentials: expected base64 of username:password") from None
     username, sep, password = decoded.partition(":")
     if not sep:

@@ -13,7 +13,6 @@ only its owner or an admin may stop.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import time
 from pathlib import Path
@@ -153,7 +152,7 @@ def _image_bytes(text: str) -> bytes:
             raise InvalidInput("malformed data: URL: expected data:image/png;base64,<data>")
     try:
         return base64.b64decode("".join(text.split()), validate=True)
-    except binascii.Error:
+    except ValueError:  # not base64, or a character outside ASCII
         raise InvalidInput("the image is not valid base64") from None
 
 
