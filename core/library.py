@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from peewee import fn
+from peewee import JOIN, SQL, fn
 
 from community.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
@@ -27,6 +27,7 @@ SORTS = {
 SORT_ALIASES = {"Newest": "newest", "Highest Rated": "most_liked", "Most Liked": "most_liked",
                 "Most Downloaded": "most_downloaded"}
 MAX_PAGE_SIZE = 100
+TAG_SEPARATOR = "\n"  # tag names never hold one (core.library_edit.TAG_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "o" or int(value) < 0:
+        if kind != "o" or not 0 <= int(value) < 2**63:  # an offset SQLite can take
             raise ValueError
         return int(value)
     except ValueError:
@@ -134,13 +135,17 @@ def can_view(actor: UserInfo | None, model: AiModel) -> bool:
     return model.visibility == "public" or (actor is not None and (actor.is_admin or actor.id == model.owner_id))
 
 
-def visible_models(actor: UserInfo | None):
-    query = AiModel.select()
+def visible_to(actor: UserInfo | None):
+    """The condition on ``AiModel`` rows the actor may see (to test per row in a join)."""
     if actor is None:
-        return query.where(AiModel.visibility == "public")
+        return AiModel.visibility == "public"
     if actor.is_admin:
-        return query
-    return query.where((AiModel.visibility == "public") | (AiModel.owner == actor.id))
+        return SQL("1 = 1")
+    return (AiModel.visibility == "public") | (AiModel.owner == actor.id)
+
+
+def visible_models(actor: UserInfo | None):
+    return AiModel.select().where(visible_to(actor))
 
 
 def file_record(row: ModelFile) -> FileRecord:
@@ -153,33 +158,40 @@ def file_record(row: ModelFile) -> FileRecord:
 
 
 def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
+    """Versions (newest first) with their files (primary first), in one query."""
+    rows = (ModelVersion.select(ModelVersion, ModelFile).join(ModelFile, JOIN.LEFT_OUTER)
+            .where(ModelVersion.model.in_(model_ids))
+            .order_by(ModelVersion.id.desc(), ModelFile.is_primary.desc(), ModelFile.id))
     files: dict[int, list[FileRecord]] = {}
-    rows = (ModelFile.select().join(ModelVersion).where(ModelVersion.model.in_(model_ids))
-            .order_by(ModelFile.is_primary.desc(), ModelFile.id))
+    versions: dict[int, ModelVersion] = {}
     for row in rows:
-        files.setdefault(row.version_id, []).append(file_record(row))
-    versions: dict[int, list[VersionRecord]] = {}
-    for v in ModelVersion.select().where(ModelVersion.model.in_(model_ids)).order_by(ModelVersion.id.desc()):
-        versions.setdefault(v.model_id, []).append(VersionRecord(
+        versions.setdefault(row.id, row)
+        if row.modelfile.id is not None:
+            files.setdefault(row.id, []).append(file_record(row.modelfile))
+    by_model: dict[int, list[VersionRecord]] = {}
+    for v in versions.values():
+        by_model.setdefault(v.model_id, []).append(VersionRecord(
             v.id, v.model_id, v.name, v.base_model, iso(v.created_at), v.download_count, v.default_weight,
             tuple(files.get(v.id, ()))))
-    return versions
+    return by_model
 
 
-def _tags_of(model_ids: Sequence[int]) -> dict[int, list[str]]:
-    tags: dict[int, list[str]] = {}
-    for row in ModelTag.select(ModelTag.model, Tag.name).join(Tag).where(ModelTag.model.in_(model_ids)).order_by(Tag.name):
-        tags.setdefault(row.model_id, []).append(row.tag.name)
-    return tags
+@dataclass(frozen=True)
+class _Extras:
+    owner: str
+    cover_image: str | None
+    tags: tuple[str, ...]
 
 
-def _covers_of(model_ids: Sequence[int]) -> dict[int, str]:
-    newest = (Image.select(Image.model, fn.MAX(Image.id).alias("image_id"))
-              .where(Image.model.in_(model_ids), Image.published == True)  # noqa: E712
-              .group_by(Image.model))
-    ids = {row.model_id: row.image_id for row in newest}
-    paths = {row.id: row.path for row in Image.select(Image.id, Image.path).where(Image.id.in_(list(ids.values())))}
-    return {model_id: paths[image_id] for model_id, image_id in ids.items() if image_id in paths}
+def _extras_of(model_ids: Sequence[int]) -> dict[int, _Extras]:
+    """Owner name, cover (newest published image made with it) and sorted tags per model, in one query."""
+    cover = (Image.select(Image.path).where(Image.model == AiModel.id, Image.published == True)  # noqa: E712
+             .order_by(Image.id.desc()).limit(1))
+    tags = ModelTag.select(fn.group_concat(Tag.name, TAG_SEPARATOR)).join(Tag).where(ModelTag.model == AiModel.id)
+    rows = (AiModel.select(AiModel.id, User.username, cover.alias("cover"), tags.alias("tags"))
+            .join(User, JOIN.LEFT_OUTER, on=(AiModel.owner == User.id)).where(AiModel.id.in_(model_ids)).tuples())
+    return {model_id: _Extras(owner or "", cover, tuple(sorted(names.split(TAG_SEPARATOR))) if names else ())
+            for model_id, owner, cover, names in rows}
 
 
 def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
@@ -188,15 +200,17 @@ def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
     ids = [row.id for row in rows]
     if not ids:
         return []
-    owners = {u.id: u.username for u in User.select(User.id, User.username).where(User.id.in_({r.owner_id for r in rows}))}
-    versions, tags, covers = _versions_of(ids), _tags_of(ids), _covers_of(ids)
-    return [ModelRecord(
-        row.id, row.name, row.type, row.base_model, row.description, tuple(tags.get(row.id, ())),
-        tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id,
-        owners.get(row.owner_id, ""), row.source, row.is_demo, iso(row.created_at), iso(row.updated_at),
-        row.like_count, row.download_count, row.comment_count, covers.get(row.id), tuple(versions.get(row.id, ())),
-        row.preview_path,
-    ) for row in rows]
+    versions, extras = _versions_of(ids), _extras_of(ids)
+    return [_record(row, extras[row.id], tuple(versions.get(row.id, ()))) for row in rows]
+
+
+def _record(row: AiModel, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
+    return ModelRecord(
+        row.id, row.name, row.type, row.base_model, row.description, extras.tags,
+        tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id, extras.owner, row.source,
+        row.is_demo, iso(row.created_at), iso(row.updated_at), row.like_count, row.download_count, row.comment_count,
+        extras.cover_image, versions, row.preview_path,
+    )
 
 
 def get_model_row(actor: UserInfo | None, model_id: int) -> AiModel:
@@ -284,9 +298,8 @@ def list_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20
     from community.search import matching_file_ids
 
     limit = min(max(limit, 1), MAX_PAGE_SIZE)
-    visible = visible_models(actor).select(AiModel.id)
-    query = (ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion)
-             .where(ModelVersion.model.in_(visible)))
+    query = (ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion).join(AiModel)
+             .where(visible_to(actor)))
     if text.strip():
         query = query.where(ModelFile.id.in_(matching_file_ids(text)))
     total = query.count()
