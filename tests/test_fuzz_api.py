@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -76,3 +77,40 @@ def test_any_request_as_a_visitor_gets_no_5xx(operations):
 
 def test_any_request_as_a_user_gets_no_5xx(server, operations):
     assert fuzz_all(operations, bearer(register(server)["token"]), USER_SKIPS) == []
+
+
+
+HUGE = 2**63  # one past SQLite's integers
+HUGE_CURSOR = "bzo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk"  # base64url of "o:" and 23 nines
+# What fuzzing found once, kept as fixed cases: (method, path, requests arguments, as a logged-in user).
+HOSTILE = [
+    ("GET", f"/api/v1/models/{HUGE}", {}, False),
+    ("GET", f"/api/v1/models/{HUGE}/comments", {}, False),
+    ("DELETE", f"/api/v1/images/{HUGE}", {}, True),
+    ("GET", f"/api/download/models/1?fileId={HUGE}", {}, False),
+    ("POST", "/api/v1/images", {"json": {"image_id": HUGE}}, True),
+    ("POST", "/api/v1/txt2img", {"json": {"prompt": "x", "model_id": HUGE}}, True),
+    ("GET", f"/api/v1/models?cursor={HUGE_CURSOR}", {}, False),
+    ("GET", f"/api/v1/feed?cursor={HUGE_CURSOR}", {}, True),
+    ("POST", "/sdapi/v1/png-info", {"json": {"image": "é"}}, False),
+]
+LATIN1_BASIC = {"Authorization": "Basic \xe9"}  # a header byte that is no base64 character, nor ASCII
+
+
+@pytest.fixture(scope="module")
+def user_headers(server):
+    return bearer(register(server)["token"])
+
+
+@pytest.mark.parametrize("method, path, kwargs, as_user", HOSTILE)
+def test_inputs_fuzzing_once_broke_get_a_4xx(server, user_headers, method, path, kwargs, as_user):
+    reply = requests.request(method, server.api(path), headers=user_headers if as_user else None, timeout=60,
+                             **kwargs)
+    assert 400 <= reply.status_code < 500, (method, path, reply.status_code, reply.text[:200])
+    assert isinstance(reply.json()["error"], str)
+
+
+def test_a_non_ascii_basic_header_is_a_401(server):
+    reply = requests.get(server.api("/sdapi/v1/options"), headers=LATIN1_BASIC, timeout=60)
+    assert (reply.status_code, reply.json()["error"]) == (401, "malformed Basic credentials: expected base64 of "
+                                                                "username:password")
