@@ -124,7 +124,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "o" or not 0 <= int(value) < 2**63:  # an offset SQLite can take
+        if kind != "o" or int(value) < 0:
             raise ValueError
         return int(value)
     except ValueError:
@@ -166,7 +166,7 @@ def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
     versions: dict[int, ModelVersion] = {}
     for row in rows:
         versions.setdefault(row.id, row)
-        if row.modelfile.id is not None:
+        if row.modelfile is not None:
             files.setdefault(row.id, []).append(file_record(row.modelfile))
     by_model: dict[int, list[VersionRecord]] = {}
     for v in versions.values():
