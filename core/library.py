@@ -124,7 +124,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "o" or int(value) < 0:
+        if kind != "o" or not 0 <= int(value) < 2**63:  # an offset SQLite can take
             raise ValueError
         return int(value)
     except ValueError:
