@@ -67,13 +67,15 @@ def build_app(context):
 
     from api.app import create_api
     from ui.app import build_ui
-    from ui.i18n import HEAD_SCRIPT, i18n
+    from ui.i18n import PageLanguage, i18n
 
     app = create_api(context)
     blocks = build_ui(context)
     blocks.queue(default_concurrency_limit=8)
-    return gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
-                               max_file_size=context.config.max_upload_bytes, i18n=i18n(), head=HEAD_SCRIPT)
+    app = gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
+                              max_file_size=context.config.max_upload_bytes, i18n=i18n())
+    app.add_middleware(PageLanguage)
+    return app
 
 
 def local_url(config: Config) -> str:

@@ -10,7 +10,13 @@ Two paths, one table (``ui/translations/<lang>.json``):
 The language is the browser's (``Accept-Language`` / ``navigator.language``)
 unless the visitor picked one with the header switch, which stores it in the
 ``visionary_lang`` cookie and reloads; ``HEAD_SCRIPT`` makes Gradio's frontend
-follow that cookie.  User content is never translated.
+follow that cookie.  It must run before Gradio's own scripts, which read the
+browser's language once, before they would run a ``head=`` script of the app;
+so ``PageLanguage`` writes it at the top of the page's ``<head>``.
+User content is never translated.
+
+``common.*`` keys fill gaps in Gradio's own frontend table (its status
+announcer asks for ``common.complete``, which Gradio does not define).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "visionary_lang"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
-# Runs in <head> before Gradio's app script: a language picked in the header wins over the browser's.
+# Runs first in <head> (PageLanguage puts it there): a language picked in the header wins over the browser's.
 HEAD_SCRIPT = """
 <script>
 (function () {
@@ -80,6 +86,23 @@ def text(key: str, lang: str, **values) -> str:
     return template.format(**values) if values else template
 
 
+def plural(key: str, count: int, lang: str, **values) -> str:
+    """``key_one`` when ``count`` is 1, else ``key``; ``{count}`` is filled in."""
+    return text(f"{key}_one" if count == 1 else key, lang, count=count, **values)
+
+
+@functools.lru_cache(maxsize=None)
+def _message_keys() -> dict[str, str]:
+    return {english: key for key, english in table(DEFAULT_LANGUAGE).items() if key.startswith("error.")}
+
+
+def message(english: str, lang: str) -> str:
+    """A fixed English message (a service's ``VisionaryError``, a form check) in ``lang``: the ``error.*`` key
+    whose English text it is; a message the table does not know (one with names or numbers in it) stays."""
+    key = _message_keys().get(english)
+    return text(key, lang) if key else english
+
+
 def language_from_headers(cookie_value: str | None, accept_language: str | None) -> str:
     if cookie_value in LANGUAGES:
         return cookie_value
@@ -100,9 +123,53 @@ def request_language(request: gr.Request | None) -> str:
     return language_from_headers(raw.cookies.get(LANG_COOKIE), raw.headers.get("accept-language"))
 
 
+class PageLanguage:
+    """ASGI middleware: the page at ``/`` gets ``HEAD_SCRIPT`` first thing in its ``<head>``.
+
+    Only that page's body is buffered (an HTML page, not compressed); every other response streams through."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("method") == "GET" and scope.get("path") == "/":
+            send = _HeadWriter(send)
+        await self.app(scope, receive, send)
+
+
+class _HeadWriter:
+    """The ``send`` of one response to ``GET /``: inserts ``HEAD_SCRIPT`` after ``<head>`` of an HTML body."""
+
+    def __init__(self, send):
+        self.send = send
+        self.start: dict | None = None
+        self.chunks: list[bytes] = []
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start" and _is_plain_html(message["headers"]):
+            self.start = message
+            return
+        if message["type"] != "http.response.body" or self.start is None:
+            await self.send(message)
+            return
+        self.chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(self.chunks).replace(b"<head>", b"<head>" + HEAD_SCRIPT.encode(), 1)
+        headers = [(k, v) for k, v in self.start["headers"] if k.lower() != b"content-length"]
+        await self.send({**self.start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await self.send({"type": "http.response.body", "body": body})
+
+
+def _is_plain_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    names = {k.lower(): v.lower() for k, v in headers}
+    return names.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in names
+
+
 def language_switch() -> gr.Radio:
     """The header's language switch (its value is set from the request on page load)."""
     switch = gr.Radio(choices=[(name, code) for code, name in LANGUAGES.items()], value=DEFAULT_LANGUAGE,
-                      show_label=False, container=False, elem_id="language-switch", min_width=160)
+                      label=label("header.language"), show_label=False, container=False, elem_id="language-switch",
+                      min_width=160)
     switch.input(None, [switch], [switch], js=SWITCH_JS)
     return switch
