@@ -82,11 +82,15 @@ def test_text_escapes_for_content_and_attributes():
 
 
 def test_display_helpers():
-    assert render.human_size(0) == "0 bytes"
-    assert render.human_size(1023) == "1023 bytes"
-    assert render.human_size(1536) == "1.5 KB"
-    assert render.human_size(5 * 1024**3) == "5.0 GB"
-    assert render.type_label("lora") == "LoRA"
+    assert render.human_size(0, "en") == "0 bytes"
+    assert render.human_size(1023, "en") == "1023 bytes"
+    assert render.human_size(1023, "zh") == "1023 字节"
+    assert render.human_size(1536, "zh") == "1.5 KB"
+    assert render.human_size(5 * 1024**3, "en") == "5.0 GB"
+    assert render.type_label("lora", "en") == "LoRA"
+    assert render.type_label("checkpoint", "zh") == "大模型"
+    assert render.base_label("other", "zh") == "其他"
+    assert render.base_label("SDXL", "zh") == "SDXL"
     assert render.short_date("2025-01-31T12:00:00.000Z") == "2025-01-31"
     assert render.media_url("2025-01-31/a b.png") == "/media/2025-01-31/a%20b.png"
 

@@ -13,6 +13,7 @@ from community import accounts
 from core.context import AppContext
 from core.errors import VisionaryError
 
+from .i18n import label, message, request_language, text
 from .session import request_user
 
 # Posts the form to the REST route; hands (username, "", message) on to the server event.
@@ -40,54 +41,56 @@ async (_message) => {
 """
 
 
-def whoami_text(user: accounts.UserInfo | None) -> str:
+def whoami_text(user: accounts.UserInfo | None, lang: str) -> str:
     if user is None:
-        return "Not logged in — open the **Account** tab to register or log in."
-    role = " (admin)" if user.is_admin else ""
-    return f"Logged in as **{user.username}**{role}"
+        return text("header.not_logged_in", lang)
+    return text("header.logged_in_as_admin" if user.is_admin else "header.logged_in_as", lang, name=user.username)
 
 
 def build_account_tab(context: AppContext, on_session_change) -> None:
     """The Account tab.  ``on_session_change`` lists the (fn, outputs) that refresh the page."""
     refresh_fn, refresh_outputs = on_session_change
-    with gr.Tab("Account", id="account"):
+    with gr.Tab(label("tab.account"), id="account"):
         status = gr.Markdown(elem_id="account-status")
         with gr.Row():
             with gr.Column():
-                gr.Markdown("### Log in")
-                login_name = gr.Textbox(label="Username", elem_id="login-username", max_length=32)
-                login_pw = gr.Textbox(label="Password", type="password", elem_id="login-password")
-                login_btn = gr.Button("Log in", variant="primary", elem_id="login-button")
+                gr.Markdown(label("account.log_in_heading"))
+                login_name = gr.Textbox(label=label("account.username"), elem_id="login-username", max_length=32)
+                login_pw = gr.Textbox(label=label("account.password"), type="password", elem_id="login-password")
+                login_btn = gr.Button(label("account.log_in"), variant="primary", elem_id="login-button")
             with gr.Column():
-                gr.Markdown("### Register")
-                reg_name = gr.Textbox(label="Username", elem_id="register-username", max_length=32,
-                                      info="3-32 letters, digits, _ or -")
-                reg_pw = gr.Textbox(label="Password", type="password", elem_id="register-password",
-                                    info="8-256 characters")
-                reg_btn = gr.Button("Register", elem_id="register-button")
+                gr.Markdown(label("account.register_heading"))
+                reg_name = gr.Textbox(label=label("account.username"), elem_id="register-username", max_length=32,
+                                      info=label("account.username_info"))
+                reg_pw = gr.Textbox(label=label("account.password"), type="password", elem_id="register-password",
+                                    info=label("account.password_info"))
+                reg_btn = gr.Button(label("account.register"), elem_id="register-button")
         with gr.Row():
-            bio = gr.Textbox(label="Bio", lines=3, max_length=2000, elem_id="bio")
+            bio = gr.Textbox(label=label("account.bio"), lines=3, max_length=2000, elem_id="bio")
         with gr.Row():
-            save_bio_btn = gr.Button("Save bio", elem_id="save-bio-button")
-            logout_btn = gr.Button("Log out", variant="stop", elem_id="logout-button")
+            save_bio_btn = gr.Button(label("account.save_bio"), elem_id="save-bio-button")
+            logout_btn = gr.Button(label("account.log_out"), variant="stop", elem_id="logout-button")
         message = gr.Textbox(visible=False)
 
     def after_auth(username: str, password: str, error: str, request: gr.Request):
-        if error:
-            gr.Warning(error)
+        lang = request_language(request)
+        shown_error = message(error, lang) if error else ""
+        if shown_error:
+            gr.Warning(shown_error)
         user = request_user(context, request)
-        text = whoami_text(user) if user else (f"⚠️ {error}" if error else "")
-        return (text, "", "", *refresh_fn(request))
+        status = whoami_text(user, lang) if user else (f"⚠️ {shown_error}" if shown_error else "")
+        return (status, "", "", *refresh_fn(request))
 
     def after_logout(_msg: str, request: gr.Request):
-        return ("Logged out.", *refresh_fn(request))
+        return (text("account.logged_out", request_language(request)), *refresh_fn(request))
 
-    def save_bio(text: str, request: gr.Request):
+    def save_bio(bio_text: str, request: gr.Request):
+        lang = request_language(request)
         try:
-            accounts.update_bio(context.store, request_user(context, request), text)
+            accounts.update_bio(context.store, request_user(context, request), bio_text)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        gr.Info("Bio saved")
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("account.bio_saved", lang))
 
     auth_outputs = [status, login_pw, reg_pw, *refresh_outputs]
     login_btn.click(after_auth, [login_name, login_pw, message], auth_outputs,

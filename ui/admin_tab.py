@@ -21,11 +21,12 @@ from core.library import Page
 from core.scanner import ScanReport
 
 from . import render
+from .i18n import label, message, request_language, text
 from .pager import build_pager, pager_values
 from .session import request_user
 
 AUDIT_PAGE = 25
-CONTENT_KINDS = [("Model (with all its files)", "model"), ("Image", "image"), ("Comment", "comment")]
+CONTENT_KINDS = ("model", "image", "comment")
 ADMIN_CSS = """
 .va-stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
 .va-stat { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 10px 14px; }
@@ -34,31 +35,34 @@ ADMIN_CSS = """
 """
 
 
-def stats_html(stats: SiteStats) -> str:
-    cells = [("Users", stats.users, f"{stats.banned_users} banned"), ("Models", stats.models, ""),
-             ("Files", stats.files, ""), ("Images", stats.images, f"{stats.published_images} published"),
-             ("Comments", stats.comments, ""), ("Models folder", render.human_size(stats.models_bytes), "on disk"),
-             ("Outputs folder", render.human_size(stats.outputs_bytes), "on disk")]
+def stats_html(stats: SiteStats, lang: str) -> str:
+    on_disk = text("admin.on_disk", lang)
+    cells = [("users", stats.users, text("admin.banned_count", lang, count=stats.banned_users)),
+             ("models", stats.models, ""), ("files", stats.files, ""),
+             ("images", stats.images, text("admin.published_count", lang, count=stats.published_images)),
+             ("comments", stats.comments, ""), ("models_folder", render.human_size(stats.models_bytes, lang), on_disk),
+             ("outputs_folder", render.human_size(stats.outputs_bytes, lang), on_disk)]
     return '<div class="va-stats">' + "".join(
-        f'<div class="va-stat" data-stat="{render.text(name)}"><span class="va-muted">{render.text(name)}</span>'
-        f'<strong>{render.text(value)}</strong><span class="va-muted">{render.text(note)}</span></div>'
+        f'<div class="va-stat" data-stat="{name}"><span class="va-muted">{render.text(text(f"admin.{name}", lang))}'
+        f'</span><strong>{render.text(value)}</strong><span class="va-muted">{render.text(note)}</span></div>'
         for name, value, note in cells) + "</div>"
 
 
-def report_html(report: ScanReport) -> str:
+def report_html(report: ScanReport, lang: str) -> str:
     skipped = "".join(f"<li><code>{render.text(path)}</code>: {render.text(why)}</li>" for path, why in report.skipped)
-    skipped = f"<p>Skipped:</p><ul>{skipped}</ul>" if skipped else ""
-    return (f'<div class="va-ok">Rescan done: {report.found} found, {report.added} added, {report.removed} removed, '
-            f'{report.unchanged} unchanged ({report.hashed} hashed).</div>{skipped}')
+    skipped = f"<p>{text('admin.skipped', lang)}</p><ul>{skipped}</ul>" if skipped else ""
+    done = text("admin.rescan_done", lang, found=report.found, added=report.added, removed=report.removed,
+                unchanged=report.unchanged, hashed=report.hashed)
+    return f'<div class="va-ok">{done}</div>{skipped}'
 
 
-def audit_html(page: Page) -> str:
+def audit_html(page: Page, lang: str) -> str:
     if not page.items:
-        return '<p class="va-empty">No admin actions yet. Bans, unbans, rescans and removals show up here.</p>'
+        return f'<p class="va-empty">{text("admin.no_actions", lang)}</p>'
     rows = "".join(f"<tr><td>{render.text(e.created_at[:19].replace('T', ' '))}</td><td>{render.text(e.actor)}</td>"
                    f"<td>{render.text(e.action)}</td><td>{render.text(e.target)}</td></tr>" for e in page.items)
-    return (f'<table class="va-table" id="audit-table"><thead><tr><th>When (UTC)</th><th>Who</th><th>Action</th>'
-            f'<th>Target</th></tr></thead><tbody>{rows}</tbody></table>')
+    columns = "".join(f"<th>{text(f'admin.col_{c}', lang)}</th>" for c in ("when", "who", "action", "target"))
+    return f'<table class="va-table" id="audit-table"><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 class AdminEvents:
@@ -71,15 +75,17 @@ class AdminEvents:
         try:
             return require_admin(request_user(self.context, request))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, request_language(request))) from None
 
     def site_stats(self, request: gr.Request):
         config = self.context.config
-        return stats_html(admin.site_stats(self._admin(request), config.models_path, config.outputs_path))
+        stats = admin.site_stats(self._admin(request), config.models_path, config.outputs_path)
+        return stats_html(stats, request_language(request))
 
     def audit_log(self, page, request: gr.Request):
         result = admin.audit_log(self._admin(request), max(int(page or 1), 1), AUDIT_PAGE)
-        return audit_html(result), *pager_values(result, "entry", "entries")
+        lang = request_language(request)
+        return audit_html(result, lang), *pager_values(result, lang, "entries")
 
     def first_audit(self, request: gr.Request):
         return self.audit_log(1, request)
@@ -92,23 +98,26 @@ class AdminEvents:
 
     def rescan_models(self, request: gr.Request, progress=gr.Progress()):
         actor = self._admin(request)
-        progress(0, desc="Looking for files")
+        lang = request_language(request)
+        progress(0, desc=text("admin.looking", lang))
 
         def step(done: int, total: int, name: str) -> None:
-            progress((done, max(total, 1)), desc=f"Checking {name}" if name else "Finishing", unit="files")
+            desc = text("admin.checking", lang, name=name) if name else text("admin.finishing", lang)
+            progress((done, max(total, 1)), desc=desc, unit=text("admin.files_unit", lang))
 
         try:
-            return report_html(admin.rescan_models(self.context, actor, step))
+            return report_html(admin.rescan_models(self.context, actor, step), lang)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
 
     def _set_banned(self, username, banned: bool, request: gr.Request):
+        lang = request_language(request)
         try:
             user = accounts.set_banned(self.context.store, self._admin(request), (username or "").strip(), banned)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        what = "banned: their sessions are revoked" if banned else "unbanned"
-        return f'<div class="va-ok">{render.text(user.username)} is {what}.</div>'
+            raise gr.Error(message(exc.message, lang)) from None
+        done = text("admin.banned" if banned else "admin.unbanned", lang, name=render.text(user.username))
+        return f'<div class="va-ok">{done}</div>'
 
     def ban_user(self, username, request: gr.Request):
         return self._set_banned(username, True, request)
@@ -118,6 +127,7 @@ class AdminEvents:
 
     def remove_content(self, kind, item_id, confirmed: bool, request: gr.Request):
         actor = self._admin(request)
+        lang = request_language(request)
         store, config = self.context.store, self.context.config
         removers = {
             "model": lambda i: library_edit.delete_model(store, config.models_path, actor, i),
@@ -131,37 +141,37 @@ class AdminEvents:
                 raise InvalidInput("tick “I am sure” to remove it")
             removers[kind](int(item_id))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return f'<div class="va-ok">Removed the {render.text(kind)} #{int(item_id)}.</div>'
+            raise gr.Error(message(exc.message, lang)) from None
+        return f'<div class="va-ok">{text(f"admin.removed_{kind}", lang, id=int(item_id))}</div>'
 
 
 def build_admin_tab(context: AppContext) -> gr.Tab:
     """The Admin tab, hidden; the page shows it to admins (the returned tab)."""
     events = AdminEvents(context)
-    with gr.Tab("Admin", id="admin", visible=False) as tab:
+    with gr.Tab(label("tab.admin"), id="admin", visible=False) as tab:
         with gr.Row(equal_height=True):
-            gr.Markdown("### Site")
-            refresh = gr.Button("Refresh", size="sm", scale=0, min_width=110, elem_id="admin-refresh")
+            gr.Markdown(label("admin.site_heading"))
+            refresh = gr.Button(label("admin.refresh"), size="sm", scale=0, min_width=110, elem_id="admin-refresh")
         stats = gr.HTML(elem_id="admin-stats", css_template=render.BASE_CSS + ADMIN_CSS, js_on_load=None)
-        gr.Markdown("### Models folder\nFind files dropped into the models folder by hand, and drop the ones "
-                    "that were removed.")
+        gr.Markdown(label("admin.folder_heading"))
         with gr.Row():
-            rescan = gr.Button("Rescan the models folder", scale=0, min_width=260, elem_id="admin-rescan")
+            rescan = gr.Button(label("admin.rescan"), scale=0, min_width=260, elem_id="admin-rescan")
         rescan_report = gr.HTML(elem_id="admin-rescan-report", css_template=render.BASE_CSS, js_on_load=None)
-        gr.Markdown("### Users\nA ban ends the user's sessions at once; their public content stays.")
+        gr.Markdown(label("admin.users_heading"))
         with gr.Row(equal_height=True):
-            username = gr.Textbox(show_label=False, placeholder="Username", max_length=64, scale=3,
-                                  elem_id="admin-username")
-            ban = gr.Button("Ban", variant="stop", scale=0, min_width=100, elem_id="admin-ban")
-            unban = gr.Button("Unban", scale=0, min_width=100, elem_id="admin-unban")
-        gr.Markdown("### Remove content")
+            username = gr.Textbox(show_label=False, placeholder=label("admin.username_placeholder"), max_length=64,
+                                  scale=3, elem_id="admin-username")
+            ban = gr.Button(label("admin.ban"), variant="stop", scale=0, min_width=100, elem_id="admin-ban")
+            unban = gr.Button(label("admin.unban"), scale=0, min_width=100, elem_id="admin-unban")
+        gr.Markdown(label("admin.remove_heading"))
         with gr.Row(equal_height=True):
-            kind = gr.Dropdown(CONTENT_KINDS, value="model", label="What", elem_id="admin-remove-kind")
-            item_id = gr.Number(None, label="Id", precision=0, elem_id="admin-remove-id")
-            confirm = gr.Checkbox(False, label="I am sure", elem_id="admin-remove-confirm")
-            remove = gr.Button("Remove", variant="stop", scale=0, min_width=110, elem_id="admin-remove")
+            kind = gr.Dropdown([(label(f"admin.kind_{k}"), k) for k in CONTENT_KINDS], value="model",
+                               label=label("admin.what"), elem_id="admin-remove-kind")
+            item_id = gr.Number(None, label=label("admin.id"), precision=0, elem_id="admin-remove-id")
+            confirm = gr.Checkbox(False, label=label("admin.sure"), elem_id="admin-remove-confirm")
+            remove = gr.Button(label("admin.remove"), variant="stop", scale=0, min_width=110, elem_id="admin-remove")
         status = gr.HTML(elem_id="admin-status", css_template=render.BASE_CSS, js_on_load=None)
-        gr.Markdown("### Audit log")
+        gr.Markdown(label("admin.audit_heading"))
         audit = gr.HTML(elem_id="admin-audit", css_template=render.BASE_CSS + ADMIN_CSS, js_on_load=None)
         pager = build_pager("audit")
     audit_outputs = [audit, *pager.outputs()]

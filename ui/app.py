@@ -1,4 +1,4 @@
-"""The Gradio Blocks UI: a header saying who is logged in, then one tab per module."""
+"""The Gradio Blocks UI: a header saying who is logged in (and the language switch), then one tab per module."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .feed_tab import build_feed_tab
 from .gallery_tab import build_gallery_tab
 from .generate_tab import build_generate_tab
 from .home_tab import build_home_tab
+from .i18n import language_switch, request_language
 from .links import Links
 from .models_tab import build_models_tab
 from .pnginfo_tab import build_pnginfo_tab
@@ -23,9 +24,10 @@ from .upload_tab import build_upload_tab
 
 def build_ui(context: AppContext) -> gr.Blocks:
     with gr.Blocks(title="Visionary Art") as blocks:
-        with gr.Row():
+        with gr.Row(equal_height=True):
             gr.Markdown("# Visionary Art")
             whoami = gr.Markdown(elem_id="whoami")
+            switch = language_switch()
         with gr.Tabs(elem_id="main-tabs") as tabs:
             links = Links(tabs)
             build_home_tab(context)
@@ -41,9 +43,10 @@ def build_ui(context: AppContext) -> gr.Blocks:
 
             def refresh(request: gr.Request):
                 user = request_user(context, request)
-                return whoami_text(user), gr.Tab(visible=bool(user and user.is_admin))
+                lang = request_language(request)
+                return whoami_text(user, lang), gr.Tab(visible=bool(user and user.is_admin)), lang
 
-            build_account_tab(context, (refresh, [whoami, admin_tab]))
-        blocks.load(refresh, None, [whoami, admin_tab], api_visibility="private")
+            build_account_tab(context, (refresh, [whoami, admin_tab, switch]))
+        blocks.load(refresh, None, [whoami, admin_tab, switch], api_visibility="private")
         links.wire()
     return blocks

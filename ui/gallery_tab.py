@@ -25,12 +25,14 @@ from core.library_edit import require_login
 
 from . import render
 from .generate_tab import GenerateTab
+from .i18n import label, message, request_language, text
 from .links import Links, link, user_link
+from .model_page import private_badge
 from .pager import build_pager, pager_values
 from .session import request_user
 
 PAGE_SIZE = 24
-SORT_CHOICES = [("Newest", "newest"), ("Most liked", "most_liked"), ("Best match", "relevance")]
+SORTS = ("newest", "most_liked", "relevance")
 IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp"]
 SKIPPED_KEYS = {"Prompt", "Negative prompt", "Lora hashes dict"}
 
@@ -60,23 +62,23 @@ DETAIL_CSS = """
 """
 
 
-def image_card_html(image: ImageRecord) -> str:
+def image_card_html(image: ImageRecord, lang: str) -> str:
     """A clickable thumbnail that opens the image's page."""
-    private = "" if image.published else ' · <span class="va-badge va-badge-private">Private</span>'
-    prompt = image.prompt.strip() or "(no prompt)"
+    private = "" if image.published else f" · {private_badge(lang)}"
+    prompt = image.prompt.strip() or text("gallery.no_prompt", lang)
     return (f'<button type="button" class="va-shot" data-open="image" data-key="{image.id}" '
-            f'aria-label="Open the image by {render.text(image.username)}">'
+            f'aria-label="{render.text(text("gallery.open_image", lang, name=image.username))}">'
             f'<img src="{render.text(render.media_url(image.path))}" alt="" loading="lazy">'
             f'<span class="va-shot-meta"><span class="va-shot-prompt">{render.text(prompt)}</span>'
-            f'<span class="va-muted">by {render.text(image.username)} · ♥ {image.like_count}{private}</span>'
-            f'</span></button>')
+            f'<span class="va-muted">{render.text(text("gallery.by", lang, name=image.username))} · '
+            f'♥ {image.like_count}{private}</span></span></button>')
 
 
-def images_grid_html(images, empty: str) -> str:
+def images_grid_html(images, empty: str, lang: str) -> str:
     """Thumbnails, or ``empty`` (Markdown-free plain text saying what to do next)."""
     if not images:
         return f'<p class="va-empty">{render.text(empty)}</p>'
-    return '<div class="va-shots">' + "".join(image_card_html(i) for i in images) + "</div>"
+    return '<div class="va-shots">' + "".join(image_card_html(i, lang) for i in images) + "</div>"
 
 
 def parameter_rows(meta: dict) -> list[tuple[str, str]]:
@@ -92,36 +94,38 @@ def parameter_rows(meta: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def _model_line(image: ImageRecord, model_name: str | None) -> str:
+def _model_line(image: ImageRecord, model_name: str | None, lang: str) -> str:
     if image.model_id is not None and model_name is not None:
-        return f"Made with {link('model', image.model_id, model_name)}"
+        return text("gallery.made_with", lang, model=link("model", image.model_id, model_name))
     if image.model_hash:
-        return f'Model hash <code>{render.text(image.model_hash.upper())}</code> (not in this library)'
-    return '<span class="va-muted">The model is not known.</span>'
+        return text("gallery.model_hash", lang, hash=f"<code>{render.text(image.model_hash.upper())}</code>")
+    return f'<span class="va-muted">{text("gallery.model_unknown", lang)}</span>'
 
 
-def detail_html(image: ImageRecord, model_name: str | None) -> str:
-    when = f"published {render.short_date(image.published_at)}" if image.published else \
-        '<span class="va-badge va-badge-private">Private: only you can see it</span>'
+def detail_html(image: ImageRecord, model_name: str | None, lang: str) -> str:
+    when = text("gallery.published_on", lang, date=render.short_date(image.published_at)) if image.published else \
+        f'<span class="va-badge va-badge-private">{text("gallery.private_note", lang)}</span>'
     rows = "".join(f"<tr><th scope='row'>{render.text(k)}</th><td>{render.text(v)}</td></tr>"
                    for k, v in parameter_rows(image.meta))
-    negative = f'<h4>Negative prompt</h4><pre class="va-prompt">{render.text(image.negative_prompt)}</pre>' \
-        if image.negative_prompt else ""
+    negative = (f'<h4>{text("gallery.negative_prompt", lang)}</h4>'
+                f'<pre class="va-prompt">{render.text(image.negative_prompt)}</pre>') if image.negative_prompt else ""
+    prompt = image.prompt or text("gallery.no_prompt_text", lang)
     return (
         f'<article class="va-image" data-image-id="{image.id}"><div class="va-image-pic">'
         f'<img src="{render.text(render.media_url(image.path))}" alt="" width="{image.width}" '
         f'height="{image.height}"></div><div class="va-image-info">'
-        f'<div>by {user_link(image.username)} · {when}</div>'
-        f'<div class="va-image-model">{_model_line(image, model_name)}</div>'
-        f'<h4>Prompt</h4><pre class="va-prompt">{render.text(image.prompt or "(none)")}</pre>{negative}'
-        f'<h4>Settings</h4><table class="va-table va-params">{rows}</table>'
-        f'<div class="va-muted">{image.width}×{image.height} pixels</div></div></article>')
+        f'<div>{text("gallery.by", lang, name=user_link(image.username))} · {when}</div>'
+        f'<div class="va-image-model">{_model_line(image, model_name, lang)}</div>'
+        f'<h4>{text("gallery.prompt", lang)}</h4><pre class="va-prompt">{render.text(prompt)}</pre>{negative}'
+        f'<h4>{text("gallery.settings", lang)}</h4><table class="va-table va-params">{rows}</table>'
+        f'<div class="va-muted">{text("gallery.pixels", lang, width=image.width, height=image.height)}</div>'
+        f'</div></article>')
 
 
-def like_button(state: likes.LikeState, visible: bool = True) -> tuple:
+def like_button(state: likes.LikeState, lang: str, visible: bool = True) -> tuple:
     """The like button and what a click on it asks for (like, or unlike)."""
-    label = f"♥ Liked · {state.likes}" if state.liked else f"♡ Like · {state.likes}"
-    return gr.Button(label, variant="primary" if state.liked else "secondary", visible=visible), not state.liked
+    caption = text("like.liked" if state.liked else "like.like", lang, count=state.likes)
+    return gr.Button(caption, variant="primary" if state.liked else "secondary", visible=visible), not state.liked
 
 
 def model_name_of(actor, model_id: int | None) -> str | None:
@@ -157,17 +161,18 @@ class ImageDetail:
 def build_detail(links: Links) -> ImageDetail:
     with gr.Column(visible=False, elem_id="image-page") as column:
         with gr.Row():
-            back = gr.Button("← Gallery", size="sm", scale=0, min_width=120, elem_id="image-back")
-            like = gr.Button("♡ Like", size="sm", scale=0, min_width=120, elem_id="image-like")
-            use = gr.Button("Use these settings", size="sm", variant="primary", scale=0, min_width=170,
+            back = gr.Button(label("gallery.back"), size="sm", scale=0, min_width=120, elem_id="image-back")
+            like = gr.Button(label("like.button"), size="sm", scale=0, min_width=120, elem_id="image-like")
+            use = gr.Button(label("gallery.use_settings"), size="sm", variant="primary", scale=0, min_width=170,
                             elem_id="image-use-settings")
-            publish = gr.Button("Publish", size="sm", scale=0, min_width=120, visible=False, elem_id="image-publish")
-            delete = gr.Button("Delete", size="sm", variant="stop", scale=0, min_width=100, visible=False,
-                               elem_id="image-delete")
-            confirm = gr.Button("Yes, delete it for good", size="sm", variant="stop", scale=0, min_width=200,
+            publish = gr.Button(label("gallery.publish"), size="sm", scale=0, min_width=120, visible=False,
+                                elem_id="image-publish")
+            delete = gr.Button(label("gallery.delete"), size="sm", variant="stop", scale=0, min_width=100,
+                               visible=False, elem_id="image-delete")
+            confirm = gr.Button(label("gallery.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
                                 visible=False, elem_id="image-delete-confirm")
         body = links.html(css=SHOTS_CSS + DETAIL_CSS, elem_id="image-page-body")
-        parameters = gr.Textbox(label="Generation parameters", lines=3, interactive=False, buttons=["copy"],
+        parameters = gr.Textbox(label=label("gallery.parameters"), lines=3, interactive=False, buttons=["copy"],
                                 elem_id="image-parameters")
         image_id = gr.Number(visible=False, precision=0, elem_id="image-id")
         like_target = gr.Checkbox(True, visible=False, elem_id="image-like-target")
@@ -191,17 +196,17 @@ class GalleryEvents:
         return request_user(self.context, request)
 
     def browse(self, query, sort, model, username, page, request: gr.Request):
-        text = (query or "").strip()
-        q = ImageQuery(model_id=int(model) if model else None, username=(username or "").strip(), query=text,
-                       sort=sort if sort != "relevance" or text else "newest", page=max(int(page or 1), 1),
+        lang = request_language(request)
+        words = (query or "").strip()
+        q = ImageQuery(model_id=int(model) if model else None, username=(username or "").strip(), query=words,
+                       sort=sort if sort != "relevance" or words else "newest", page=max(int(page or 1), 1),
                        limit=PAGE_SIZE)
         try:
             result = gallery.list_images(self._actor(request), q)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        empty = "No published images match. Clear the filters, or publish one of yours under My images." \
-            if result.total == 0 else "No more images."
-        return images_grid_html(result.items, empty), *pager_values(result, "image")
+            raise gr.Error(message(exc.message, lang)) from None
+        empty = text("gallery.empty" if result.total == 0 else "gallery.no_more", lang)
+        return images_grid_html(result.items, empty, lang), *pager_values(result, lang, "images")
 
     def browse_first(self, query, sort, model, username, request: gr.Request):
         return self.browse(query, sort, model, username, 1, request)
@@ -214,18 +219,20 @@ class GalleryEvents:
 
     def model_choices(self, request: gr.Request):
         choices = gallery.image_models(self._actor(request))
-        return gr.Dropdown(choices=[("All models", "")] + [(name, model_id) for model_id, name in choices])
+        everything = (text("gallery.all_models", request_language(request)), "")
+        return gr.Dropdown(choices=[everything] + [(name, model_id) for model_id, name in choices])
 
     def mine(self, page, request: gr.Request):
         actor = self._actor(request)
+        lang = request_language(request)
         if actor is None:
-            return ("Log in (**Account** tab) to upload pictures and publish the images you generate.",
-                    images_grid_html((), "Your images appear here once you are logged in."), "", 1,
+            return (text("gallery.mine_log_in", lang),
+                    images_grid_html((), text("gallery.mine_empty_visitor", lang), lang), "", 1,
                     gr.Button(interactive=False), gr.Button(interactive=False))
         result = gallery.list_images(actor, ImageQuery(mine=True, page=max(int(page or 1), 1), limit=PAGE_SIZE))
-        empty = "You have no images yet: generate one in the Generate tab, or upload a PNG, JPEG or WebP above."
-        return (f"Your images, **{render.text(actor.username)}**: private ones only you can see until you "
-                "publish them.", images_grid_html(result.items, empty), *pager_values(result, "image"))
+        return (text("gallery.mine_who", lang, name=render.text(actor.username)),
+                images_grid_html(result.items, text("gallery.mine_empty", lang), lang),
+                *pager_values(result, lang, "images"))
 
     def mine_previous(self, page, request: gr.Request):
         return self.mine(page - 1, request)
@@ -236,44 +243,50 @@ class GalleryEvents:
     def show(self, key, request: gr.Request):
         """Open an image's page: values for the browse column, the page's column and ``ImageDetail.outputs``."""
         actor = self._actor(request)
+        lang = request_language(request)
         try:
             image = gallery.get_image(actor, _image_id(key))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
         state = likes.image_like(actor, image.id) if image.published else likes.LikeState(False, 0)
         owner = actor is not None and actor.id == image.owner_id
         can_delete = actor is not None and (owner or actor.is_admin)
         return (gr.Column(visible=False), gr.Column(visible=True), image.id,
-                detail_html(image, model_name_of(actor, image.model_id)), *like_button(state, image.published),
+                detail_html(image, model_name_of(actor, image.model_id), lang),
+                *like_button(state, lang, image.published),
                 image.parameters, gr.Button(interactive=bool(image.parameters.strip())),
                 gr.Button(visible=owner and not image.published), gr.Button(visible=can_delete),
                 gr.Button(visible=False))
 
     def like_image(self, image_id, like: bool, request: gr.Request):
+        lang = request_language(request)
         try:
             state = likes.set_image_like(self.context.store, self._actor(request), _image_id(image_id), bool(like))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return like_button(state)
+            raise gr.Error(message(exc.message, lang)) from None
+        return like_button(state, lang)
 
     def publish_image(self, image_id, request: gr.Request):
+        lang = request_language(request)
         try:
             image = gallery.publish_image(self.context.store, self._actor(request), _image_id(image_id))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        gr.Info("Published: the image is in the public gallery now.")
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("gallery.published", lang))
         return image.id
 
     def delete_image(self, image_id, request: gr.Request):
         config = self.context.config
+        lang = request_language(request)
         try:
             gallery.delete_image(self.context.store, config.outputs_path, self._actor(request), _image_id(image_id))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        gr.Info("The image is deleted.")
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("gallery.deleted", lang))
         return gr.Column(visible=True), gr.Column(visible=False)
 
     def upload_image(self, file_path, request: gr.Request):
+        lang = request_language(request)
         try:
             actor = require_login(self._actor(request))
             if not file_path or not Path(file_path).is_file():
@@ -281,9 +294,10 @@ class GalleryEvents:
             image = gallery.upload_image(self.context.store, self.context.config.outputs_path, actor,
                                          read_image_file(Path(file_path)))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        linked = " It is linked to its model." if image.model_id else ""
-        return f'<div class="va-ok">Uploaded and published ({image.width}×{image.height}).{linked}</div>', image.id
+            raise gr.Error(message(exc.message, lang)) from None
+        done = text("gallery.uploaded_linked" if image.model_id else "gallery.uploaded", lang, width=image.width,
+                    height=image.height)
+        return f'<div class="va-ok">{done}</div>', image.id
 
     def refresh(self, image_id, request: gr.Request):
         return self.show(image_id, request)[2:]
@@ -300,11 +314,13 @@ class Listing:
 
 def _build_browse(events: GalleryEvents, links: Links) -> tuple[Listing, gr.Dropdown]:
     with gr.Row(equal_height=True):
-        query = gr.Textbox(label="Search prompts", placeholder="e.g. cabin woods", scale=2,
-                           elem_id="gallery-query")
-        sort = gr.Dropdown(SORT_CHOICES, value="newest", label="Sort", elem_id="gallery-sort")
-        model = gr.Dropdown([("All models", "")], value="", label="Model", elem_id="gallery-model")
-        username = gr.Textbox(label="User", elem_id="gallery-user")
+        query = gr.Textbox(label=label("gallery.search_prompts"), placeholder=label("gallery.search_placeholder"),
+                           scale=2, elem_id="gallery-query")
+        sort = gr.Dropdown(render.sort_choices(SORTS), value="newest", label=label("gallery.sort"),
+                           elem_id="gallery-sort")
+        model = gr.Dropdown([(label("gallery.all_models"), "")], value="", label=label("gallery.model"),
+                            elem_id="gallery-model")
+        username = gr.Textbox(label=label("gallery.user"), elem_id="gallery-user")
     grid = links.html(css=SHOTS_CSS, elem_id="gallery-grid")
     pager = build_pager("gallery")
     filters = [query, sort, model, username]
@@ -317,9 +333,9 @@ def _build_browse(events: GalleryEvents, links: Links) -> tuple[Listing, gr.Drop
 def _build_mine(events: GalleryEvents, links: Links) -> tuple[Listing, gr.File, gr.Button, gr.HTML]:
     who = gr.Markdown(elem_id="gallery-mine-who")
     with gr.Row(equal_height=True):
-        file = gr.File(label="Upload a picture (PNG, JPEG or WebP; A1111 parameters are kept)",
-                       file_types=IMAGE_TYPES, type="filepath", scale=3, elem_id="gallery-upload-file")
-        upload = gr.Button("Upload and publish", variant="primary", scale=1, elem_id="gallery-upload-button")
+        file = gr.File(label=label("gallery.upload_file"), file_types=IMAGE_TYPES, type="filepath", scale=3,
+                       elem_id="gallery-upload-file")
+        upload = gr.Button(label("gallery.upload_button"), variant="primary", scale=1, elem_id="gallery-upload-button")
     status = gr.HTML(elem_id="gallery-upload-status", css_template=render.BASE_CSS, js_on_load=None)
     grid = links.html(css=SHOTS_CSS, elem_id="gallery-mine-grid")
     pager = build_pager("gallery-mine")
@@ -332,12 +348,12 @@ def _build_mine(events: GalleryEvents, links: Links) -> tuple[Listing, gr.File, 
 def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) -> None:
     """The Gallery tab; registers the ``image`` destination with ``links``."""
     events = GalleryEvents(context)
-    with gr.Tab("Gallery", id="gallery") as tab:
+    with gr.Tab(label("tab.gallery"), id="gallery") as tab:
         with gr.Column() as browse_column:
             with gr.Tabs():
-                with gr.Tab("Browse", id="gallery-browse") as browse_tab:
+                with gr.Tab(label("gallery.browse"), id="gallery-browse") as browse_tab:
                     browse, model = _build_browse(events, links)
-                with gr.Tab("My images", id="gallery-mine") as mine_tab:
+                with gr.Tab(label("gallery.mine"), id="gallery-mine") as mine_tab:
                     mine, file, upload, status = _build_mine(events, links)
         detail = build_detail(links)
     show_outputs = [browse_column, detail.column, *detail.outputs()]

@@ -27,11 +27,12 @@ from core.samplers import SCHEDULE_TYPES, sampler_names
 from core.txt2img import (Txt2ImgParams, cancel_jobs_of, checkpoint_choices, lora_tag, models_of_type,
                           native_size, run_txt2img, settings_from_infotext, title_of)
 
+from .i18n import label, message, request_language, text
 from .session import request_user
 
 # Waiting Gradio events only wait on the app's queue (which shows their position), so allow many.
 GENERATION_EVENTS = 16
-BUILT_IN_VAE = ("Built into the checkpoint", 0)
+BUILT_IN_VAE = 0  # the VAE choice "built into the checkpoint"
 DEFAULT_SIZE = 512
 SETTING_KEYS = ("prompt", "negative_prompt", "model", "sampler", "scheduler", "steps", "width", "height",
                 "cfg_scale", "seed")
@@ -52,9 +53,13 @@ CTRL_ENTER_JS = """
 """
 
 
-def checkpoint_dropdown(checkpoints, value) -> gr.Dropdown:
-    info = None if checkpoints else "No checkpoint in the library yet: upload one or drop it into models_dir/."
+def checkpoint_dropdown(checkpoints, value, lang: str) -> gr.Dropdown:
+    info = None if checkpoints else text("generate.no_checkpoint", lang)
     return gr.Dropdown(choices=[(title_of(m), m.id) for m in checkpoints], value=value, info=info)
+
+
+def schedule_choices() -> list:
+    return [(label(f"generate.schedule.{s.name}"), s.name) for s in SCHEDULE_TYPES]
 
 
 @dataclass(frozen=True)
@@ -85,16 +90,17 @@ class GenerateTab:
         (a Textbox or State) into this tab and switch to it."""
         trigger(self.fill, [parameters], [*self.settings, self.tabs], api_visibility="private")
 
-    def fill(self, text: str, request: gr.Request):
+    def fill(self, parameters: str, request: gr.Request):
         """Updates for ``settings`` (unchanged where the text says nothing) and the tabs."""
-        if not (text or "").strip():
-            raise gr.Error("There are no generation parameters to send.")
+        lang = request_language(request)
+        if not (parameters or "").strip():
+            raise gr.Error(text("generate.no_parameters", lang))
         actor = request_user(self.context, request)
-        fields = settings_from_infotext(actor, text)
+        fields = settings_from_infotext(actor, parameters)
         if "missing_model" in fields:
-            gr.Warning(f"The checkpoint {fields['missing_model']} is not in the library; keeping the selected one.")
+            gr.Warning(text("generate.missing_checkpoint", lang, name=fields["missing_model"]))
         if "model" in fields:
-            fields["model"] = checkpoint_dropdown(checkpoint_choices(actor), fields["model"].id)
+            fields["model"] = checkpoint_dropdown(checkpoint_choices(actor), fields["model"].id, lang)
         return (*(fields.get(key, gr.skip()) for key in SETTING_KEYS), gr.Tabs(selected="generate"))
 
 
@@ -115,17 +121,18 @@ def txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_t
         seed=-1 if seed is None else _whole(seed), batch_size=_whole(batch_size))
 
 
-def progress_reporter(progress: gr.Progress):
+def progress_reporter(progress: gr.Progress, lang: str):
     """``on_update`` for ``run_txt2img``: queue position while waiting, then steps."""
 
     def on_update(job) -> None:
         position = job.position
         if position:
-            progress(0.0, desc=f"waiting, position {position}")
+            progress(0.0, desc=text("generate.waiting", lang, position=position))
         elif job.total:
-            progress((job.step, job.total), desc="generating", unit="steps")
+            progress((job.step, job.total), desc=text("generate.generating", lang),
+                     unit=text("generate.steps_unit", lang))
         elif not job.finished:
-            progress(0.0, desc="loading the checkpoint")
+            progress(0.0, desc=text("generate.loading_checkpoint", lang))
 
     return on_update
 
@@ -158,15 +165,17 @@ class GenerateEvents:
         """Fresh checkpoint, VAE and LoRA choices, keeping the selections that still exist; and the
         selected checkpoint's record (None when there is none)."""
         actor = request_user(self.context, request)
+        lang = request_language(request)
         checkpoints = checkpoint_choices(actor)
         selected = next((m for m in checkpoints if m.id == checkpoint), checkpoints[0] if checkpoints else None)
         vaes = models_of_type(actor, "vae")
         loras = models_of_type(actor, "lora")
-        return (checkpoint_dropdown(checkpoints, selected.id if selected else None),
-                gr.Dropdown(choices=[BUILT_IN_VAE, *((m.name, m.id) for m in vaes)],
-                            value=vae if vae in {m.id for m in vaes} else BUILT_IN_VAE[1]),
+        built_in = (text("generate.vae_built_in", lang), BUILT_IN_VAE)
+        return (checkpoint_dropdown(checkpoints, selected.id if selected else None, lang),
+                gr.Dropdown(choices=[built_in, *((m.name, m.id) for m in vaes)],
+                            value=vae if vae in {m.id for m in vaes} else BUILT_IN_VAE),
                 gr.Dropdown(choices=[(m.name, lora_tag(m)) for m in loras], value=None,
-                            info="inserts <lora:NAME:WEIGHT> in the prompt" if loras else "No LoRA in the library yet."),
+                            info=text("generate.lora_info" if loras else "generate.no_lora", lang)),
                 selected)
 
     def page_load(self, request: gr.Request):
@@ -185,92 +194,98 @@ class GenerateEvents:
             return gr.skip(), gr.skip()
         return size, size
 
-    def _gallery_items(self, result) -> list[tuple[str, str]]:
+    def _gallery_items(self, result, lang: str) -> list[tuple[str, str]]:
         """The saved PNGs copied byte for byte into the gallery's Gradio cache: the outputs folder needs no
         ``allowed_paths``, and a download keeps the file name and the parameters chunk."""
         outputs = self.context.config.outputs_path
-        return [(save_file_to_cache(outputs / image.path, self.gallery.GRADIO_CACHE), f"seed {image.seed}")
-                for image in result.images]
+        return [(save_file_to_cache(outputs / image.path, self.gallery.GRADIO_CACHE),
+                 text("generate.image_caption", lang, seed=image.seed)) for image in result.images]
 
     def generate(self, prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
                  cfg_scale, seed, batch_size, request: gr.Request, progress=gr.Progress()):
         params = txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width,
                                 height, cfg_scale, seed, batch_size)
+        lang = request_language(request)
         try:
             result = run_txt2img(self.context, request_user(self.context, request), params,
-                                 on_update=progress_reporter(progress))
+                                 on_update=progress_reporter(progress, lang))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
         except JobCancelled:
-            gr.Warning("Generation cancelled.")
+            gr.Warning(text("generate.cancelled", lang))
             return [], "", []
         texts = [image.parameters for image in result.images]
         if not texts:
-            gr.Warning("Generation interrupted before the first image.")
-        return self._gallery_items(result), (texts[0] if texts else ""), texts
+            gr.Warning(text("generate.interrupted", lang))
+        return self._gallery_items(result, lang), (texts[0] if texts else ""), texts
 
     def cancel(self, request: gr.Request) -> None:
+        lang = request_language(request)
         try:
             count = cancel_jobs_of(self.context, request_user(self.context, request))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        gr.Info("Cancelling your generation…" if count else "Nothing to cancel.")
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("generate.cancelling" if count else "generate.nothing_to_cancel", lang))
 
 
 # --------------------------------------------------------------------------- layout
 def _prompts_and_buttons():
     with gr.Row():
         with gr.Column(scale=5):
-            prompt = gr.Textbox(label="Prompt", lines=3, max_length=10_000, elem_id="generate-prompt",
-                                placeholder="Prompt (Ctrl+Enter to generate). LoRAs: <lora:NAME:WEIGHT>")
-            negative = gr.Textbox(label="Negative prompt", lines=2, max_length=10_000,
+            prompt = gr.Textbox(label=label("generate.prompt"), lines=3, max_length=10_000, elem_id="generate-prompt",
+                                placeholder=label("generate.prompt_placeholder"))
+            negative = gr.Textbox(label=label("generate.negative_prompt"), lines=2, max_length=10_000,
                                   elem_id="generate-negative-prompt")
         with gr.Column(scale=1, min_width=160):
-            run = gr.Button("Generate", variant="primary", size="lg", elem_id="generate-button")
-            stop = gr.Button("Cancel", variant="stop", elem_id="generate-cancel")
+            run = gr.Button(label("generate.generate"), variant="primary", size="lg", elem_id="generate-button")
+            stop = gr.Button(label("generate.cancel"), variant="stop", elem_id="generate-cancel")
     return prompt, negative, run, stop
 
 
 def _settings_column():
-    lora = gr.Dropdown(label="Add a LoRA", elem_id="generate-lora")
+    lora = gr.Dropdown(label=label("generate.add_lora"), elem_id="generate-lora")
     with gr.Row():
-        sampler = gr.Dropdown(sampler_names(), value="Euler a", label="Sampler", elem_id="generate-sampler")
-        schedule = gr.Dropdown([(s.label, s.name) for s in SCHEDULE_TYPES], value="automatic",
-                               label="Schedule type", elem_id="generate-schedule-type")
-    steps = gr.Slider(1, 150, value=20, step=1, precision=0, label="Sampling steps", elem_id="generate-steps")
+        sampler = gr.Dropdown(sampler_names(), value="Euler a", label=label("generate.sampler"),
+                              elem_id="generate-sampler")
+        schedule = gr.Dropdown(schedule_choices(), value="automatic", label=label("generate.schedule_type"),
+                               elem_id="generate-schedule-type")
+    steps = gr.Slider(1, 150, value=20, step=1, precision=0, label=label("generate.steps"), elem_id="generate-steps")
     with gr.Row():
-        width = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label="Width", elem_id="generate-width")
-        height = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label="Height",
+        width = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label=label("generate.width"),
+                          elem_id="generate-width")
+        height = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label=label("generate.height"),
                            elem_id="generate-height")
     with gr.Row():
-        cfg = gr.Slider(1, 30, value=7, step=0.5, label="CFG scale", elem_id="generate-cfg-scale")
-        batch = gr.Slider(1, 8, value=1, step=1, precision=0, label="Batch size", elem_id="generate-batch-size")
+        cfg = gr.Slider(1, 30, value=7, step=0.5, label=label("generate.cfg_scale"), elem_id="generate-cfg-scale")
+        batch = gr.Slider(1, 8, value=1, step=1, precision=0, label=label("generate.batch_size"),
+                          elem_id="generate-batch-size")
     with gr.Row():
-        seed = gr.Number(-1, precision=0, label="Seed", info="-1 = random", scale=4, elem_id="generate-seed")
+        seed = gr.Number(-1, precision=0, label=label("generate.seed"), info=label("generate.seed_info"), scale=4,
+                         elem_id="generate-seed")
         with gr.Column(scale=1, min_width=90):
-            random_seed = gr.Button("Random", size="sm", elem_id="generate-random-seed")
-            reuse_seed = gr.Button("Reuse last", size="sm", elem_id="generate-reuse-seed")
+            random_seed = gr.Button(label("generate.random_seed"), size="sm", elem_id="generate-random-seed")
+            reuse_seed = gr.Button(label("generate.reuse_seed"), size="sm", elem_id="generate-reuse-seed")
     return lora, sampler, schedule, steps, width, height, cfg, batch, seed, random_seed, reuse_seed
 
 
 def _results_column():
-    gallery = gr.Gallery(label="Images", columns=2, height=520, object_fit="contain", format="png",
+    gallery = gr.Gallery(label=label("generate.images"), columns=2, height=520, object_fit="contain", format="png",
                          interactive=False, buttons=["download", "download_all", "fullscreen"],
                          elem_id="generate-gallery")
-    info = gr.Textbox(label="Generation parameters", lines=4, interactive=False, buttons=["copy"],
+    info = gr.Textbox(label=label("generate.parameters"), lines=4, interactive=False, buttons=["copy"],
                       elem_id="generate-info")
     return gallery, info
 
 
 def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
     """The Generate tab (inside ``tabs``, which ``GenerateTab.receive`` switches to)."""
-    with gr.Tab("Generate", id="generate"):
+    with gr.Tab(label("tab.generate"), id="generate"):
         with gr.Row(equal_height=True):
-            checkpoint = gr.Dropdown(label="Checkpoint", allow_custom_value=True, scale=4,
+            checkpoint = gr.Dropdown(label=label("generate.checkpoint"), allow_custom_value=True, scale=4,
                                      elem_id="generate-checkpoint")
-            vae = gr.Dropdown([BUILT_IN_VAE], value=BUILT_IN_VAE[1], label="VAE", allow_custom_value=True,
-                              scale=2, elem_id="generate-vae")
-            refresh = gr.Button("Refresh", size="sm", scale=0, min_width=90, elem_id="generate-refresh")
+            vae = gr.Dropdown([(label("generate.vae_built_in"), BUILT_IN_VAE)], value=BUILT_IN_VAE,
+                              label=label("generate.vae"), allow_custom_value=True, scale=2, elem_id="generate-vae")
+            refresh = gr.Button(label("generate.refresh"), size="sm", scale=0, min_width=90, elem_id="generate-refresh")
         prompt, negative, run, stop = _prompts_and_buttons()
         with gr.Row():
             with gr.Column():

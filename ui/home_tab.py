@@ -12,6 +12,8 @@ from core.demo_model import demo_available
 from core.errors import VisionaryError
 from core.library_edit import ModelFields, import_from_hub
 
+from . import render
+from .i18n import DEFAULT_LANGUAGE, label, message, request_language, table, text
 from .session import request_user
 
 STARTERS_FILE = Path(__file__).resolve().parent / "starter_models.json"
@@ -26,41 +28,49 @@ def load_starters(path: Path = STARTERS_FILE) -> list[dict]:
     return [e for e in entries if isinstance(e, dict) and e.get("repo_id")]
 
 
-def welcome_text(context: AppContext) -> str:
-    models_dir = context.config.models_path
-    first = ("1. **Generate right away**: the demo model *Visionary Shapes* is ready. Open **Generate** and try "
-             "`a red circle on a blue background` (64×64, about a second on a CPU).\n"
-             if demo_available() else "1. **Add a checkpoint first**: this instance has no demo model.\n")
-    return (
-        "## Start here\n" + first +
-        "2. **Add your own checkpoints and LoRAs**, any of three ways:\n"
-        f"   - drop `.safetensors` files into `{models_dir}` (any depth; an AUTOMATIC1111 `models/` folder "
-        "works as it is: start with `--models-dir /path/to/stable-diffusion-webui/models`), then restart or "
-        "press *Rescan* in **Admin**;\n"
-        "   - upload them in the **Upload** tab;\n"
-        "   - import one of the starter models below from the Hugging Face Hub "
-        "(needs network: start the app with `HF_HUB_OFFLINE=0`).\n"
-        "3. **Join in**: register in **Account** to generate, upload, publish images, comment and follow.\n")
+def welcome_text(context: AppContext, lang: str) -> str:
+    first = text("home.step_generate" if demo_available() else "home.step_no_demo", lang)
+    models_dir = text("home.add_drop", lang, models_dir=context.config.models_path)
+    return (f"## {text('home.start_here', lang)}\n1. {first}\n2. {text('home.step_add', lang)}\n"
+            f"   - {models_dir}\n   - {text('home.add_upload', lang)}\n   - {text('home.add_hub', lang)}\n"
+            f"3. {text('home.step_join', lang)}\n")
+
+
+def starter_what(entry: dict, lang: str) -> str:
+    """A starter's description: the table's, for the starters the site ships; the file's, for added ones."""
+    key = f"home.starter.{entry['repo_id']}"
+    return text(key, lang) if key in table(DEFAULT_LANGUAGE) else entry.get("what", "")
+
+
+def starters_table(starters: list[dict], lang: str) -> gr.Dataframe:
+    """The starter list with headers in ``lang`` (Gradio's frontend does not translate table headers)."""
+    rows = [[s["repo_id"], s.get("filename", ""), f"{s.get('size_gb', 0):.2f} GB", starter_what(s, lang)]
+            for s in starters]
+    headers = [text(f"home.col_{column}", lang) for column in ("repo", "file", "size", "what")]
+    return gr.Dataframe(value=rows, headers=headers)
 
 
 def build_home_tab(context: AppContext) -> None:
     starters = load_starters()
-    with gr.Tab("Home", id="home"):
-        gr.Markdown(welcome_text(context), elem_id="home-welcome")
-        gr.Markdown("### Starter models from the Hugging Face Hub")
-        gr.Dataframe(value=[[s["repo_id"], s.get("filename", ""), f"{s.get('size_gb', 0):.2f} GB", s.get("what", "")]
-                            for s in starters],
-                     headers=["repository", "file", "download", "what it is"], interactive=False,
-                     elem_id="starter-models")
+    with gr.Tab(label("tab.home"), id="home"):
+        welcome = gr.Markdown(elem_id="home-welcome")
+        gr.Markdown(label("home.starters"))
+        listing = gr.Dataframe(interactive=False, elem_id="starter-models")
         with gr.Row():
-            choice = gr.Dropdown([s["repo_id"] for s in starters], label="Import", elem_id="starter-choice")
-            import_btn = gr.Button("Import from Hugging Face", elem_id="starter-import")
+            choice = gr.Dropdown([s["repo_id"] for s in starters], label=label("home.import_choice"),
+                                 elem_id="starter-choice")
+            import_btn = gr.Button(label("home.import_button"), elem_id="starter-import")
         result = gr.Markdown(elem_id="starter-result")
 
+    def page_load(request: gr.Request):
+        lang = request_language(request)
+        return welcome_text(context, lang), starters_table(starters, lang)
+
     def start_import(repo_id: str | None, request: gr.Request, progress=gr.Progress()):
+        lang = request_language(request)
         entry = next((s for s in starters if s["repo_id"] == repo_id), None)
         if entry is None:
-            raise gr.Error("choose a starter model first")
+            raise gr.Error(text("home.choose_first", lang))
 
         def report(done: int, total: int):
             if total:
@@ -71,7 +81,9 @@ def build_home_tab(context: AppContext) -> None:
                                     entry["repo_id"], entry.get("filename"), None, ModelFields(),
                                     max_bytes=context.config.max_upload_bytes, progress=report)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return f"Imported **{model.name}** ({model.type}, {model.base_model}). Find it in **Models**."
+            raise gr.Error(message(exc.message, lang)) from None
+        return text("home.imported", lang, name=model.name, type=render.type_label(model.type, lang),
+                    base=render.base_label(model.base_model, lang))
 
+    gr.on(None, page_load, None, [welcome, listing], api_visibility="private")
     import_btn.click(start_import, [choice], [result], api_name="import_starter_model")

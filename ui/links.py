@@ -15,6 +15,7 @@ from typing import Callable
 import gradio as gr
 
 from . import render
+from .i18n import request_language, text
 
 LINK_JS = """
 element.addEventListener('click', (event) => {
@@ -99,7 +100,7 @@ class Links:
         """Updates for ``tabs`` and every destination: the chosen one shows ``key``, the others stay."""
         chosen = self._destinations.get(kind)
         if chosen is None or key in (None, ""):
-            raise gr.Error("Nothing to open here.")
+            raise gr.Error(text("links.nothing_to_open", request_language(request)))
         values = [gr.Tabs(selected=chosen.tab_id)]
         for destination in self._destinations.values():
             if destination is chosen:

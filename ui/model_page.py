@@ -9,6 +9,9 @@ import gradio as gr
 from core.library import FileRecord, ModelRecord, VersionRecord
 
 from . import render
+from .i18n import label, plural, text
+
+SCAN_KEYS = {"safe": "scan.safe", "found in models folder": "scan.found", "shipped with Visionary Art": "scan.shipped"}
 
 PAGE_CSS = """
 .va-model { display: grid; grid-template-columns: minmax(0, 2.2fr) minmax(240px, 1fr); gap: 24px; }
@@ -61,7 +64,7 @@ class ModelPage:
 def build_model_page() -> ModelPage:
     with gr.Column(visible=False, elem_id="model-page") as column:
         with gr.Row() as toolbar:
-            back = gr.Button("← All models", size="sm", scale=0, min_width=140, elem_id="model-page-back")
+            back = gr.Button(label("model.all_models"), size="sm", scale=0, min_width=140, elem_id="model-page-back")
         body = gr.HTML(elem_id="model-page-body", css_template=render.BASE_CSS + PAGE_CSS, js_on_load=None)
     return ModelPage(column, back, body, toolbar)
 
@@ -70,12 +73,16 @@ def download_url(version_id: int, file_id: int) -> str:
     return f"/api/download/models/{version_id}?fileId={file_id}"
 
 
-def _facts(model: ModelRecord) -> str:
-    rows = [("Type", render.type_label(model.type)), ("Base model", model.base_model), ("Creator", model.owner),
-            ("Visibility", model.visibility.title()), ("Downloads", model.download_count), ("Likes", model.like_count),
-            ("Comments", model.comment_count), ("Created", render.short_date(model.created_at)),
-            ("Updated", render.short_date(model.updated_at))]
-    cells = "".join(f"<dt>{name}</dt><dd>{render.text(value)}</dd>" for name, value in rows)
+def visibility_label(visibility: str, lang: str) -> str:
+    return text(f"visibility.{visibility}", lang) if visibility in ("public", "private") else visibility
+
+
+def _facts(model: ModelRecord, lang: str) -> str:
+    rows = [("type", render.type_label(model.type, lang)), ("base_model", render.base_label(model.base_model, lang)),
+            ("creator", model.owner), ("visibility", visibility_label(model.visibility, lang)),
+            ("downloads", model.download_count), ("likes", model.like_count), ("comments", model.comment_count),
+            ("created", render.short_date(model.created_at)), ("updated", render.short_date(model.updated_at))]
+    cells = "".join(f"<dt>{text(f'model.{name}', lang)}</dt><dd>{render.text(value)}</dd>" for name, value in rows)
     return f'<dl class="va-facts">{cells}</dl>'
 
 
@@ -86,39 +93,47 @@ def _chips(title: str, values: tuple[str, ...], css_class: str) -> str:
     return f'<div class="{css_class}"><div class="va-muted">{title}</div>{chips}</div>'
 
 
-def _training_metadata(file: FileRecord) -> str:
+def _training_metadata(file: FileRecord, lang: str) -> str:
     if not file.metadata:
         return ""
     rows = "".join(f'<tr><th scope="row">{render.text(key)}</th>'
                    f'<td><div class="va-meta-value">{render.text(value)}</div></td></tr>'
                    for key, value in sorted(file.metadata.items()))
-    return (f'<details class="va-training" open><summary>Training metadata ({len(file.metadata)} fields)</summary>'
-            f'<table class="va-table va-meta">{rows}</table></details>')
+    return (f'<details class="va-training" open><summary>{plural("model.training_metadata", len(file.metadata), lang)}'
+            f'</summary><table class="va-table va-meta">{rows}</table></details>')
 
 
-def _download(version_id: int, file: FileRecord) -> str:
+def _download(version_id: int, file: FileRecord, lang: str) -> str:
     if file.format == "diffusers":
-        return '<span class="va-muted">diffusers folder: not downloadable as one file</span>'
+        return f'<span class="va-muted">{text("model.diffusers_folder", lang)}</span>'
     return (f'<a class="va-download" href="{download_url(version_id, file.id)}" download '
-            f'data-file-id="{file.id}">⬇ Download ({render.human_size(file.size)})</a>')
+            f'data-file-id="{file.id}">{text("model.download", lang, size=render.human_size(file.size, lang))}</a>')
 
 
-def _file_html(version_id: int, file: FileRecord) -> str:
+def scan_label(scan_result: str, lang: str) -> str:
+    """A file's scan result in ``lang`` (one with details in it, such as a conversion, stays as stored)."""
+    key = SCAN_KEYS.get(scan_result)
+    return text(key, lang) if key else scan_result
+
+
+def _file_html(version_id: int, file: FileRecord, lang: str) -> str:
+    scan = text("model.scan", lang, result=render.text(scan_label(file.scan_result, lang)))
     return (
         f'<div class="va-file" data-file-id="{file.id}"><div class="va-file-head">'
         f'<span class="va-file-name">{render.text(file.original_name)}</span>'
-        f'<span class="va-muted">{render.human_size(file.size)} · {render.text(file.format)} · '
-        f'scan: {render.text(file.scan_result)}</span>{_download(version_id, file)}</div>'
+        f'<span class="va-muted">{render.human_size(file.size, lang)} · {render.text(file.format)} · '
+        f'{scan}</span>{_download(version_id, file, lang)}</div>'
         f'<dl class="va-hashes"><dt>SHA-256</dt><dd class="va-sha256">{render.text(file.sha256.upper())}</dd>'
         f'<dt>AutoV2</dt><dd class="va-autov2">{render.text(file.autov2.upper())}</dd></dl>'
-        f'{_training_metadata(file)}</div>')
+        f'{_training_metadata(file, lang)}</div>')
 
 
-def _version_html(version: VersionRecord) -> str:
-    files = "".join(_file_html(version.id, f) for f in version.files)
+def _version_html(version: VersionRecord, lang: str) -> str:
+    files = "".join(_file_html(version.id, f, lang) for f in version.files)
+    downloads = plural("model.version_downloads", version.download_count, lang)
     return (f'<section class="va-version" data-version-id="{version.id}"><h3>{render.text(version.name)} '
-            f'<span class="va-muted">· {render.text(version.base_model)} · {render.short_date(version.created_at)}'
-            f' · {version.download_count} downloads</span></h3>{files}</section>')
+            f'<span class="va-muted">· {render.text(render.base_label(version.base_model, lang))} · '
+            f'{render.short_date(version.created_at)} · {downloads}</span></h3>{files}</section>')
 
 
 def _cover(model: ModelRecord) -> str:
@@ -128,20 +143,25 @@ def _cover(model: ModelRecord) -> str:
     return f'<img class="va-side-cover" src="{render.text(cover)}" alt="">'
 
 
-def model_page_html(model: ModelRecord) -> str:
-    private = '<span class="va-badge va-badge-private">Private</span>' if model.visibility == "private" else ""
+def private_badge(lang: str) -> str:
+    return f'<span class="va-badge va-badge-private">{text("visibility.private", lang)}</span>'
+
+
+def model_page_html(model: ModelRecord, lang: str) -> str:
+    private = private_badge(lang) if model.visibility == "private" else ""
     description = render.markdown(model.description) if model.description.strip() else \
-        '<p class="va-muted">No description.</p>'
-    versions = "".join(_version_html(v) for v in model.versions)
+        f'<p class="va-muted">{text("model.no_description", lang)}</p>'
+    versions = "".join(_version_html(v, lang) for v in model.versions)
     return (
         f'<article class="va-model" data-model-id="{model.id}"><div class="va-main">'
         f'<h2 class="va-title">{render.text(model.name)}</h2>'
-        f'<div class="va-muted">by <strong>{render.text(model.owner)}</strong> · ♥ {model.like_count} · '
-        f'⬇ {model.download_count}</div>'
-        f'<div class="va-badges"><span class="va-badge va-badge-type">{render.text(render.type_label(model.type))}'
-        f'</span><span class="va-badge">{render.text(model.base_model)}</span>{private}</div>'
+        f'<div class="va-muted">{text("model.by", lang)} <strong>{render.text(model.owner)}</strong> · '
+        f'♥ {model.like_count} · ⬇ {model.download_count}</div>'
+        f'<div class="va-badges"><span class="va-badge va-badge-type">'
+        f'{render.text(render.type_label(model.type, lang))}</span><span class="va-badge">'
+        f'{render.text(render.base_label(model.base_model, lang))}</span>{private}</div>'
         f'<div class="va-description">{description}</div>'
-        f'<h3>Versions and files</h3>{versions}</div>'
-        f'<aside class="va-side">{_cover(model)}{_facts(model)}'
-        f'{_chips("Trigger words", model.trigger_words, "va-triggers")}{_chips("Tags", model.tags, "va-tags")}'
-        f'</aside></article>')
+        f'<h3>{text("model.versions_and_files", lang)}</h3>{versions}</div>'
+        f'<aside class="va-side">{_cover(model)}{_facts(model, lang)}'
+        f'{_chips(text("model.trigger_words", lang), model.trigger_words, "va-triggers")}'
+        f'{_chips(text("model.tags", lang), model.tags, "va-tags")}</aside></article>')

@@ -10,17 +10,17 @@ from core import library
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
 from core.library import ModelQuery, ModelRecord
-from core.store import BASE_MODELS, MODEL_TYPES
 
 from . import render
+from .i18n import label, message, request_language, text
 from .links import Links
-from .model_page import build_model_page, model_page_html
+from .model_page import build_model_page, model_page_html, private_badge
 from .pager import build_pager, pager_values
 from .session import request_user
 from .social import mount_model_social
 
 PAGE_SIZE = 24
-SORT_CHOICES = [("Newest", "newest"), ("Most liked", "most_liked"), ("Most downloaded", "most_downloaded")]
+SORTS = ("newest", "most_liked", "most_downloaded")
 
 # Cards are buttons (keyboard-focusable); a click anywhere on one asks the server for that model's page.
 CARD_CLICK_JS = """
@@ -71,31 +71,32 @@ class Filters:
                           limit=PAGE_SIZE)
 
 
-def cover_html(model: ModelRecord) -> str:
+def cover_html(model: ModelRecord, lang: str) -> str:
     if cover := render.cover_url(model):
         return f'<span class="va-cover"><img src="{render.text(cover)}" alt="" ' \
                f'loading="lazy"></span>'
     return f'<span class="va-cover va-placeholder va-type-{render.text(model.type)}" aria-hidden="true">' \
-           f'{render.text(render.type_label(model.type))}</span>'
+           f'{render.text(render.type_label(model.type, lang))}</span>'
 
 
-def card_html(model: ModelRecord) -> str:
-    private = '<span class="va-badge va-badge-private">Private</span>' if model.visibility == "private" else ""
+def card_html(model: ModelRecord, lang: str) -> str:
+    private = private_badge(lang) if model.visibility == "private" else ""
     return (
         f'<button type="button" class="va-card" data-model-id="{model.id}" '
-        f'aria-label="Open the model {render.text(model.name)}">{cover_html(model)}'
+        f'aria-label="{render.text(text("models.open_model", lang, name=model.name))}">{cover_html(model, lang)}'
         f'<span class="va-card-body"><span class="va-name">{render.text(model.name)}</span>'
-        f'<span class="va-badges"><span class="va-badge va-badge-type">{render.text(render.type_label(model.type))}'
-        f'</span><span class="va-badge va-badge-base">{render.text(model.base_model)}</span>{private}</span>'
-        f'<span class="va-creator">by {render.text(model.owner)}</span>'
-        f'<span class="va-stats"><span title="likes">♥ {model.like_count}</span>'
-        f'<span title="downloads">⬇ {model.download_count}</span></span></span></button>')
+        f'<span class="va-badges"><span class="va-badge va-badge-type">'
+        f'{render.text(render.type_label(model.type, lang))}</span><span class="va-badge va-badge-base">'
+        f'{render.text(render.base_label(model.base_model, lang))}</span>{private}</span>'
+        f'<span class="va-creator">{render.text(text("models.by", lang, name=model.owner))}</span>'
+        f'<span class="va-stats"><span title="{text("models.likes", lang)}">♥ {model.like_count}</span>'
+        f'<span title="{text("models.downloads", lang)}">⬇ {model.download_count}</span></span></span></button>')
 
 
-def grid_html(models: tuple[ModelRecord, ...]) -> str:
+def grid_html(models: tuple[ModelRecord, ...], lang: str) -> str:
     if not models:
-        return '<p class="va-empty">No models match these filters.</p>'
-    return '<div class="va-grid">' + "".join(card_html(m) for m in models) + "</div>"
+        return f'<p class="va-empty">{text("models.empty", lang)}</p>'
+    return '<div class="va-grid">' + "".join(card_html(m, lang) for m in models) + "</div>"
 
 
 def library_id(value) -> int:
@@ -105,25 +106,27 @@ def library_id(value) -> int:
         raise InvalidInput("choose a model card") from None
 
 
-def _choices(values: tuple[str, ...], everything: str, label=lambda v: v) -> list[tuple[str, str]]:
-    return [(everything, "")] + [(label(v), v) for v in values]
+def filter_choices(everything: str, choices: list) -> list:
+    """A filter's choices: "All ..." (the empty value), then ``choices``."""
+    return [(label(everything), ""), *choices]
 
 
 def build_models_tab(context: AppContext, links: Links) -> None:
     """The Models tab: filters, card grid and pager; a card opens the model page in the same tab (and
     ``links`` can open one from other tabs)."""
-    with gr.Tab("Models", id="models") as tab:
+    with gr.Tab(label("tab.models"), id="models") as tab:
         with gr.Column() as browse:
             with gr.Row(equal_height=True):
-                query = gr.Textbox(label="Search", placeholder="name, tag, trigger word…", scale=2,
-                                   elem_id="models-query")
-                kind = gr.Dropdown(_choices(MODEL_TYPES, "All types", render.type_label), value="",
-                                   label="Type", elem_id="models-type")
-                base = gr.Dropdown(_choices(BASE_MODELS, "All base models"), value="", label="Base model",
-                                   elem_id="models-base")
-                tag = gr.Textbox(label="Tag", elem_id="models-tag")
-                creator = gr.Textbox(label="Creator", elem_id="models-creator")
-                sort = gr.Dropdown(SORT_CHOICES, value="newest", label="Sort", elem_id="models-sort")
+                query = gr.Textbox(label=label("models.search"), placeholder=label("models.search_placeholder"),
+                                   scale=2, elem_id="models-query")
+                kind = gr.Dropdown(filter_choices("models.all_types", render.type_choices()), value="",
+                                   label=label("models.type"), elem_id="models-type")
+                base = gr.Dropdown(filter_choices("models.all_base_models", render.base_choices()), value="",
+                                   label=label("models.base_model"), elem_id="models-base")
+                tag = gr.Textbox(label=label("models.tag"), elem_id="models-tag")
+                creator = gr.Textbox(label=label("models.creator"), elem_id="models-creator")
+                sort = gr.Dropdown(render.sort_choices(SORTS), value="newest", label=label("models.sort"),
+                                   elem_id="models-sort")
             grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS, js_on_load=CARD_CLICK_JS)
             pager = build_pager("models")
         model_page = build_model_page()
@@ -134,14 +137,15 @@ def build_models_tab(context: AppContext, links: Links) -> None:
 
     def show(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
         actor = request_user(context, request)
+        lang = request_language(request)
         selected = Filters(query, kind, base, tag, creator, sort)
         try:
             result = library.list_models(actor, selected.to_query(max(int(page), 1)))
             if not result.items and result.page > result.total_pages:
                 result = library.list_models(actor, selected.to_query(result.total_pages))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return grid_html(result.items), *pager_values(result)
+            raise gr.Error(message(exc.message, lang)) from None
+        return grid_html(result.items, lang), *pager_values(result, lang)
 
     def first_page(query, kind, base, tag, creator, sort, request: gr.Request):
         return show(query, kind, base, tag, creator, sort, 1, request)
@@ -154,12 +158,13 @@ def build_models_tab(context: AppContext, links: Links) -> None:
 
     def show_model(model_id, request: gr.Request):
         actor = request_user(context, request)
+        lang = request_language(request)
         try:
             model = library.get_model(actor, library_id(model_id))
-            return (gr.Column(visible=False), gr.Column(visible=True), model_page_html(model),
-                    *social.values(actor, model))
+            return (gr.Column(visible=False), gr.Column(visible=True), model_page_html(model, lang),
+                    *social.values(actor, model, lang))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
 
     def open_model(event: gr.EventData, request: gr.Request):
         return show_model(getattr(event, "model_id", None), request)

@@ -8,11 +8,12 @@ import gradio as gr
 
 from core.library import Page
 
+from .i18n import label, plural
 
-def page_summary(page: Page, noun: str = "model", plural: str | None = None) -> str:
-    """'Page 2 of 5 · 97 models' (``plural`` defaults to ``noun`` + 's')."""
-    word = noun if page.total == 1 else (plural or noun + "s")
-    return f"Page {page.page} of {page.total_pages} · {page.total} {word}"
+
+def page_summary(page: Page, lang: str, noun: str = "models") -> str:
+    """'Page 2 of 5 · 97 models' in ``lang``; ``noun`` names the ``pager.<noun>`` keys (models, images...)."""
+    return plural(f"pager.{noun}", page.total, lang, page=page.page, pages=page.total_pages)
 
 
 @dataclass(frozen=True)
@@ -31,15 +32,15 @@ class Pager:
 
 def build_pager(prefix: str) -> Pager:
     with gr.Row(equal_height=True) as row:
-        previous = gr.Button("← Previous", size="sm", interactive=False, scale=0, min_width=120,
+        previous = gr.Button(label("pager.previous"), size="sm", interactive=False, scale=0, min_width=120,
                              elem_id=f"{prefix}-prev")
         summary = gr.Markdown(elem_id=f"{prefix}-page-info")
-        following = gr.Button("Next →", size="sm", interactive=False, scale=0, min_width=120,
+        following = gr.Button(label("pager.next"), size="sm", interactive=False, scale=0, min_width=120,
                               elem_id=f"{prefix}-next")
     return Pager(row, previous, summary, following, gr.State(1))
 
 
-def pager_values(page: Page, noun: str = "model", plural: str | None = None) -> tuple:
+def pager_values(page: Page, lang: str, noun: str = "models") -> tuple:
     """What ``Pager.outputs`` show for one page of results."""
-    return (page_summary(page, noun, plural), page.page, gr.Button(interactive=page.page > 1),
+    return (page_summary(page, lang, noun), page.page, gr.Button(interactive=page.page > 1),
             gr.Button(interactive=page.next_page is not None))

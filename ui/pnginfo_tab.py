@@ -8,33 +8,33 @@ from core.errors import VisionaryError
 from core.pnginfo import read_file_parameters
 
 from .generate_tab import GenerateTab
+from .i18n import label, message, request_language, text
 
-NO_PARAMETERS = "This image has no generation parameters."
 
-
-def read_image(path: str | None):
+def read_image(path: str | None, request: gr.Request):
     """The parameters text of the dropped image and whether there is something to send."""
     if not path:
         return "", gr.Button(interactive=False)
+    lang = request_language(request)
     try:
-        text = read_file_parameters(path)
+        parameters = read_file_parameters(path)
     except VisionaryError as exc:
-        raise gr.Error(exc.message) from None
-    if not text:
-        gr.Info(NO_PARAMETERS)
-    return text or "", gr.Button(interactive=bool(text))
+        raise gr.Error(message(exc.message, lang)) from None
+    if not parameters:
+        gr.Info(text("pnginfo.no_parameters", lang))
+    return parameters or "", gr.Button(interactive=bool(parameters))
 
 
 def build_pnginfo_tab(generate: GenerateTab) -> None:
-    with gr.Tab("PNG Info", id="pnginfo"):
+    with gr.Tab(label("tab.pnginfo"), id="pnginfo"):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(label="Image (PNG, JPEG or WebP with A1111 parameters)", type="filepath",
+                image = gr.Image(label=label("pnginfo.image"), type="filepath",
                                  sources=["upload", "clipboard"], height=420, elem_id="pnginfo-image")
             with gr.Column():
-                parameters = gr.Textbox(label="Parameters", lines=10, interactive=False, buttons=["copy"],
-                                        placeholder="Drop an image on the left (log in first: uploads need an account).",
+                parameters = gr.Textbox(label=label("pnginfo.parameters"), lines=10, interactive=False,
+                                        buttons=["copy"], placeholder=label("pnginfo.placeholder"),
                                         elem_id="pnginfo-parameters")
-                send = gr.Button("Send to Generate", variant="primary", interactive=False, elem_id="pnginfo-send")
+                send = gr.Button(label("pnginfo.send"), variant="primary", interactive=False, elem_id="pnginfo-send")
     image.change(read_image, [image], [parameters, send], api_visibility="private")
     generate.receive(send.click, parameters)

@@ -19,6 +19,7 @@ from core.library import Page
 
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html
+from .i18n import label, message, request_language, text
 from .links import Links, link
 from .models_tab import GRID_CSS, grid_html
 from .pager import Pager, build_pager, pager_values
@@ -26,7 +27,7 @@ from .session import request_user
 from .social import COMMENTS_CSS
 
 COMMENTS_PAGE = 10
-START = "Type a username above, or click a creator's name anywhere on the site. Log in to see your own profile."
+COUNTS = ("followers", "following", "models", "images")
 PROFILE_CSS = """
 .va-profile h2 { margin: 0 0 4px; font-size: 1.7em; overflow-wrap: anywhere; }
 .va-counts { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 8px 0; }
@@ -36,36 +37,42 @@ PROFILE_CSS = """
 """
 
 
-def header_html(profile: Profile) -> str:
+def empty_html(key: str, lang: str) -> str:
+    return f'<p class="va-empty">{render.text(text(key, lang))}</p>'
+
+
+def header_html(profile: Profile, lang: str) -> str:
     user = profile.user
-    badges = ('<span class="va-badge va-badge-type">Admin</span>' if user.is_admin else "") + \
-        ('<span class="va-badge va-badge-private">Banned</span>' if user.is_banned else "")
-    bio = render.markdown(user.bio) if user.bio.strip() else '<p class="va-muted">No bio yet.</p>'
-    counts = [(profile.followers, "followers", "follower"), (profile.following, "following", "following"),
-              (profile.model_count, "models", "model"), (profile.image_count, "images", "image")]
-    stats = "".join(f'<span class="va-count-{name}"><strong>{count}</strong> {one if count == 1 else name}</span>'
-                    for count, name, one in counts)
+    badges = (f'<span class="va-badge va-badge-type">{text("profile.admin", lang)}</span>' if user.is_admin else "") + \
+        (f'<span class="va-badge va-badge-private">{text("profile.banned", lang)}</span>' if user.is_banned else "")
+    bio = render.markdown(user.bio) if user.bio.strip() else f'<p class="va-muted">{text("profile.no_bio", lang)}</p>'
+    counts = (profile.followers, profile.following, profile.model_count, profile.image_count)
+    stats = "".join(f'<span class="va-count-{name}"><strong>{count}</strong> '
+                    f'{text(f"profile.{name}_one" if count == 1 else f"profile.{name}", lang)}</span>'
+                    for name, count in zip(COUNTS, counts))
+    joined = text("profile.joined", lang, date=render.short_date(user.created_at))
     return (f'<section class="va-profile" data-username="{render.text(user.username)}">'
             f'<h2>{render.text(user.username)}</h2><div class="va-badges">{badges}'
-            f'<span class="va-muted">joined {render.short_date(user.created_at)}</span></div>'
+            f'<span class="va-muted">{joined}</span></div>'
             f'<div class="va-counts">{stats}</div><div class="va-bio">{bio}</div></section>')
 
 
-def user_comments_html(page: Page) -> str:
+def user_comments_html(page: Page, lang: str) -> str:
     if not page.items:
-        return '<p class="va-empty">No comments yet.</p>'
+        return empty_html("comments.none_yet", lang)
     items = "".join(
-        f'<li class="va-comment"><div class="va-comment-head">on {link("model", c.model_id, c.model_name)}'
+        f'<li class="va-comment"><div class="va-comment-head">'
+        f'{text("profile.comment_on", lang, model=link("model", c.model_id, c.model_name))}'
         f'<span class="va-muted">{render.short_date(c.created_at)}</span></div>'
         f'<div class="va-comment-body">{render.markdown(c.body)}</div></li>' for c in page.items)
     return f'<ol class="va-comments">{items}</ol>'
 
 
-def follow_button(actor: UserInfo | None, profile: Profile) -> tuple:
+def follow_button(actor: UserInfo | None, profile: Profile, lang: str) -> tuple:
     """The follow button (hidden on one's own profile) and what a click asks for."""
     own = actor is not None and actor.id == profile.user.id
-    label = "✓ Following" if profile.is_following else "Follow"
-    return (gr.Button(label, visible=not own, variant="secondary" if profile.is_following else "primary"),
+    caption = text("profile.followed" if profile.is_following else "profile.follow", lang)
+    return (gr.Button(caption, visible=not own, variant="secondary" if profile.is_following else "primary"),
             not profile.is_following)
 
 
@@ -89,40 +96,40 @@ class ProfileView:
         return [self.box, self.shown, self.header, self.follow, self.follow_target, self.models, self.images,
                 *self.comment_outputs()]
 
-    def comment_values(self, actor: UserInfo | None, username: str, page: int) -> tuple:
+    def comment_values(self, actor: UserInfo | None, username: str, page: int, lang: str) -> tuple:
         result = comments.user_comments(actor, username, max(page, 1), COMMENTS_PAGE)
-        return user_comments_html(result), *pager_values(result, "comment")
+        return user_comments_html(result, lang), *pager_values(result, lang, "comments")
 
-    def values(self, actor: UserInfo | None, username: str) -> tuple:
+    def values(self, actor: UserInfo | None, username: str, lang: str) -> tuple:
         profile = follows.profile(actor, username)
         name = profile.user.username
         own = actor is not None and actor.id == profile.user.id
-        no_models = "No models yet: upload one in the Upload tab." if own else "No public models yet."
-        no_images = "No published images yet: publish one from Gallery → My images." if own else \
-            "No published images yet."
-        models = grid_html(profile.models) if profile.models else f'<p class="va-empty">{no_models}</p>'
-        return (name, name, header_html(profile), *follow_button(actor, profile), models,
-                images_grid_html(profile.images, no_images), *self.comment_values(actor, name, 1))
+        no_models = "profile.no_models_own" if own else "profile.no_models"
+        no_images = text("profile.no_images_own" if own else "profile.no_images", lang)
+        models = grid_html(profile.models, lang) if profile.models else empty_html(no_models, lang)
+        return (name, name, header_html(profile, lang), *follow_button(actor, profile, lang), models,
+                images_grid_html(profile.images, no_images, lang), *self.comment_values(actor, name, 1, lang))
 
-    def blank(self) -> tuple:
-        return ("", "", f'<p class="va-empty">{render.text(START)}</p>', gr.Button(visible=False), True, "", "", "",
-                "", 1, gr.Button(interactive=False), gr.Button(interactive=False))
+    def blank(self, lang: str) -> tuple:
+        return ("", "", empty_html("profile.start", lang), gr.Button(visible=False), True, "", "", "", "", 1,
+                gr.Button(interactive=False), gr.Button(interactive=False))
 
     # ------------------------------------------------------------------ events
     def show(self, username, request: gr.Request):
         actor = request_user(self.context, request)
+        lang = request_language(request)
         name = (username or "").strip() or (actor.username if actor else "")
         if not name:
-            return self.blank()
+            return self.blank(lang)
         try:
-            return self.values(actor, name)
+            return self.values(actor, name, lang)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
 
     def mine(self, request: gr.Request):
         actor = request_user(self.context, request)
         if actor is None:
-            raise gr.Error("Log in (Account tab) to see your profile.")
+            raise gr.Error(text("profile.log_in", request_language(request)))
         return self.show(actor.username, request)
 
     def follow_user(self, username, follow: bool, request: gr.Request):
@@ -130,13 +137,14 @@ class ProfileView:
             follows.set_following(self.context.store, request_user(self.context, request), username or "",
                                   bool(follow))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, request_language(request))) from None
 
     def _comments_page(self, username, page: int, request: gr.Request):
+        lang = request_language(request)
         try:
-            return self.comment_values(request_user(self.context, request), username or "", page)
+            return self.comment_values(request_user(self.context, request), username or "", page, lang)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
 
     def previous_comments(self, username, page, request: gr.Request):
         return self._comments_page(username, int(page) - 1, request)
@@ -147,21 +155,21 @@ class ProfileView:
 
 def build_profile_tab(context: AppContext, links: Links) -> None:
     """The Profile tab; registers the ``user`` destination with ``links``."""
-    with gr.Tab("Profile", id="profile") as tab:
+    with gr.Tab(label("tab.profile"), id="profile") as tab:
         with gr.Row(equal_height=True):
-            box = gr.Textbox(show_label=False, placeholder="Username, e.g. alice", max_length=64, scale=3,
-                             elem_id="profile-username")
-            open_button = gr.Button("Open", scale=0, min_width=110, elem_id="profile-open")
-            mine = gr.Button("My profile", scale=0, min_width=130, elem_id="profile-mine")
+            box = gr.Textbox(show_label=False, placeholder=label("profile.username_placeholder"), max_length=64,
+                             scale=3, elem_id="profile-username")
+            open_button = gr.Button(label("profile.open"), scale=0, min_width=110, elem_id="profile-open")
+            mine = gr.Button(label("profile.mine"), scale=0, min_width=130, elem_id="profile-mine")
         header = gr.HTML(elem_id="profile-header", css_template=render.BASE_CSS + PROFILE_CSS, js_on_load=None)
         with gr.Row():
-            follow = gr.Button("Follow", variant="primary", visible=False, scale=0, min_width=160,
+            follow = gr.Button(label("profile.follow"), variant="primary", visible=False, scale=0, min_width=160,
                                elem_id="profile-follow")
-        gr.Markdown("### Models")
+        gr.Markdown(label("profile.models_heading"))
         models = links.html(css=GRID_CSS, elem_id="profile-models")
-        gr.Markdown("### Published images")
+        gr.Markdown(label("profile.images_heading"))
         images = links.html(css=SHOTS_CSS, elem_id="profile-images")
-        gr.Markdown("### Comments")
+        gr.Markdown(label("comments.heading"))
         comment_list = links.html(css=COMMENTS_CSS, elem_id="profile-comments")
         pager = build_pager("profile-comments")
         shown = gr.Textbox(visible=False, elem_id="profile-shown")

@@ -16,7 +16,13 @@ import html
 from urllib.parse import quote
 
 import nh3
+from gradio.i18n import I18nData
 from markdown_it import MarkdownIt
+
+from core.store import BASE_MODELS, MODEL_TYPES
+
+from .i18n import label
+from .i18n import text as translate
 
 ALLOWED_TAGS = frozenset({
     "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p",
@@ -24,8 +30,7 @@ ALLOWED_TAGS = frozenset({
 })
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener noreferrer"
-TYPE_LABELS = {"checkpoint": "Checkpoint", "lora": "LoRA", "embedding": "Embedding", "vae": "VAE", "other": "Other"}
-SIZE_UNITS = ("bytes", "KB", "MB", "GB", "TB")
+SIZE_UNITS = ("B", "KB", "MB", "GB", "TB")
 
 # Classes every rendered fragment may use; each gr.HTML adds this to its own (component-scoped) CSS.
 BASE_CSS = """
@@ -61,16 +66,37 @@ def markdown(source: str | None) -> str:
                      set_tag_attribute_values={"a": {"target": "_blank"}})
 
 
-def type_label(kind: str) -> str:
-    return TYPE_LABELS.get(kind, kind.title())
+def type_label(kind: str, lang: str) -> str:
+    """A model type as people call it ("LoRA"; "Checkpoint" is "大模型" in Chinese)."""
+    return translate(f"type.{kind}", lang) if kind in MODEL_TYPES else kind.title()
 
 
-def human_size(size: int) -> str:
+def base_label(base_model: str, lang: str) -> str:
+    """A base model's name ("SDXL" stays; "other" is translated)."""
+    return translate("base.other", lang) if base_model == "other" else base_model
+
+
+def type_choices() -> list[tuple[I18nData, str]]:
+    """Model types for a dropdown: translated names, stable values."""
+    return [(label(f"type.{kind}"), kind) for kind in MODEL_TYPES]
+
+
+def base_choices() -> list[tuple[str | I18nData, str]]:
+    """Base models for a dropdown: their names, and "other" translated."""
+    return [(label("base.other") if base == "other" else base, base) for base in BASE_MODELS]
+
+
+def sort_choices(sorts: tuple[str, ...]) -> list[tuple[I18nData, str]]:
+    """Sort orders for a dropdown: translated names, the sort keys as values."""
+    return [(label(f"sort.{sort}"), sort) for sort in sorts]
+
+
+def human_size(size: int, lang: str) -> str:
     """1536 -> '1.5 KB' (binary multiples, as file managers show them)."""
     value, unit = float(size), 0
     while value >= 1024 and unit < len(SIZE_UNITS) - 1:
         value, unit = value / 1024, unit + 1
-    return f"{size} bytes" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
+    return translate("size.bytes", lang, count=size) if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
 
 
 def short_date(iso_time: str | None) -> str:

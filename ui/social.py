@@ -22,6 +22,7 @@ from core.library import ModelRecord, Page, get_model
 
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html, like_button
+from .i18n import label, message, request_language, text
 from .links import Links, event_value, user_link
 from .model_page import ModelPage, model_page_html
 from .pager import Pager, build_pager, pager_values
@@ -37,7 +38,7 @@ element.addEventListener('click', (event) => {
   if (!button || !element.contains(button)) return;
   if (button.dataset.armed !== '1') {
     button.dataset.armed = '1';
-    button.textContent = 'Click again to delete';
+    button.textContent = button.dataset.confirm;
     return;
   }
   trigger('submit', {comment_id: Number(button.dataset.deleteComment)});
@@ -63,26 +64,26 @@ def can_delete(actor: UserInfo | None, comment: CommentRecord) -> bool:
     return actor is not None and (actor.is_admin or actor.id == comment.user_id)
 
 
-def comment_html(actor: UserInfo | None, comment: CommentRecord) -> str:
-    delete = (f'<button type="button" class="va-comment-delete" data-delete-comment="{comment.id}">Delete</button>'
-              if can_delete(actor, comment) else "")
+def comment_html(actor: UserInfo | None, comment: CommentRecord, lang: str) -> str:
+    delete = (f'<button type="button" class="va-comment-delete" data-delete-comment="{comment.id}" '
+              f'data-confirm="{render.text(text("comments.confirm_delete", lang))}">{text("comments.delete", lang)}'
+              f'</button>' if can_delete(actor, comment) else "")
     return (f'<li class="va-comment" data-comment-id="{comment.id}"><div class="va-comment-head">'
             f'{user_link(comment.username)}<span class="va-muted">{render.short_date(comment.created_at)}</span>'
             f'{delete}</div><div class="va-comment-body">{render.markdown(comment.body)}</div></li>')
 
 
-def comments_html(actor: UserInfo | None, page: Page) -> str:
+def comments_html(actor: UserInfo | None, page: Page, lang: str) -> str:
     if not page.items:
-        hint = "Be the first: write one below." if actor else "Log in (Account tab) to write the first one."
-        return f'<p class="va-empty">No comments yet. {hint}</p>'
-    return '<ol class="va-comments">' + "".join(comment_html(actor, c) for c in page.items) + "</ol>"
+        return f'<p class="va-empty">{text("comments.be_first" if actor else "comments.log_in_first", lang)}</p>'
+    return '<ol class="va-comments">' + "".join(comment_html(actor, c, lang) for c in page.items) + "</ol>"
 
 
-def _model_id(value) -> int:
+def _model_id(value, lang: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise gr.Error("open a model first") from None
+        raise gr.Error(text("error.open_model_first", lang)) from None
 
 
 @dataclass(frozen=True)
@@ -108,34 +109,37 @@ class ModelSocial:
         return [self.model_id, self.like, self.like_target, self.creator, self.creator_button, self.samples,
                 *self.comment_outputs()]
 
-    def values(self, actor: UserInfo | None, model: ModelRecord) -> tuple:
+    def values(self, actor: UserInfo | None, model: ModelRecord, lang: str) -> tuple:
         """Everything for ``outputs`` about one model the actor may see."""
         samples = gallery.list_images(actor, ImageQuery(model_id=model.id, limit=SAMPLES))
-        empty = ("No images made with this model yet. Generate one with it in the Generate tab, then publish it "
-                 "from Gallery → My images.")
-        return (model.id, *like_button(likes.model_like(actor, model.id)), model.owner,
-                gr.Button(f"{model.owner}'s profile →"), images_grid_html(samples.items, empty),
-                *self.comment_values(actor, model.id, 1))
+        return (model.id, *like_button(likes.model_like(actor, model.id), lang), model.owner,
+                gr.Button(text("model.creator_profile", lang, name=model.owner)),
+                images_grid_html(samples.items, text("model.no_samples", lang), lang),
+                *self.comment_values(actor, model.id, 1, lang))
 
-    def comment_values(self, actor: UserInfo | None, model_id: int, page: int) -> tuple:
+    def comment_values(self, actor: UserInfo | None, model_id: int, page: int, lang: str) -> tuple:
         result = comments.list_comments(actor, model_id, max(page, 1), COMMENTS_PAGE)
         if not result.items and result.page > result.total_pages:
             result = comments.list_comments(actor, model_id, result.total_pages, COMMENTS_PAGE)
-        return comments_html(actor, result), *pager_values(result, "comment")
+        return comments_html(actor, result, lang), *pager_values(result, lang, "comments")
 
     # ------------------------------------------------------------------ events
     def refresh_body(self, model_id, request: gr.Request):
         """The model page again (its like and comment counts changed)."""
+        lang = request_language(request)
         try:
-            return model_page_html(get_model(request_user(self.context, request), _model_id(model_id)))
+            model = get_model(request_user(self.context, request), _model_id(model_id, lang))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
+        return model_page_html(model, lang)
 
     def show_comments(self, model_id, page, request: gr.Request):
+        lang = request_language(request)
         try:
-            return self.comment_values(request_user(self.context, request), _model_id(model_id), int(page or 1))
+            return self.comment_values(request_user(self.context, request), _model_id(model_id, lang),
+                                       int(page or 1), lang)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
 
     def first_comments(self, model_id, request: gr.Request):
         return self.show_comments(model_id, 1, request)
@@ -147,29 +151,32 @@ class ModelSocial:
         return self.show_comments(model_id, page + 1, request)
 
     def post_comment(self, model_id, body, request: gr.Request):
+        lang = request_language(request)
         try:
-            comments.post_comment(self.context.store, request_user(self.context, request), _model_id(model_id),
+            comments.post_comment(self.context.store, request_user(self.context, request), _model_id(model_id, lang),
                                   body or "")
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
+            raise gr.Error(message(exc.message, lang)) from None
         return ""
 
     def delete_comment(self, comment_id, request: gr.Request):
+        lang = request_language(request)
         try:
             comments.delete_comment(self.context.store, request_user(self.context, request), int(comment_id))
         except (TypeError, ValueError):
-            raise gr.Error("choose a comment") from None
+            raise gr.Error(text("error.choose_comment", lang)) from None
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        gr.Info("Comment deleted.")
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("comments.deleted", lang))
 
     def like_model(self, model_id, like: bool, request: gr.Request):
+        lang = request_language(request)
         try:
             state = likes.set_model_like(self.context.store, request_user(self.context, request),
-                                         _model_id(model_id), bool(like))
+                                         _model_id(model_id, lang), bool(like))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return like_button(state)
+            raise gr.Error(message(exc.message, lang)) from None
+        return like_button(state, lang)
 
 
 def _picked_comment(event: gr.EventData):
@@ -180,16 +187,16 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
     """Add the like button, creator link, sample images and comments to ``page``; wire their events."""
     with page.column:  # re-entered where it was built (inside its tab), so it keeps its place
         with page.toolbar:
-            like = gr.Button("♡ Like", size="sm", scale=0, min_width=110, elem_id="model-like")
-            creator_button = gr.Button("Creator", size="sm", scale=0, min_width=150, elem_id="model-creator")
-        gr.Markdown("### Images made with this model")
+            like = gr.Button(label("like.button"), size="sm", scale=0, min_width=110, elem_id="model-like")
+            creator_button = gr.Button(label("model.creator_button"), size="sm", scale=0, min_width=150,
+                                       elem_id="model-creator")
+        gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
-        gr.Markdown("### Comments")
-        body = gr.Textbox(label="Write a comment (Markdown)", lines=3, max_length=comments.MAX_COMMENT_CHARS,
-                          placeholder="Say what worked for you, share settings, ask the creator…",
-                          elem_id="comment-body")
+        gr.Markdown(label("comments.heading"))
+        body = gr.Textbox(label=label("comments.write"), lines=3, max_length=comments.MAX_COMMENT_CHARS,
+                          placeholder=label("comments.placeholder"), elem_id="comment-body")
         with gr.Row():
-            post = gr.Button("Post comment", variant="primary", scale=0, min_width=160, elem_id="comment-post")
+            post = gr.Button(label("comments.post"), variant="primary", scale=0, min_width=160, elem_id="comment-post")
         comment_list = links.html(css=COMMENTS_CSS, js=DELETE_JS, elem_id="model-comments")
         pager = build_pager("comments")
         model_id = gr.Number(visible=False, precision=0, elem_id="social-model-id")

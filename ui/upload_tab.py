@@ -21,18 +21,17 @@ from core.errors import InvalidInput, VisionaryError
 from core.ingest import stage_local_file
 from core.library import ModelQuery, ModelRecord, Page
 from core.library_edit import ModelFields, split_list
-from core.store import BASE_MODELS, MODEL_TYPES
 
 from . import render
+from .i18n import label, message, request_language, text
+from .model_page import visibility_label
 from .pager import build_pager, pager_values
 from .session import request_user
 
 MODEL_FILE_TYPES = [".safetensors", ".ckpt", ".pt", ".pth", ".bin"]
 DETECT = "detect"
 MY_PAGE_SIZE = 20
-UPLOAD_HELP = ("Upload a `.safetensors` model file (checkpoint, LoRA, embedding or VAE). Type and base model are "
-               "detected from the weights unless you choose them. Pickle files (`.ckpt`, `.pt`, `.bin`) are "
-               "accepted only where the site converts them to safetensors in a sandbox.")
+DELETED = {"model": "upload.deleted_model", "version": "upload.deleted_version", "file": "upload.deleted_file"}
 
 LIST_CSS = """
 .va-mine-model { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 14px;
@@ -65,24 +64,26 @@ def metadata_inputs(prefix: str, detect: bool) -> MetadataInputs:
     ``detect``: the upload form, whose type and base model start at "detect from the file".  Otherwise the
     editor, which starts empty (an API caller leaving a field out keeps the model's value).
     """
-    detect_choice = [("Detect from the file", DETECT)] if detect else []
-    text, choice = ("", DETECT) if detect else (None, None)
+    detect_choice = [(label("upload.detect"), DETECT)] if detect else []
+    start, choice = ("", DETECT) if detect else (None, None)
     with gr.Row(equal_height=True):
-        name = gr.Textbox(text, label="Name", max_length=200, placeholder="the file name" if detect else "",
-                          elem_id=f"{prefix}-name", scale=2)
-        kind = gr.Dropdown(detect_choice + [(render.type_label(t), t) for t in MODEL_TYPES], value=choice,
-                           label="Type", elem_id=f"{prefix}-type")
-        base = gr.Dropdown(detect_choice + [(b, b) for b in BASE_MODELS], value=choice, label="Base model",
+        name = gr.Textbox(start, label=label("upload.name"), max_length=200,
+                          placeholder=label("upload.name_placeholder") if detect else None, elem_id=f"{prefix}-name",
+                          scale=2)
+        kind = gr.Dropdown(detect_choice + render.type_choices(), value=choice, label=label("upload.type"),
+                           elem_id=f"{prefix}-type")
+        base = gr.Dropdown(detect_choice + render.base_choices(), value=choice, label=label("upload.base_model"),
                            elem_id=f"{prefix}-base")
-        visibility = gr.Radio([("Public", "public"), ("Private", "private")], value="public" if detect else None,
-                              label="Visibility", elem_id=f"{prefix}-visibility")
-    description = gr.Textbox(text, label="Description (Markdown)", lines=5, max_length=50_000,
+        visibility = gr.Radio([(label("visibility.public"), "public"), (label("visibility.private"), "private")],
+                              value="public" if detect else None, label=label("upload.visibility"),
+                              elem_id=f"{prefix}-visibility")
+    description = gr.Textbox(start, label=label("upload.description"), lines=5, max_length=50_000,
                              elem_id=f"{prefix}-description")
     with gr.Row():
-        tags = gr.Textbox(text, label="Tags", placeholder="comma-separated, e.g. anime, style",
+        tags = gr.Textbox(start, label=label("upload.tags"), placeholder=label("upload.tags_placeholder"),
                           elem_id=f"{prefix}-tags")
-        trigger_words = gr.Textbox(text, label="Trigger words", placeholder="comma-separated",
-                                   elem_id=f"{prefix}-trigger-words")
+        trigger_words = gr.Textbox(start, label=label("upload.trigger_words"),
+                                   placeholder=label("upload.trigger_placeholder"), elem_id=f"{prefix}-trigger-words")
     return MetadataInputs(name, kind, base, visibility, description, tags, trigger_words)
 
 
@@ -100,41 +101,50 @@ def model_id_of(value) -> int:
         raise InvalidInput("choose one of your models first") from None
 
 
-def uploaded_html(record: ModelRecord, added_version: bool) -> str:
+def uploaded_html(record: ModelRecord, added_version: bool, lang: str) -> str:
     version = record.versions[0]
     file = version.files[0]
-    what = f"Added version <strong>{render.text(version.name)}</strong> to" if added_version else "Uploaded"
-    return (f'<div class="va-ok">{what} <strong>{render.text(record.name)}</strong>: '
-            f'{render.text(render.type_label(record.type))} · {render.text(version.base_model)} · '
-            f'{render.human_size(file.size)} · AutoV2 <code>{render.text(file.autov2.upper())}</code>. '
-            f'Find it in the <strong>Models</strong> tab.</div>')
+    details = (f'{render.text(render.type_label(record.type, lang))} · '
+               f'{render.text(render.base_label(version.base_model, lang))} · {render.human_size(file.size, lang)} · '
+               f'AutoV2 <code>{render.text(file.autov2.upper())}</code>')
+    names = {"name": f"<strong>{render.text(record.name)}</strong>", "details": details,
+             "tab": f"<strong>{text('tab.models', lang)}</strong>"}
+    done = text("upload.added_version", lang, version=f"<strong>{render.text(version.name)}</strong>", **names) \
+        if added_version else text("upload.uploaded", lang, **names)
+    return f'<div class="va-ok">{done}</div>'
 
 
-def my_models_html(page: Page) -> str:
+def my_models_html(page: Page, lang: str) -> str:
     if not page.items:
-        return '<p class="va-muted">You have not uploaded any models yet.</p>'
-    return '<div class="va-mine">' + "".join(_my_model_html(m) for m in page.items) + "</div>"
+        return f'<p class="va-muted">{text("upload.none_yet", lang)}</p>'
+    return '<div class="va-mine">' + "".join(_my_model_html(m, lang) for m in page.items) + "</div>"
 
 
-def _my_model_html(model: ModelRecord) -> str:
+def _my_model_html(model: ModelRecord, lang: str) -> str:
     rows = "".join(
-        f"<tr><td>{render.text(v.name)}</td><td>{render.text(f.original_name)}</td><td>{render.human_size(f.size)}"
-        f"</td><td><code>{render.text(f.autov2.upper())}</code></td><td>{render.short_date(f.created_at)}</td></tr>"
+        f"<tr><td>{render.text(v.name)}</td><td>{render.text(f.original_name)}</td>"
+        f"<td>{render.human_size(f.size, lang)}</td><td><code>{render.text(f.autov2.upper())}</code></td>"
+        f"<td>{render.short_date(f.created_at)}</td></tr>"
         for v in model.versions for f in v.files)
+    columns = "".join(f"<th>{text(f'upload.col_{c}', lang)}</th>" for c in ("version", "file", "size"))
+    updated = text("upload.updated", lang, date=render.short_date(model.updated_at))
+    facts = (f'{render.text(render.type_label(model.type, lang))} · '
+             f'{render.text(render.base_label(model.base_model, lang))} · '
+             f'{visibility_label(model.visibility, lang)} · '
+             f'⬇ {model.download_count} · ♥ {model.like_count} · {updated}')
     return (f'<section class="va-mine-model" data-model-id="{model.id}"><div class="va-mine-head">'
-            f'<span class="va-mine-name">{render.text(model.name)}</span><span class="va-muted">'
-            f'{render.text(render.type_label(model.type))} · {render.text(model.base_model)} · {model.visibility} · '
-            f'⬇ {model.download_count} · ♥ {model.like_count} · updated {render.short_date(model.updated_at)}'
-            f'</span></div><table class="va-table"><thead><tr><th>Version</th><th>File</th><th>Size</th><th>AutoV2</th>'
-            f'<th>Uploaded</th></tr></thead><tbody>{rows}</tbody></table></section>')
+            f'<span class="va-mine-name">{render.text(model.name)}</span><span class="va-muted">{facts}</span></div>'
+            f'<table class="va-table"><thead><tr>{columns}<th>AutoV2</th><th>{text("upload.col_uploaded", lang)}</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table></section>')
 
 
-def delete_choices(model: ModelRecord) -> list[tuple[str, str]]:
+def delete_choices(model: ModelRecord, lang: str) -> list[tuple[str, str]]:
     """What can be deleted from one model: the whole model, one version, or one file."""
-    choices = [(f"The whole model “{model.name}” ({len(model.versions)} version(s))", f"model:{model.id}")]
+    choices = [(text("upload.delete_model", lang, name=model.name, count=len(model.versions)), f"model:{model.id}")]
     for version in model.versions:
-        choices.append((f"Version “{version.name}” and its files", f"version:{version.id}"))
-        choices += [(f"File {f.original_name} (version “{version.name}”)", f"file:{f.id}") for f in version.files]
+        choices.append((text("upload.delete_version", lang, name=version.name), f"version:{version.id}"))
+        choices += [(text("upload.delete_file", lang, name=f.original_name, version=version.name), f"file:{f.id}")
+                    for f in version.files]
     return choices
 
 
@@ -146,14 +156,14 @@ def delete_target(value) -> tuple[str, int]:
 
 
 def store_upload(context: AppContext, actor: UserInfo, file_path: str | None, model_id: int | None,
-                 version_name: str | None, fields: ModelFields, progress: gr.Progress) -> ModelRecord:
+                 version_name: str | None, fields: ModelFields, progress: gr.Progress, lang: str) -> ModelRecord:
     """Gradio's temp file into the library: a new model, or a new version of ``model_id``."""
     config = context.config
     if not file_path or not Path(file_path).is_file():
         raise InvalidInput("choose a model file first (after a failed upload, choose it again)")
-    progress(0.1, desc="Hashing the file (SHA-256)")
+    progress(0.1, desc=text("upload.hashing", lang))
     staged = stage_local_file(config.models_path, Path(file_path), Path(file_path).name, config.max_upload_bytes)
-    progress(0.5, desc="Validating and storing the file")
+    progress(0.5, desc=text("upload.storing", lang))
     if model_id is None:
         return library_edit.create_model(context.store, config.models_path, actor, staged, fields,
                                          allow_pickle=config.allow_pickle_import)
@@ -172,19 +182,20 @@ class MyUploads:
 
 def build_upload_tab(context: AppContext) -> None:
     """The Upload tab with its two parts: a new upload, and My uploads (list, edit, delete)."""
-    with gr.Tab("Upload", id="upload") as tab:
+    with gr.Tab(label("tab.upload"), id="upload") as tab:
         who = gr.Markdown(elem_id="upload-who")
         with gr.Tabs():
-            with gr.Tab("New upload", id="upload-new"):
+            with gr.Tab(label("upload.new_upload"), id="upload-new"):
                 upload_event = _build_upload_form(context)
-            with gr.Tab("My uploads", id="my-uploads") as mine_tab:
+            with gr.Tab(label("upload.my_uploads"), id="my-uploads") as mine_tab:
                 mine = _build_my_uploads(context)
 
     def who_text(request: gr.Request) -> str:
         user = request_user(context, request)
+        lang = request_language(request)
         if user is None:
-            return "Log in (**Account** tab) to upload models and manage your uploads."
-        return f"Uploading as **{render.text(user.username)}**."
+            return text("upload.log_in", lang)
+        return text("upload.uploading_as", lang, name=render.text(user.username))
 
     tab.select(who_text, None, who, api_visibility="private")
     gr.on([tab.select, mine_tab.select], mine.show, mine.inputs, mine.outputs, api_visibility="private")
@@ -193,28 +204,31 @@ def build_upload_tab(context: AppContext) -> None:
 
 def _build_upload_form(context: AppContext):
     """The upload form; returns the upload event (to chain a refresh of My uploads on success)."""
-    gr.Markdown(UPLOAD_HELP)
-    file = gr.File(label="Model file", file_types=MODEL_FILE_TYPES, type="filepath", elem_id="upload-file")
-    mode = gr.Radio([("New model", "new"), ("New version of one of my models", "version")], value="new",
-                    label="Upload as", elem_id="upload-mode")
+    gr.Markdown(label("upload.help"))
+    file = gr.File(label=label("upload.model_file"), file_types=MODEL_FILE_TYPES, type="filepath",
+                   elem_id="upload-file")
+    mode = gr.Radio([(label("upload.new_model"), "new"), (label("upload.new_version"), "version")], value="new",
+                    label=label("upload.upload_as"), elem_id="upload-mode")
     with gr.Row(visible=False) as version_row:
-        target = gr.Dropdown([], label="Model", allow_custom_value=True, elem_id="upload-target")
-        version_name = gr.Textbox(label="Version name", value="v2", max_length=200, elem_id="upload-version-name")
+        target = gr.Dropdown([], label=label("upload.model"), allow_custom_value=True, elem_id="upload-target")
+        version_name = gr.Textbox(label=label("upload.version_name"), value="v2", max_length=200,
+                                  elem_id="upload-version-name")
     with gr.Column() as fields_column:
         metadata = metadata_inputs("upload", detect=True)
-    button = gr.Button("Upload", variant="primary", elem_id="upload-button")
+    button = gr.Button(label("upload.upload"), variant="primary", elem_id="upload-button")
     status = gr.HTML(elem_id="upload-status", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
 
     def upload(file_path, mode, version_name, name, kind, base, visibility, description, tags, trigger_words,
                target=None, request: gr.Request = None, progress=gr.Progress()):
+        lang = request_language(request)
         try:
             actor = library_edit.require_login(request_user(context, request))
             model_id = model_id_of(target) if mode == "version" else None
             fields = model_fields(name, kind, base, visibility, description, tags, trigger_words)
-            record = store_upload(context, actor, file_path, model_id, version_name, fields, progress)
+            record = store_upload(context, actor, file_path, model_id, version_name, fields, progress, lang)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return uploaded_html(record, model_id is not None)
+            raise gr.Error(message(exc.message, lang)) from None
+        return uploaded_html(record, model_id is not None, lang)
 
     def switch_mode(mode, request: gr.Request):
         is_version = mode == "version"
@@ -234,27 +248,28 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
     """My uploads: a paged list, then an editor and a two-step delete for one chosen model."""
     pager = build_pager("my")
     with pager.row:
-        refresh = gr.Button("Refresh", size="sm", scale=0, min_width=120, elem_id="my-refresh")
+        refresh = gr.Button(label("upload.refresh"), size="sm", scale=0, min_width=120, elem_id="my-refresh")
     listing = gr.HTML(elem_id="my-uploads-list", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
-    chosen = gr.Dropdown([], label="Model to edit or delete", allow_custom_value=True, elem_id="my-model")
-    with gr.Accordion("Edit metadata", open=True):
+    chosen = gr.Dropdown([], label=label("upload.model_to_edit"), allow_custom_value=True, elem_id="my-model")
+    with gr.Accordion(label("upload.edit_metadata"), open=True):
         editor = metadata_inputs("edit", detect=False)
-        save = gr.Button("Save changes", variant="primary", elem_id="save-model-button")
-    with gr.Accordion("Delete", open=True):
-        target = gr.Dropdown([], label="What to delete", allow_custom_value=True, elem_id="delete-target")
-        confirm = gr.Checkbox(False, label="I understand: this permanently deletes the file(s) from disk",
-                              elem_id="delete-confirm")
-        delete = gr.Button("Delete", variant="stop", elem_id="delete-button")
+        save = gr.Button(label("upload.save"), variant="primary", elem_id="save-model-button")
+    with gr.Accordion(label("upload.delete_section"), open=True):
+        target = gr.Dropdown([], label=label("upload.what_to_delete"), allow_custom_value=True,
+                             elem_id="delete-target")
+        confirm = gr.Checkbox(False, label=label("upload.confirm"), elem_id="delete-confirm")
+        delete = gr.Button(label("upload.delete"), variant="stop", elem_id="delete-button")
     status = gr.HTML(elem_id="my-uploads-status", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
 
     def show(page: int, request: gr.Request):
         actor = request_user(context, request)
+        lang = request_language(request)
         if actor is None:
-            return ("Log in to see your uploads.", "", 1, gr.Button(interactive=False), gr.Button(interactive=False),
-                    gr.Dropdown(choices=[]))
+            return (text("upload.log_in_to_see", lang), "", 1, gr.Button(interactive=False),
+                    gr.Button(interactive=False), gr.Dropdown(choices=[]))
         result = library.list_models(actor, ModelQuery(mine=True, page=max(int(page), 1), limit=MY_PAGE_SIZE))
         choices = [(f"{m.name} (#{m.id})", m.id) for m in result.items]
-        return my_models_html(result), *pager_values(result), gr.Dropdown(choices=choices)
+        return my_models_html(result, lang), *pager_values(result, lang), gr.Dropdown(choices=choices)
 
     list_outputs = [listing, *pager.outputs(), chosen]
 
@@ -263,22 +278,26 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
             model = library.get_model(request_user(context, request), model_id_of(model_id))
         except VisionaryError:
             return (*[gr.update()] * 7, gr.Dropdown(choices=[], value=None), False)
+        choices = delete_choices(model, request_language(request))
         return (model.name, model.type, model.base_model, model.visibility, model.description, ", ".join(model.tags),
-                ", ".join(model.trigger_words), gr.Dropdown(choices=delete_choices(model), value=None), False)
+                ", ".join(model.trigger_words), gr.Dropdown(choices=choices, value=None), False)
 
     def edit_model(model_id, name=None, kind=None, base=None, visibility=None, description=None, tags=None,
                    trigger_words=None, request: gr.Request = None):
+        lang = request_language(request)
         try:
             record = library_edit.update_model(
                 context.store, request_user(context, request), model_id_of(model_id),
                 model_fields(name, kind, base, visibility, description, tags, trigger_words))
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return f'<div class="va-ok">Saved <strong>{render.text(record.name)}</strong>.</div>'
+            raise gr.Error(message(exc.message, lang)) from None
+        saved = text("upload.saved", lang, name=f"<strong>{render.text(record.name)}</strong>")
+        return f'<div class="va-ok">{saved}</div>'
 
     def delete_upload(target_value, confirmed: bool, request: gr.Request):
         deleters = {"model": library_edit.delete_model, "version": library_edit.delete_version,
                     "file": library_edit.delete_file}
+        lang = request_language(request)
         try:
             actor = library_edit.require_login(request_user(context, request))
             kind, item_id = delete_target(target_value)
@@ -286,8 +305,8 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
                 raise InvalidInput("tick “I understand” to confirm the deletion")
             deleters[kind](context.store, context.config.models_path, actor, item_id)
         except VisionaryError as exc:
-            raise gr.Error(exc.message) from None
-        return f'<div class="va-ok">Deleted the {kind}.</div>'
+            raise gr.Error(message(exc.message, lang)) from None
+        return f'<div class="va-ok">{text(DELETED[kind], lang)}</div>'
 
     def clear_choice():
         return gr.Dropdown(value=None), gr.Dropdown(choices=[], value=None), False
