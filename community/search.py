@@ -6,13 +6,18 @@ FTS5 as syntax: it is cut into words of letters and digits, each quoted, so
 ``"``, ``*``, ``AND (`` or ``name:`` are plain text and never an error.  The
 last word (the one being typed) matches as a prefix (``"ab"*``) when it has
 two or more characters; the words before it match whole, since a whole word
-as a prefix would merge the lists of every longer word starting with it.
+as a prefix would merge the lists of every longer word starting with it.  A
+ranked search tries the last word whole first: when that alone fills the
+window (a common word) the prefix query, which would read the word's whole
+match list, is not needed.
 
 Ranking is bm25 with the name weighted far above the description.  A ranked
 search scores at most ``WINDOW`` newest matches of the whole text plus at most
 ``WINDOW`` newest matches in the name column, so a query that matches half of
 a large table still answers in milliseconds; the best names are always among
-the candidates.
+the candidates.  The scores are computed here from those rows' text: FTS5's
+own ``bm25()`` reads the whole match list of every word to weigh it, which
+for a common word costs more than the rest of the search.
 """
 
 from __future__ import annotations
@@ -20,15 +25,18 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from peewee import SQL, SqliteDatabase
+from peewee import SQL, SqliteDatabase, fn
 
 from community.accounts import UserInfo, user_info
 from community.paging import slice_page
-from core.library import Page, file_record, model_records, visible_models
+from core.library import Page, file_record, model_records, visible_models, visible_to
 from core.search_index import FileSearch, ImageSearch, ModelSearch, UserSearch
 from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User
 
-WINDOW = 500
+WINDOW = 200
+BM25_K1 = 1.2  # FTS5's bm25 constants
+BM25_B = 0.75
+HIT = "\x01"  # marks each matched word in the window's texts
 MAX_TERMS = 8
 MAX_TERM_CHARS = 64
 WORD = re.compile(r"[^\W_]+")
@@ -51,12 +59,13 @@ def _quoted(word: str, prefix: bool) -> str:
     return f'"{word}"*' if prefix and len(word) >= 2 else f'"{word}"'
 
 
-def match_expression(text: str, column: str | None = None) -> str | None:
-    """A safe FTS5 query: every word quoted, the last one (if 2+ characters) as a prefix; None if no words."""
+def match_expression(text: str, column: str | None = None, prefix: bool = True) -> str | None:
+    """A safe FTS5 query: every word quoted, the last one (if 2+ characters and ``prefix``) as a prefix; None if
+    no words."""
     words = terms(text)
     if not words:
         return None
-    expression = " ".join(_quoted(word, index == len(words) - 1) for index, word in enumerate(words))
+    expression = " ".join(_quoted(word, prefix and index == len(words) - 1) for index, word in enumerate(words))
     return f"{{{column}}} : ({expression})" if column else expression
 
 
@@ -122,12 +131,34 @@ def matching_image_ids(text: str):
     return Image.select(Image.id).where(_like_all(words, lambda p: Image.prompt ** p)) if words else _nothing(Image.id)
 
 
-def _window(fts, scope, key, expression: str) -> dict[int, float]:
-    """bm25 scores of the newest ``WINDOW`` rows of ``scope`` that match ``expression``."""
-    rank = fts.bm25(*WEIGHTS[fts])
-    rows = (scope.select(key, rank).join(fts, on=(fts.rowid == key)).where(fts.match(expression))
+def _window(fts, scope, key, expression: str) -> dict[int, tuple[str, ...]]:
+    """The column texts of the newest ``WINDOW`` rows of ``scope`` that match ``expression``, each matched word
+    marked by ``HIT`` (FTS5's ``highlight()``, which needs nothing beyond the row).
+
+    The match list is read newest first and each matched row is tested against ``scope`` on its own, so only
+    the rows of the window are ever visited."""
+    table = SQL(f'"{fts._meta.table_name}"')
+    marked = [fn.highlight(table, index, HIT, "") for index in range(len(WEIGHTS[fts]))]
+    in_scope = fn.EXISTS(scope.where(key == fts.rowid))
+    rows = (fts.select(fts.rowid, *marked).where(fts.match(expression), in_scope)
             .order_by(fts.rowid.desc()).limit(WINDOW))
-    return dict(rows.tuples())
+    return {row[0]: row[1:] for row in rows.tuples()}
+
+
+def bm25_scores(texts: dict[int, tuple[str, ...]], weights: tuple[float, ...]) -> dict[int, float]:
+    """bm25 of each row (higher is better) over its weighted columns, the query's words taken as one term.
+
+    FTS5's own ``bm25()`` also weighs each word by how many rows hold it, which for a common word means
+    reading its whole match list; within the window every row holds every word anyway.  Row lengths are
+    counted in spaces (a close, cheap stand-in for words)."""
+    lengths = {row_id: sum(text.count(" ") + 1 for text in columns if text) for row_id, columns in texts.items()}
+    average = max(sum(lengths.values()) / max(len(lengths), 1), 1.0)
+    scores = {}
+    for row_id, columns in texts.items():
+        hits = sum(weight * text.count(HIT) for weight, text in zip(weights, columns) if text)
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[row_id] / average)
+        scores[row_id] = hits * (BM25_K1 + 1) / (hits + norm)
+    return scores
 
 
 _FALLBACK = {ModelSearch: matching_model_ids, FileSearch: matching_file_ids, UserSearch: matching_user_ids,
@@ -140,13 +171,18 @@ def ranked_ids(fts, text: str, scope) -> list[int]:
     if not uses_fts():
         matching = scope.where(key.in_(_FALLBACK[fts](text))).order_by(key.desc()).limit(WINDOW)
         return [row[0] for row in matching.tuples()]
-    expression = match_expression(text)
-    if expression is None:
+    words = terms(text)
+    if not words:
         return []
+    whole = _window(fts, scope, key, match_expression(text, prefix=False))
+    prefix = len(whole) < WINDOW and len(words[-1]) >= 2
+    if prefix:
+        whole = _window(fts, scope, key, match_expression(text))
     column = PRIMARY_COLUMN[fts]
-    scores = _window(fts, scope, key, match_expression(text, column)) if column else {}
-    scores.update(_window(fts, scope, key, expression))
-    return sorted(scores, key=lambda row_id: (scores[row_id], -row_id))
+    texts = _window(fts, scope, key, match_expression(text, column, prefix)) if column else {}
+    texts.update(whole)
+    scores = bm25_scores(texts, WEIGHTS[fts])
+    return sorted(scores, key=lambda row_id: (-scores[row_id], -row_id))
 
 
 def in_order(rows, ids: list[int]) -> list:
@@ -165,8 +201,7 @@ def search_models(actor: UserInfo | None, text: str, page: int = 1, limit: int =
 
 def search_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
     """Files of models the actor may see, ranked by their file name: a Page of (model_id, FileRecord)."""
-    scope = (ModelFile.select(ModelFile.id).join(ModelVersion)
-             .where(ModelVersion.model.in_(visible_models(actor).select(AiModel.id))))
+    scope = ModelFile.select(ModelFile.id).join(ModelVersion).join(AiModel).where(visible_to(actor))
     ranked = ranked_ids(FileSearch, text, scope)
     ids, page, limit = slice_page(ranked, page, limit)
     rows = in_order(ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion).where(ModelFile.id.in_(ids)),
