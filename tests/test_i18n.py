@@ -228,3 +228,17 @@ def test_the_header_switch_changes_the_language(server):
         expect(tab_button(page, "home", "en")).to_be_visible(timeout=TIMEOUT)
         expect(page.locator("#whoami")).to_contain_text("Logged in as", timeout=TIMEOUT)
         context.close()
+
+
+def test_a_service_message_in_chinese(server):
+    """The REST route answers in English (its API contract); the page shows the table's Chinese for it."""
+    with chromium() as browser:
+        page = browser.new_context(locale="zh-CN").new_page()
+        page.goto(server.url)
+        tab_button(page, "account", "zh").click()
+        page.locator("#login-username textarea, #login-username input").first.fill("site_admin")
+        page.locator("#login-password input").fill("not the password")
+        page.locator("#login-button").click()
+        expect(page.locator("#account-status")).to_contain_text(message("wrong username or password", "zh"),
+                                                                timeout=TIMEOUT)
+        expect(page.locator(".toast-body").first).to_contain_text("用户名或密码错误", timeout=TIMEOUT)

@@ -70,7 +70,7 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
         with gr.Row():
             save_bio_btn = gr.Button(label("account.save_bio"), elem_id="save-bio-button")
             logout_btn = gr.Button(label("account.log_out"), variant="stop", elem_id="logout-button")
-        message = gr.Textbox(visible=False)
+        auth_error = gr.Textbox(visible=False)
 
     def after_auth(username: str, password: str, error: str, request: gr.Request):
         lang = request_language(request)
@@ -93,13 +93,13 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
         gr.Info(text("account.bio_saved", lang))
 
     auth_outputs = [status, login_pw, reg_pw, *refresh_outputs]
-    login_btn.click(after_auth, [login_name, login_pw, message], auth_outputs,
+    login_btn.click(after_auth, [login_name, login_pw, auth_error], auth_outputs,
                     js=_AUTH_JS % "/api/v1/auth/login", api_visibility="private")
-    reg_btn.click(after_auth, [reg_name, reg_pw, message], auth_outputs,
+    reg_btn.click(after_auth, [reg_name, reg_pw, auth_error], auth_outputs,
                   js=_AUTH_JS % "/api/v1/auth/register", api_visibility="private")
-    logout_btn.click(after_logout, [message], [status, *refresh_outputs], js=_LOGOUT_JS,
+    logout_btn.click(after_logout, [auth_error], [status, *refresh_outputs], js=_LOGOUT_JS,
                      api_visibility="private")
     save_bio_btn.click(save_bio, [bio], [], api_visibility="private")
     for box in (login_pw,):
-        box.submit(after_auth, [login_name, login_pw, message], auth_outputs,
+        box.submit(after_auth, [login_name, login_pw, auth_error], auth_outputs,
                    js=_AUTH_JS % "/api/v1/auth/login", api_visibility="private")
