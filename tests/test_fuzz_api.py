@@ -42,7 +42,8 @@ def requests_for(operation):
 
 
 def check_reply(case, reply) -> None:
-    where = f"{case.method} {case.formatted_path} -> {reply.status_code}: {reply.text[:300]}"
+    body = reply.content[:300].decode("utf-8", "replace")  # a download's body is no text
+    where = f"{case.method} {case.formatted_path} -> {reply.status_code}: {body}"
     assert reply.status_code < 500, where
     if reply.status_code >= 400:
         assert (reply.headers.get("content-type") or [""])[0].startswith("application/json"), where
