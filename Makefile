@@ -9,6 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q pip==26.3
 
 $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
