@@ -49,11 +49,8 @@ def network_unreachable():
 
 @pytest.fixture(scope="module")
 def pipe():
-    import torch
-
     from core.pipeline import load_pipeline
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))
     with network_unreachable():
         return load_pipeline(MODEL, device="cpu")
 
