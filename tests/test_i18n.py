@@ -242,3 +242,15 @@ def test_a_service_message_in_chinese(server):
         expect(page.locator("#account-status")).to_contain_text(message("wrong username or password", "zh"),
                                                                 timeout=TIMEOUT)
         expect(page.locator(".toast-body").first).to_contain_text("用户名或密码错误", timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("locale, lang", [("zh-TW", "zh"), ("fr-FR", "en")])
+def test_other_browser_languages_get_one_of_the_two(server, locale, lang):
+    """Traditional Chinese reads Simplified; any other language gets English, Gradio's own texts included."""
+    with chromium() as browser:
+        page = browser.new_context(locale=locale).new_page()
+        page.goto(server.url)
+        expect(page.locator("#whoami")).to_contain_text(text("header.not_logged_in", lang).split("**")[0],
+                                                        timeout=TIMEOUT)
+        expect(tab_button(page, "home", lang)).to_be_visible()
+        expect(page.locator("footer")).to_contain_text("通过 API 使用" if lang == "zh" else "Use via API")

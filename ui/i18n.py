@@ -33,13 +33,20 @@ DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "visionary_lang"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
-# Runs first in <head> (PageLanguage puts it there): a language picked in the header wins over the browser's.
+# Runs first in <head> (PageLanguage puts it there) and tells Gradio's frontend the page's language as the server
+# picks it (language_from_headers): the header's choice, else the first of the browser's languages that is
+# Chinese (any variant) or English; so Gradio never draws its own texts in a third language.
 HEAD_SCRIPT = """
 <script>
 (function () {
   var match = document.cookie.match(/(?:^|; )visionary_lang=(en|zh)/);
-  if (!match) { return; }
-  var tag = match[1] === "zh" ? "zh-CN" : "en";
+  var lang = match ? match[1] : "en";
+  var wanted = match ? [] : (navigator.languages || [navigator.language || ""]);
+  for (var i = 0; i < wanted.length; i++) {
+    var wish = String(wanted[i]).toLowerCase();
+    if (wish.indexOf("zh") === 0 || wish.indexOf("en") === 0) { lang = wish.slice(0, 2); break; }
+  }
+  var tag = lang === "zh" ? "zh-CN" : "en";
   try {
     Object.defineProperty(window.navigator, "language", {get: function () { return tag; }});
     Object.defineProperty(window.navigator, "languages", {get: function () { return [tag]; }});
@@ -67,9 +74,8 @@ def table(lang: str) -> dict[str, str]:
 
 
 def i18n() -> gr.I18n:
-    """The table as Gradio wants it ("zh" also answers browsers that say zh-CN / zh-Hans)."""
-    chinese = table("zh")
-    return gr.I18n(en=table("en"), zh=chinese, **{"zh-CN": chinese, "zh-Hans": chinese, "zh-SG": chinese})
+    """The table as Gradio wants it: ``HEAD_SCRIPT`` runs its frontend in "en" or "zh-CN"."""
+    return gr.I18n(en=table("en"), **{"zh-CN": table("zh")})
 
 
 def label(key: str) -> I18nData:
