@@ -167,8 +167,10 @@ def test_waiting_job_shows_its_position_and_cancels(gen_server):  # noqa: F811
         for elem_id, value in (("generate-width", 64), ("generate-height", 64), ("generate-steps", 2)):
             set_number(page, elem_id, value)
         textbox(page, "generate-prompt").fill("waits its turn")
-        worker = threading.Thread(target=generate_over_rest, args=(gen_server, blocking))
-        worker.start()  # another user's long job holds the one generation slot
+        # Another user's long job holds the one generation slot (long enough even with the model already cached).
+        worker = threading.Thread(target=generate_over_rest, args=(gen_server, blocking),
+                                  kwargs={"steps": 150, "batch_size": 8})
+        worker.start()
         time.sleep(2)
         page.locator("#generate-button").click()
         expect(page.locator("#generate-gallery [role=progressbar]")).to_have_attribute(
