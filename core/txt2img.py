@@ -19,8 +19,10 @@ from typing import Callable
 from community.accounts import UserInfo
 from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
 from core.library import FileRecord, ModelRecord, get_model, visible_models
+from core.preferences import get_preference, set_preference
 from core.store import AiModel, Image, ModelFile, ModelVersion
 
+LAST_PARAMETERS = "txt2img.last_parameters"
 NATIVE_SIZES = {"SD 1.x": 512, "SD 2.x": 768, "SDXL": 1024}
 DEMO_SIZE = 64
 
@@ -229,6 +231,8 @@ class Txt2ImgJob:
                    "width": self.request.width, "height": self.request.height, "steps": self.request.steps,
                    "cfg_scale": self.request.cfg_scale, "sampler_name": self.request.sampler,
                    "batch_size": self.request.batch_size, "sd_model_hash": self.file.autov2}
+        if saved:  # the next visit to Generate starts from these settings, as A1111 users expect
+            set_preference(self.context.store, self.actor.id, LAST_PARAMETERS, saved[0].parameters)
         return Txt2ImgResult(tuple(saved), self.model.name, request)
 
 
@@ -299,3 +303,8 @@ def settings_from_infotext(actor: UserInfo | None, text: str) -> dict:
     elif model_hash or model_name:
         fields["missing_model"] = " ".join(filter(None, (model_name, f"[{model_hash}]" if model_hash else None)))
     return fields
+
+
+def last_parameters(actor: UserInfo | None) -> str | None:
+    """The A1111 parameters text of the user's last generated image, if any."""
+    return get_preference(actor.id, LAST_PARAMETERS) if actor is not None else None

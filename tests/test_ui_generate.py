@@ -215,3 +215,18 @@ def test_gradio_client_needs_the_session_cookie(gen_server, tmp_path):  # noqa: 
     assert info.startswith("a blue square\nSteps: 3, Sampler: Euler, CFG scale: 7, Seed: 99, Size: 64x64")
     assert len(gallery) == 1 and gallery[0]["caption"] == "seed 99"
     assert len(output_pngs(gen_server)) == len(files) + 1 and image_rows(gen_server) == rows + 1
+
+
+def test_last_used_settings_come_back_on_the_next_visit(gen_server):  # noqa: F811
+    account = register(gen_server)
+    reply = requests.post(gen_server.api("/api/v1/txt2img"), headers=bearer(account["token"]), timeout=300, json={
+        "model_id": gen_server.checkpoint_id, "prompt": "remember these settings", "negative_prompt": "noise",
+        "width": 64, "height": 64, "steps": 3, "cfg_scale": 5.5, "sampler_name": "DDIM", "seed": 7})
+    assert reply.status_code == 200, reply.text
+    with chromium() as browser:
+        page = open_page(browser, gen_server, account["token"])
+        expect(textbox(page, "generate-prompt")).to_have_value("remember these settings", timeout=60_000)
+        expect(textbox(page, "generate-negative-prompt")).to_have_value("noise")
+        expect(page.locator("#generate-steps input").first).to_have_value("3")
+        expect(page.locator("#generate-sampler input")).to_have_value("DDIM")
+        expect(page.locator("#generate-seed input")).to_have_value("-1")

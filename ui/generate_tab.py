@@ -24,8 +24,8 @@ from core.generation_queue import JobCancelled
 from core.library import get_model
 from core.pnginfo import parse_parameters, to_request_fields
 from core.samplers import SCHEDULE_TYPES, sampler_names
-from core.txt2img import (Txt2ImgParams, cancel_jobs_of, checkpoint_choices, lora_tag, models_of_type,
-                          native_size, run_txt2img, settings_from_infotext, title_of)
+from core.txt2img import (Txt2ImgParams, cancel_jobs_of, checkpoint_choices, last_parameters, lora_tag,
+                          models_of_type, native_size, run_txt2img, settings_from_infotext, title_of)
 
 from .i18n import label, message, request_language, text
 from .session import request_user
@@ -89,6 +89,19 @@ class GenerateTab:
         """Wire ``trigger`` (e.g. ``button.click``) to load the A1111 parameters text held by ``parameters``
         (a Textbox or State) into this tab and switch to it."""
         trigger(self.fill, [parameters], [*self.settings, self.tabs], api_visibility="private")
+
+    def restore_last(self, request: gr.Request):
+        """On page load: the user's last used settings (a new random seed, as in A1111)."""
+        actor = request_user(self.context, request)
+        parameters = last_parameters(actor)
+        if not parameters:
+            return tuple(gr.skip() for _ in SETTING_KEYS)
+        fields = settings_from_infotext(actor, parameters)
+        fields.pop("seed", None)
+        if "model" in fields:
+            fields["model"] = checkpoint_dropdown(checkpoint_choices(actor), fields["model"].id,
+                                                  request_language(request))
+        return tuple(fields.get(key, gr.skip()) for key in SETTING_KEYS)
 
     def fill(self, parameters: str, request: gr.Request):
         """Updates for ``settings`` (unchanged where the text says nothing) and the tabs."""
@@ -296,7 +309,9 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
         texts = gr.State([])
 
     events = GenerateEvents(context, gallery)
-    gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private")
+    tab = GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg, seed)
+    gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private") \
+        .then(tab.restore_last, None, tab.settings, api_visibility="private")
     gr.on(None, None, js=CTRL_ENTER_JS)
     refresh.click(events.refresh, [checkpoint, vae], [checkpoint, vae, lora], api_visibility="private")
     checkpoint.input(events.checkpoint_chosen, [checkpoint], [width, height], api_visibility="private")
@@ -309,5 +324,4 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
     gallery.select(show_selected, [texts], [info], api_visibility="private")
     random_seed.click(lambda: -1, None, [seed], api_visibility="private")
     reuse_seed.click(seed_of, [info], [seed], api_visibility="private")
-    return GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg,
-                       seed)
+    return tab
