@@ -371,7 +371,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice"),
-    **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next"),
+    **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last"),
     **numbered(SESSION, "who_text", "after_auth", "after_logout"),
     **numbered(Read("reads the picture the caller dropped in"), "read_image"),
     **numbered(ADMIN_VIEW, "first_audit"), "site_stats_*": ADMIN_VIEW,
