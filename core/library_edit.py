@@ -177,15 +177,23 @@ def _remove_files(models_dir: Path, stored_paths: list[str]) -> None:
             path.unlink(missing_ok=True)
 
 
+def _delete(store: Store, models_dir: Path, actor: UserInfo, model: AiModel, row, paths: list[str],
+            audit: str) -> None:
+    """Delete ``row`` (model, version or file; the database cascades), audit an admin's deletion of someone
+    else's model, then remove the bytes."""
+    action, _, target = audit.partition(" ")
+    with store.write():
+        row.delete_instance()
+        if actor.id != model.owner_id:
+            record_admin_action(actor, action, target)
+    _remove_files(models_dir, paths)
+
+
 def delete_model(store: Store, models_dir: Path, actor: UserInfo | None, model_id: int) -> None:
     model = get_model_row(actor, model_id)
     actor = require_owner(actor, model)
     paths = [f.stored_path for f in ModelFile.select().join(ModelVersion).where(ModelVersion.model == model_id)]
-    with store.write():
-        model.delete_instance(recursive=False)
-        if actor.id != model.owner_id:
-            record_admin_action(actor, "delete_model", f"model:{model_id}:{model.name}")
-    _remove_files(models_dir, paths)
+    _delete(store, models_dir, actor, model, model, paths, f"delete_model model:{model_id}:{model.name}")
 
 
 def delete_version(store: Store, models_dir: Path, actor: UserInfo | None, version_id: int) -> None:
@@ -197,11 +205,7 @@ def delete_version(store: Store, models_dir: Path, actor: UserInfo | None, versi
     if model.versions.count() == 1:
         return delete_model(store, models_dir, actor, model.id)
     paths = [f.stored_path for f in version.files]
-    with store.write():
-        version.delete_instance()
-        if actor.id != model.owner_id:
-            record_admin_action(actor, "delete_version", f"version:{version_id}")
-    _remove_files(models_dir, paths)
+    _delete(store, models_dir, actor, model, version, paths, f"delete_version version:{version_id}")
 
 
 def delete_file(store: Store, models_dir: Path, actor: UserInfo | None, file_id: int) -> None:
@@ -212,11 +216,7 @@ def delete_file(store: Store, models_dir: Path, actor: UserInfo | None, file_id:
     actor = require_owner(actor, model)
     if row.version.files.count() == 1:
         return delete_version(store, models_dir, actor, row.version_id)
-    with store.write():
-        row.delete_instance()
-        if actor.id != model.owner_id:
-            record_admin_action(actor, "delete_file", f"file:{file_id}")
-    _remove_files(models_dir, [row.stored_path])
+    _delete(store, models_dir, actor, model, row, [row.stored_path], f"delete_file file:{file_id}")
 
 
 
