@@ -20,6 +20,7 @@ log = logging.getLogger("visionary")
 
 OFFLINE_DEFAULTS = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}
 SHARE_TIMEOUT_S = 15
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def apply_offline_defaults() -> None:
@@ -112,6 +113,9 @@ def serve(config: Config) -> None:
     # Gradio's upload temp files on the models folder's file system, so ingesting one is a rename.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(config.models_path / ".incoming" / "gradio"))
 
+    # A generation thread runs Python between torch calls; the web server's thread gets the GIL after at most
+    # this long instead of CPython's default 5 ms, which it would otherwise wait several times per request.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     context = build_context(config)
     app = build_app(context)
     scan_models_in_background(context)

@@ -13,6 +13,7 @@ from core import library, library_edit
 from core.errors import NotFound
 from core.library_edit import ModelFields, split_list
 
+from .cached import cached_json, viewer
 from .deps import current_user, get_context, require_user
 from .multipart_upload import read_model_upload
 from .safe_paths import resolve_inside
@@ -43,14 +44,18 @@ def _fields(values: dict) -> ModelFields:
 
 
 @router.get("/models")
-def list_models(request: Request, query: str = "", types: ListParam = None, baseModels: ListParam = None,
-                tag: str = "", username: str = "", sort: str = "newest", page: int = Query(1, ge=1, le=100_000),
-                limit: int = Query(20, ge=1, le=100), cursor: str | None = None,
-                user: UserInfo | None = Depends(current_user)) -> dict:
+async def list_models(request: Request, query: str = "", types: ListParam = None, baseModels: ListParam = None,
+                      tag: str = "", username: str = "", sort: str = "newest",
+                      page: int = Query(1, ge=1, le=100_000), limit: int = Query(20, ge=1, le=100),
+                      cursor: str | None = None, user: UserInfo | None = Depends(viewer)) -> dict:
     q = library.ModelQuery(query=query, types=model_types(types), base_models=list_param(baseModels), tag=tag,
                            username=username, sort=sort, page=page, limit=limit, cursor=cursor)
-    result = library.list_models(user, q)
-    return page_json(request, result, [model_json(request, m) for m in result.items])
+
+    def build() -> dict:
+        result = library.list_models(user, q)
+        return page_json(request, result, [model_json(request, m) for m in result.items])
+
+    return await cached_json(request, user, build)
 
 
 @router.post("/models", status_code=201)
@@ -84,8 +89,8 @@ def import_model(body: HubImport, request: Request, user: UserInfo = Depends(req
 
 
 @router.get("/models/{model_id}")
-def get_model(model_id: PathId, request: Request, user: UserInfo | None = Depends(current_user)) -> dict:
-    return model_json(request, library.get_model(user, model_id))
+async def get_model(model_id: PathId, request: Request, user: UserInfo | None = Depends(viewer)) -> dict:
+    return await cached_json(request, user, lambda: model_json(request, library.get_model(user, model_id)))
 
 
 @router.get("/models/{model_id}/preview", response_class=FileResponse)

@@ -1,8 +1,9 @@
 """6. 50 concurrent clients browsing model listings and model pages on loopback, while a generation runs.
 
 The server's database is seeded with models (``bench.search_data``) before it
-starts; the tiny checkpoint is in its models folder.  Each client is a thread
-with its own keep-alive session, alternating a listing page and a model page.
+starts; the tiny checkpoint is in its models folder.  The clients
+(``bench.browse_client``: coroutines in their own process, each with its own
+keep-alive connection) alternate a listing page and a model page.
 Rounds alternate "busy" (``POST /api/v1/txt2img`` back to back in another
 thread) and "idle" (the baseline).  Any non-200 answer or failed request is an
 error.  The clients run on the same 2 CPUs as the server.
@@ -10,21 +11,18 @@ error.  The clients run on the same 2 CPUs as the server.
 
 from __future__ import annotations
 
-import random
-import threading
-import time
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
-
-import requests
 
 from bench import server as srv
 from bench.common import Row, Workspace, median, p95
 from bench.search_data import LibrarySizes, build_library
 from bench.txt2img import rest_call
-from tests.live_server import LiveServer
+from tests.live_server import ROOT, LiveServer
 
 TARGET_MS = 200
-SORTS = ("newest", "most_liked", "most_downloaded")
 
 
 @dataclass(frozen=True)
@@ -64,38 +62,15 @@ def seed_database(server: LiveServer, models: int) -> list[int]:
         store.close()
 
 
-def client(server: LiveServer, ids: list[int], count: int, seed: int, start: threading.Barrier, out: Samples) -> None:
-    rng, session = random.Random(seed), requests.Session()
-    pages = max(1, len(ids) // 20)
-    start.wait()
-    for index in range(count):
-        if index % 2:
-            url = server.api(f"/api/v1/models/{rng.choice(ids)}")
-        else:
-            url = server.api(f"/api/v1/models?page={rng.randint(1, pages)}&limit=20&sort={rng.choice(SORTS)}")
-        began = time.perf_counter()
-        try:
-            status = session.get(url, timeout=60).status_code
-        except requests.RequestException as exc:
-            status = type(exc).__name__
-        out.latencies.append(time.perf_counter() - began)
-        if status != 200:
-            out.errors.append(f"{status} {url}")
-    session.close()
-
-
-def browse(server: LiveServer, ids: list[int], sizes: Sizes, round_index: int) -> Samples:
-    samples, start = Samples(), threading.Barrier(sizes.clients + 1)
-    threads = [threading.Thread(target=client, args=(server, ids, sizes.requests, round_index * 1000 + n, start,
-                                                     samples)) for n in range(sizes.clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    samples.seconds = time.perf_counter() - began
-    return samples
+def browse(ws: Workspace, server: LiveServer, ids: list[int], sizes: Sizes, round_index: int) -> Samples:
+    """One round of the clients (``bench.browse_client``, a separate process)."""
+    plan = ws.path("browse") / "plan.json"
+    plan.write_text(json.dumps({"base": server.url, "ids": ids, "clients": sizes.clients, "requests": sizes.requests,
+                                "seed": round_index * 1000}))
+    out = subprocess.run([sys.executable, "-m", "bench.browse_client", str(plan)], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=900)
+    result = json.loads(out.stdout)
+    return Samples(result["latencies"], result["errors"], result["seconds"])
 
 
 def run(ws: Workspace) -> list[Row]:
@@ -111,9 +86,9 @@ def run(ws: Workspace) -> list[Row]:
         with ws.profiled(server.process.pid, "browse"):
             for index in range(sizes.rounds):
                 with srv.GenerationLoop(lambda: rest_call(server, headers, model_id, sizes)) as loop:
-                    merge(busy, browse(server, ids, sizes, 2 * index))
+                    merge(busy, browse(ws, server, ids, sizes, 2 * index))
                 generations += loop.runs
-                merge(idle, browse(server, ids, sizes, 2 * index + 1))
+                merge(idle, browse(ws, server, ids, sizes, 2 * index + 1))
     finally:
         server.stop()
     o, b = p95(busy.latencies) * 1000, p95(idle.latencies) * 1000

@@ -2,7 +2,7 @@
 
 Everything long-lived that the services need lives here, never in module
 globals: the settings, the open store, the login throttle, the models-folder scanner,
-the pipeline cache and the generation queue.
+the pipeline cache, the generation queue and the read cache.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from community.throttle import LoginThrottle
 from core.config import Config
 from core.generation_queue import GenerationQueue
 from core.pipeline import PipelineCache
+from core.read_cache import ReadCache
 from core.scanner import ScanReport, Scanner
 from core.store import Store
 
@@ -27,6 +28,7 @@ class AppContext:
     scanner: Scanner | None = None
     pipelines: PipelineCache | None = None
     queue: GenerationQueue | None = None
+    reads: ReadCache | None = None  # model listings and pages, until the library changes
 
     def __post_init__(self):
         if self.scanner is None:
@@ -35,6 +37,8 @@ class AppContext:
             self.pipelines = PipelineCache(self.config.cache_models)
         if self.queue is None:
             self.queue = GenerationQueue(self.config.max_concurrent_generations, name=self.config.device)
+        if self.reads is None:
+            self.reads = ReadCache(self.store)
 
     def rescan_models(self, progress=None) -> ScanReport:
         """Re-read models_dir; local files are owned by --local-owner, the first admin or the site."""

@@ -7,16 +7,16 @@ the UI into cards and pages.
 from __future__ import annotations
 
 import base64
-import json
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from peewee import JOIN, SQL, fn
+from peewee import SQL, NodeList, SqliteDatabase
 
 from community.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso
+from core.model_records import (  # noqa: F401  (FileRecord, VersionRecord: re-exported with the other records)
+    FileRecord, ModelRecord, VersionRecord, file_record, model_records, models_by_id)
+from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag, User
 
 SORTS = {
     "newest": (AiModel.created_at.desc(), AiModel.id.desc()),
@@ -27,59 +27,6 @@ SORTS = {
 SORT_ALIASES = {"Newest": "newest", "Highest Rated": "most_liked", "Most Liked": "most_liked",
                 "Most Downloaded": "most_downloaded"}
 MAX_PAGE_SIZE = 100
-TAG_SEPARATOR = "\n"  # tag names never hold one (core.library_edit.TAG_PATTERN)
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    id: int
-    version_id: int
-    original_name: str
-    stored_path: str
-    size: int
-    sha256: str
-    autov2: str
-    format: str
-    metadata: dict
-    scan_result: str
-    is_primary: bool
-    created_at: str
-
-
-@dataclass(frozen=True)
-class VersionRecord:
-    id: int
-    model_id: int
-    name: str
-    base_model: str
-    created_at: str
-    download_count: int
-    default_weight: float | None
-    files: tuple[FileRecord, ...]
-
-
-@dataclass(frozen=True)
-class ModelRecord:
-    id: int
-    name: str
-    type: str
-    base_model: str
-    description: str
-    tags: tuple[str, ...]
-    trigger_words: tuple[str, ...]
-    visibility: str
-    owner_id: int
-    owner: str
-    source: str
-    is_demo: bool
-    created_at: str
-    updated_at: str
-    like_count: int
-    download_count: int
-    comment_count: int
-    cover_image: str | None  # newest published image made with it, relative to outputs_dir
-    versions: tuple[VersionRecord, ...]
-    preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
 
 
 @dataclass(frozen=True)
@@ -148,73 +95,25 @@ def visible_models(actor: UserInfo | None):
     return AiModel.select().where(visible_to(actor))
 
 
-def file_record(row: ModelFile) -> FileRecord:
-    try:
-        metadata = json.loads(row.metadata or "{}")
-    except ValueError:
-        metadata = {}
-    return FileRecord(row.id, row.version_id, row.original_name, row.stored_path, row.size, row.sha256, row.autov2,
-                      row.format, metadata, row.scan_result, row.is_primary, iso(row.created_at))
+def _unindexed(field):
+    """``+field`` on SQLite: the same value, but SQLite will not pick an index of that column for it."""
+    return NodeList((SQL("+"), field), glue="") if isinstance(AiModel._meta.database, SqliteDatabase) else field
 
 
-def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
-    """Versions (newest first) with their files (primary first), in one query."""
-    rows = (ModelVersion.select(ModelVersion, ModelFile).join(ModelFile, JOIN.LEFT_OUTER)
-            .where(ModelVersion.model.in_(model_ids))
-            .order_by(ModelVersion.id.desc(), ModelFile.is_primary.desc(), ModelFile.id))
-    files: dict[int, list[FileRecord]] = {}
-    versions: dict[int, ModelVersion] = {}
-    for row in rows:
-        versions.setdefault(row.id, row)
-        if row.modelfile is not None:
-            files.setdefault(row.id, []).append(file_record(row.modelfile))
-    by_model: dict[int, list[VersionRecord]] = {}
-    for v in versions.values():
-        by_model.setdefault(v.model_id, []).append(VersionRecord(
-            v.id, v.model_id, v.name, v.base_model, iso(v.created_at), v.download_count, v.default_weight,
-            tuple(files.get(v.id, ()))))
-    return by_model
-
-
-@dataclass(frozen=True)
-class _Extras:
-    owner: str
-    cover_image: str | None
-    tags: tuple[str, ...]
-
-
-def _extras_of(model_ids: Sequence[int]) -> dict[int, _Extras]:
-    """Owner name, cover (newest published image made with it) and sorted tags per model, in one query."""
-    cover = (Image.select(Image.path).where(Image.model == AiModel.id, Image.published == True)  # noqa: E712
-             .order_by(Image.id.desc()).limit(1))
-    tags = ModelTag.select(fn.group_concat(Tag.name, TAG_SEPARATOR)).join(Tag).where(ModelTag.model == AiModel.id)
-    rows = (AiModel.select(AiModel.id, User.username, cover.alias("cover"), tags.alias("tags"))
-            .join(User, JOIN.LEFT_OUTER, on=(AiModel.owner == User.id)).where(AiModel.id.in_(model_ids)).tuples())
-    return {model_id: _Extras(owner or "", cover, tuple(sorted(names.split(TAG_SEPARATOR))) if names else ())
-            for model_id, owner, cover, names in rows}
-
-
-def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
-    """Records for many models with a fixed number of queries (no N+1)."""
-    rows = list(rows)
-    ids = [row.id for row in rows]
-    if not ids:
-        return []
-    versions, extras = _versions_of(ids), _extras_of(ids)
-    return [_record(row, extras[row.id], tuple(versions.get(row.id, ()))) for row in rows]
-
-
-def _record(row: AiModel, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
-    return ModelRecord(
-        row.id, row.name, row.type, row.base_model, row.description, extras.tags,
-        tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id, extras.owner, row.source,
-        row.is_demo, iso(row.created_at), iso(row.updated_at), row.like_count, row.download_count, row.comment_count,
-        extras.cover_image, versions, row.preview_path,
-    )
+def _visible_in_sort_order(actor: UserInfo | None):
+    """``visible_models`` for a sorted listing: SQLite walks the sort column's index in order, testing
+    visibility row by row, and stops after one page.  Left to itself it reads every visible row through the
+    visibility and owner indexes and sorts them all (10+ ms per page at 2,000 models)."""
+    if actor is not None and actor.is_admin:
+        return AiModel.select()
+    condition = _unindexed(AiModel.visibility) == "public"
+    if actor is not None:
+        condition |= _unindexed(AiModel.owner) == actor.id
+    return AiModel.select().where(condition)
 
 
 def get_model_row(actor: UserInfo | None, model_id: int) -> AiModel:
-    row = AiModel.get_or_none(AiModel.id == model_id)
+    row = next(iter(models_by_id([model_id])), None)
     if row is None or not can_view(actor, row):
         raise NotFound(f"no model with id {model_id}")
     return row
@@ -224,8 +123,8 @@ def get_model(actor: UserInfo | None, model_id: int) -> ModelRecord:
     return model_records([get_model_row(actor, model_id)])[0]
 
 
-def _filtered(actor: UserInfo | None, q: ModelQuery):
-    query = visible_models(actor)
+def _filtered(query, actor: UserInfo | None, q: ModelQuery):
+    """``query`` (the models the actor may see) narrowed by the listing's filters."""
     if q.mine:
         query = query.where(AiModel.owner == (actor.id if actor else -1))
     if q.types:
@@ -249,9 +148,8 @@ def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
         raise InvalidInput(f"unknown sort {q.sort!r}: use one of {', '.join(SORTS)}")
     limit = min(max(int(q.limit or 20), 1), MAX_PAGE_SIZE)
     offset = decode_cursor(q.cursor) if q.cursor else (max(int(q.page or 1), 1) - 1) * limit
-    query = _filtered(actor, q)
-    total = query.count()
-    rows = query.order_by(*SORTS[sort]).offset(offset).limit(limit)
+    total = _filtered(visible_models(actor), actor, q).count()
+    rows = _filtered(_visible_in_sort_order(actor), actor, q).order_by(*SORTS[sort]).offset(offset).limit(limit)
     return Page(tuple(model_records(rows)), total, offset // limit + 1, limit)
 
 

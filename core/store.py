@@ -31,6 +31,7 @@ from peewee import (
     TextField,
 )
 
+from core.data_version import create_library_version
 from core.search_index import SEARCH_MODELS, create_search_index
 
 SQLITE_PRAGMAS = (
@@ -255,6 +256,7 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
     3: _create_user_preferences,
     4: _add_model_preview,
     5: _index_published_images_by_model,
+    6: create_library_version,
 }
 
 

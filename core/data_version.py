@@ -1,0 +1,50 @@
+"""A number that changes whenever something a model page shows changes, so read answers can be cached.
+
+``library_version`` holds one row; triggers add 1 to it on every insert,
+update or delete of a model, version, file, tag, tagging, user, or published
+image (covers).  Triggers, not hook calls, so every write path (REST, UI,
+scans, cascades, another process, raw SQL) moves it; reading it is one
+primary-key lookup.  SQLite only: on other databases ``read`` answers None
+and nothing is cached.
+"""
+
+from __future__ import annotations
+
+from peewee import Database, SqliteDatabase
+
+TABLE = "library_version"
+_BUMP = f"UPDATE {TABLE} SET version = version + 1 WHERE id = 1;"
+# (table, condition on the changed row or ""): image rows matter only while published (they are model covers).
+_WATCHED = (("model", ""), ("model_version", ""), ("model_file", ""), ("model_tag", ""), ("tag", ""),
+            ('"user"', ""), ("image", "{row}.published"))
+
+
+def _triggers() -> list[str]:
+    statements = []
+    for table, condition in _WATCHED:
+        name = table.strip('"')
+        for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE", "new")):
+            when = condition.format(row=row)
+            if when and event == "UPDATE":
+                when = f"({when} OR old.published)"
+            statements.append(f"CREATE TRIGGER {TABLE}_{name}_{event.lower()} AFTER {event} ON {table} "
+                              f"{'WHEN ' + when + ' ' if when else ''}BEGIN {_BUMP} END")
+    return statements
+
+
+def create_library_version(db: Database) -> None:
+    """Migration 6: the counter row and its triggers (SQLite only)."""
+    if not isinstance(db, SqliteDatabase):
+        return
+    db.execute_sql(f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+    db.execute_sql(f"INSERT OR IGNORE INTO {TABLE} (id, version) VALUES (1, 0)")
+    for statement in _triggers():
+        db.execute_sql(statement)
+
+
+def read(db: Database) -> int | None:
+    """The current library version, or None where there is none (not SQLite)."""
+    if not isinstance(db, SqliteDatabase):
+        return None
+    row = db.execute_sql(f"SELECT version FROM {TABLE} WHERE id = 1").fetchone()
+    return row[0] if row else None

@@ -1,0 +1,168 @@
+"""Model, version and file records: the plain values every layer reads, built with a fixed number of queries.
+
+A model page and a listing page are the most read things on the site, so
+their queries go through ``core.compiled_sql`` (SQL text written once per
+shape) and their rows are read as tuples, not peewee objects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from peewee import JOIN, fn
+
+from core.compiled_sql import rows_for_ids
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso
+
+TAG_SEPARATOR = "\n"  # tag names never hold one (core.library_edit.TAG_PATTERN)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: int
+    version_id: int
+    original_name: str
+    stored_path: str
+    size: int
+    sha256: str
+    autov2: str
+    format: str
+    metadata: dict
+    scan_result: str
+    is_primary: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    id: int
+    model_id: int
+    name: str
+    base_model: str
+    created_at: str
+    download_count: int
+    default_weight: float | None
+    files: tuple[FileRecord, ...]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: int
+    name: str
+    type: str
+    base_model: str
+    description: str
+    tags: tuple[str, ...]
+    trigger_words: tuple[str, ...]
+    visibility: str
+    owner_id: int
+    owner: str
+    source: str
+    is_demo: bool
+    created_at: str
+    updated_at: str
+    like_count: int
+    download_count: int
+    comment_count: int
+    cover_image: str | None  # newest published image made with it, relative to outputs_dir
+    versions: tuple[VersionRecord, ...]
+    preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
+
+
+def _metadata(text: str | None) -> dict:
+    try:
+        return json.loads(text or "{}")
+    except ValueError:
+        return {}
+
+
+def file_record(row: ModelFile) -> FileRecord:
+    return FileRecord(row.id, row.version_id, row.original_name, row.stored_path, row.size, row.sha256, row.autov2,
+                      row.format, _metadata(row.metadata), row.scan_result, row.is_primary, iso(row.created_at))
+
+
+def _models_by_id(ids: list[int]):
+    return AiModel.select().where(AiModel.id.in_(ids))
+
+
+def models_by_id(ids: Sequence[int]) -> list[AiModel]:
+    """The model rows with these ids (any order), as peewee objects."""
+    fields = AiModel._meta.sorted_fields
+    return [AiModel(**{f.name: f.python_value(value) for f, value in zip(fields, row)})
+            for row in rows_for_ids(AiModel._meta.database, _models_by_id, list(ids))]
+
+
+_VERSION_FILE_COLUMNS = (ModelVersion.id, ModelVersion.model, ModelVersion.name, ModelVersion.base_model,
+                         ModelVersion.created_at, ModelVersion.download_count, ModelVersion.default_weight,
+                         ModelFile.id, ModelFile.original_name, ModelFile.stored_path, ModelFile.size,
+                         ModelFile.sha256, ModelFile.autov2, ModelFile.format, ModelFile.metadata,
+                         ModelFile.scan_result, ModelFile.is_primary, ModelFile.created_at)
+
+
+def _versions_and_files(ids: list[int]):
+    return (ModelVersion.select(*_VERSION_FILE_COLUMNS).join(ModelFile, JOIN.LEFT_OUTER)
+            .where(ModelVersion.model.in_(ids))
+            .order_by(ModelVersion.id.desc(), ModelFile.is_primary.desc(), ModelFile.id))
+
+
+def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
+    """Versions (newest first) with their files (primary first), in one query."""
+    moment = ModelVersion.created_at.python_value
+    files: dict[int, list[FileRecord]] = {}
+    versions: dict[int, tuple] = {}
+    for row in rows_for_ids(AiModel._meta.database, _versions_and_files, list(model_ids)):
+        versions.setdefault(row[0], row)
+        if row[7] is not None:
+            (file_id, name, stored, size, sha256, autov2, kind, metadata, scan, primary, created) = row[7:]
+            files.setdefault(row[0], []).append(FileRecord(
+                file_id, row[0], name, stored, size, sha256, autov2, kind, _metadata(metadata), scan, bool(primary),
+                iso(moment(created))))
+    by_model: dict[int, list[VersionRecord]] = {}
+    for version_id, model_id, name, base_model, created, downloads, weight, *_ in versions.values():
+        by_model.setdefault(model_id, []).append(VersionRecord(
+            version_id, model_id, name, base_model, iso(moment(created)), downloads, weight,
+            tuple(files.get(version_id, ()))))
+    return by_model
+
+
+@dataclass(frozen=True)
+class _Extras:
+    owner: str
+    cover_image: str | None
+    tags: tuple[str, ...]
+
+
+def _owner_cover_tags(ids: list[int]):
+    cover = (Image.select(Image.path).where(Image.model == AiModel.id, Image.published == True)  # noqa: E712
+             .order_by(Image.id.desc()).limit(1))
+    tags = ModelTag.select(fn.group_concat(Tag.name, TAG_SEPARATOR)).join(Tag).where(ModelTag.model == AiModel.id)
+    return (AiModel.select(AiModel.id, User.username, cover.alias("cover"), tags.alias("tags"))
+            .join(User, JOIN.LEFT_OUTER, on=(AiModel.owner == User.id)).where(AiModel.id.in_(ids)))
+
+
+def _extras_of(model_ids: Sequence[int]) -> dict[int, _Extras]:
+    """Owner name, cover (newest published image made with it) and sorted tags per model, in one query."""
+    rows = rows_for_ids(AiModel._meta.database, _owner_cover_tags, list(model_ids))
+    return {model_id: _Extras(owner or "", cover, tuple(sorted(names.split(TAG_SEPARATOR))) if names else ())
+            for model_id, owner, cover, names in rows}
+
+
+def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
+    """Records for many models with a fixed number of queries (no N+1)."""
+    rows = list(rows)
+    ids = [row.id for row in rows]
+    if not ids:
+        return []
+    versions, extras = _versions_of(ids), _extras_of(ids)
+    return [_record(row, extras[row.id], tuple(versions.get(row.id, ()))) for row in rows]
+
+
+def _record(row: AiModel, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
+    return ModelRecord(
+        row.id, row.name, row.type, row.base_model, row.description, extras.tags,
+        tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id, extras.owner, row.source,
+        row.is_demo, iso(row.created_at), iso(row.updated_at), row.like_count, row.download_count, row.comment_count,
+        extras.cover_image, versions, row.preview_path,
+    )
