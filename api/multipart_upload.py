@@ -9,6 +9,8 @@ memory with a size cap.
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,8 @@ from core.errors import InvalidInput, TooLarge
 from core.ingest import StagedFile, UploadSink
 
 FIELD_LIMIT = 256 * 1024
-BATCH = 4 << 20  # bytes gathered before one hop to the worker thread
+BATCH = 4 << 20  # bytes gathered before they are handed to the feeding thread
+QUEUED_BATCHES = 4
 
 
 @dataclass
@@ -32,7 +35,7 @@ class _Part:
 
 
 class _UploadParser:
-    """Callbacks for python-multipart; runs in a worker thread (file writes and hashing block)."""
+    """Callbacks for python-multipart; runs in the feeding thread (file writes and hashing block)."""
 
     def __init__(self, boundary: bytes, models_dir: Path, max_bytes: int, expected: int | None):
         self.models_dir, self.max_bytes, self.expected = models_dir, max_bytes, expected
@@ -96,6 +99,56 @@ class _UploadParser:
             self.staged.path.unlink(missing_ok=True)
 
 
+class _Feeder:
+    """Feeds the parser in a thread of its own while the event loop receives the next batches, so receiving
+    and hashing + writing overlap instead of taking turns (a bounded queue keeps memory flat)."""
+
+    def __init__(self, reader: _UploadParser):
+        self.reader = reader
+        self.batches: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="upload-feed", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            if self.error is None and not self.stopped:
+                try:
+                    self.reader.feed_all(batch)
+                except BaseException as exc:  # handed to the request, which raises it
+                    self.error = exc
+
+    def _raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    async def put(self, batch: list[bytes]) -> None:
+        self._raise_error()
+        try:
+            self.batches.put_nowait(batch)
+        except queue.Full:
+            await anyio.to_thread.run_sync(self.batches.put, batch)
+
+    async def finish(self) -> None:
+        """Wait until every batch is fed; raises what the parser or the sink raised."""
+        await anyio.to_thread.run_sync(self.batches.put, None)
+        await anyio.to_thread.run_sync(self.thread.join)
+        self._raise_error()
+
+    async def stop(self) -> None:
+        """Drop what is queued and wait for the thread (the batch it is feeding is the last)."""
+        self.stopped = True
+        with anyio.CancelScope(shield=True):
+            while True:
+                try:
+                    self.batches.get_nowait()
+                except queue.Empty:
+                    break
+            self.batches.put_nowait(None)
+            await anyio.to_thread.run_sync(self.thread.join)
+
+
 async def read_model_upload(request: Request, models_dir: Path, max_bytes: int) -> tuple[dict[str, str], StagedFile]:
     """Parse a model upload; returns the text fields and the staged file (the caller must store or remove it)."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
@@ -107,6 +160,7 @@ async def read_model_upload(request: Request, models_dir: Path, max_bytes: int) 
     if expected is not None and expected > max_bytes + FIELD_LIMIT * 8:
         raise TooLarge(f"the upload is larger than this site's limit of {max_bytes / 1024**3:.1f} GB")
     reader = _UploadParser(boundary, models_dir, max_bytes, expected)
+    feeder = _Feeder(reader)
     chunks: list[bytes] = []  # gathered, not concatenated: the parser takes them one by one
     gathered = 0
     try:
@@ -114,13 +168,16 @@ async def read_model_upload(request: Request, models_dir: Path, max_bytes: int) 
             chunks.append(chunk)
             gathered += len(chunk)
             if gathered >= BATCH:
-                await anyio.to_thread.run_sync(reader.feed_all, chunks)
+                await feeder.put(chunks)
                 chunks, gathered = [], 0
         if chunks:
-            await anyio.to_thread.run_sync(reader.feed_all, chunks)
+            await feeder.put(chunks)
+        await feeder.finish()
         await anyio.to_thread.run_sync(reader.parser.finalize)
     except BaseException:
-        await anyio.to_thread.run_sync(reader.abort)
+        await feeder.stop()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(reader.abort)
         raise
     if reader.staged is None:
         reader.abort()
