@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Callable
 
+import orjson
 from anyio import to_thread
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 
 from community.accounts import UserInfo
 
@@ -38,6 +38,6 @@ async def cached_json(request: Request, user: UserInfo | None, build: Callable[[
     reads, key = get_context(request).reads, (str(request.url), viewer_key(user))
     version, body = reads.lookup(key)
     if body is None:
-        body = await to_thread.run_sync(lambda: JSONResponse(build()).body)
+        body = await to_thread.run_sync(lambda: orjson.dumps(build()))
         reads.keep(key, version, body)
     return Response(body, media_type="application/json")

@@ -14,8 +14,8 @@ from peewee import SQL, NodeList, SqliteDatabase
 
 from community.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
-from core.model_records import (  # noqa: F401  (FileRecord, VersionRecord: re-exported with the other records)
-    FileRecord, ModelRecord, VersionRecord, file_record, model_records, models_by_id)
+from core.model_records import (  # noqa: F401  (re-exported: the records are part of this module's interface)
+    FileRecord, ModelRecord, VersionRecord, file_record, model_records, models_by_id, records_by_id)
 from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag, User
 
 SORTS = {
@@ -78,7 +78,7 @@ def decode_cursor(cursor: str) -> int:
         raise InvalidInput("invalid cursor") from None
 
 
-def can_view(actor: UserInfo | None, model: AiModel) -> bool:
+def can_view(actor: UserInfo | None, model: AiModel | ModelRecord) -> bool:
     return model.visibility == "public" or (actor is not None and (actor.is_admin or actor.id == model.owner_id))
 
 
@@ -120,7 +120,10 @@ def get_model_row(actor: UserInfo | None, model_id: int) -> AiModel:
 
 
 def get_model(actor: UserInfo | None, model_id: int) -> ModelRecord:
-    return model_records([get_model_row(actor, model_id)])[0]
+    record = next(iter(records_by_id([model_id])), None)
+    if record is None or not can_view(actor, record):
+        raise NotFound(f"no model with id {model_id}")
+    return record
 
 
 def _filtered(query, actor: UserInfo | None, q: ModelQuery):
@@ -149,8 +152,9 @@ def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
     limit = min(max(int(q.limit or 20), 1), MAX_PAGE_SIZE)
     offset = decode_cursor(q.cursor) if q.cursor else (max(int(q.page or 1), 1) - 1) * limit
     total = _filtered(visible_models(actor), actor, q).count()
-    rows = _filtered(_visible_in_sort_order(actor), actor, q).order_by(*SORTS[sort]).offset(offset).limit(limit)
-    return Page(tuple(model_records(rows)), total, offset // limit + 1, limit)
+    page = (_filtered(_visible_in_sort_order(actor), actor, q).select(AiModel.id).order_by(*SORTS[sort])
+            .offset(offset).limit(limit))
+    return Page(tuple(records_by_id([row[0] for row in page.tuples()])), total, offset // limit + 1, limit)
 
 
 def owned_models(actor: UserInfo | None) -> list[tuple[int, str]]:

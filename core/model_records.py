@@ -149,20 +149,37 @@ def _extras_of(model_ids: Sequence[int]) -> dict[int, _Extras]:
             for model_id, owner, cover, names in rows}
 
 
-def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
-    """Records for many models with a fixed number of queries (no N+1)."""
-    rows = list(rows)
-    ids = [row.id for row in rows]
-    if not ids:
+_MODEL_COLUMNS = (AiModel.id, AiModel.name, AiModel.type, AiModel.base_model, AiModel.description,
+                  AiModel.trigger_words, AiModel.visibility, AiModel.owner, AiModel.source, AiModel.is_demo,
+                  AiModel.created_at, AiModel.updated_at, AiModel.like_count, AiModel.download_count,
+                  AiModel.comment_count, AiModel.preview_path)
+
+
+def _model_columns(ids: list[int]):
+    return AiModel.select(*_MODEL_COLUMNS).where(AiModel.id.in_(ids))
+
+
+def records_by_id(model_ids: Sequence[int]) -> list[ModelRecord]:
+    """Records of the models with these ids, in that order (ids not found are left out); four queries."""
+    ids = list(model_ids)
+    rows = {row[0]: row for row in rows_for_ids(AiModel._meta.database, _model_columns, ids)}
+    found = [model_id for model_id in ids if model_id in rows]
+    if not found:
         return []
-    versions, extras = _versions_of(ids), _extras_of(ids)
-    return [_record(row, extras[row.id], tuple(versions.get(row.id, ()))) for row in rows]
+    versions, extras = _versions_of(found), _extras_of(found)
+    return [_record(rows[model_id], extras[model_id], tuple(versions.get(model_id, ()))) for model_id in found]
 
 
-def _record(row: AiModel, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
+def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
+    """Records for these model rows, in their order, with a fixed number of queries (no N+1)."""
+    return records_by_id([row.id for row in rows])
+
+
+def _record(row: tuple, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
+    (model_id, name, kind, base_model, description, trigger_words, visibility, owner_id, source, is_demo, created,
+     updated, likes, downloads, comments, preview) = row
+    moment = AiModel.created_at.python_value
     return ModelRecord(
-        row.id, row.name, row.type, row.base_model, row.description, extras.tags,
-        tuple(w for w in row.trigger_words.split("\n") if w), row.visibility, row.owner_id, extras.owner, row.source,
-        row.is_demo, iso(row.created_at), iso(row.updated_at), row.like_count, row.download_count, row.comment_count,
-        extras.cover_image, versions, row.preview_path,
-    )
+        model_id, name, kind, base_model, description, extras.tags, tuple(w for w in trigger_words.split("\n") if w),
+        visibility, owner_id, extras.owner, source, bool(is_demo), iso(moment(created)), iso(moment(updated)), likes,
+        downloads, comments, extras.cover_image, versions, preview)
