@@ -29,7 +29,8 @@ from typing import BinaryIO, Callable, Iterable
 
 from core.errors import Conflict, InsufficientStorage, InvalidInput, TooLarge
 from core.modelfile_errors import PICKLE_FORMATS, ModelFileError
-from core.modelfiles import HashingWriter, ModelFileInfo, autov2, inspect_model_file, sha256_file
+from core.background_hash import BackgroundHasher
+from core.modelfiles import ModelFileInfo, autov2, inspect_model_file, sha256_file
 
 INCOMING = ".incoming"
 HUB_PREFIX = "hub-"  # temp folders of Hugging Face imports, inside INCOMING
@@ -117,14 +118,17 @@ class UploadSink:
         fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
         self.path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
-        self._writer = HashingWriter(self._file)
+        self._hasher = BackgroundHasher()
+        self.size = 0
 
     def write(self, chunk: bytes | memoryview) -> None:
-        if self._writer.size + len(chunk) > self.max_bytes:
+        if self.size + len(chunk) > self.max_bytes:
             self.discard()
             raise TooLarge(f"the file is larger than this site's upload limit of {self.max_bytes / 1024**3:.1f} GB")
         try:
-            self._writer.write(chunk)
+            self._hasher.update(chunk)
+            self._file.write(chunk)
+            self.size += len(chunk)
         except OSError as exc:
             self.discard()
             if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
@@ -141,12 +145,13 @@ class UploadSink:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise InsufficientStorage("the disk is full: the upload was not stored") from None
             raise
-        if self._writer.size == 0:
+        if self.size == 0:
             self.discard()
             raise InvalidInput("the uploaded file is empty")
-        return StagedFile(self.path, self._writer.hexdigest(), self._writer.size, self.original_name)
+        return StagedFile(self.path, self._hasher.hexdigest(), self.size, self.original_name)
 
     def discard(self) -> None:
+        self._hasher.close()
         if not self._file.closed:
             self._file.close()
         self.path.unlink(missing_ok=True)
