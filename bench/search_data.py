@@ -4,8 +4,9 @@ Words are made of syllables (so two-letter prefixes are shared, as in real
 text), drawn with probability ∝ 1/rank^1.07 (the shape of word frequencies in
 prompts and descriptions).  Rows go in with ``executemany``; for speed the
 search triggers are dropped during the load and the index is then built by the
-schema's own migration step (``create_search_index``), as when an existing
-database is upgraded: per-row trigger indexing costs about 4x more CPU.
+schema's own migration steps (``create_search_index``, ``create_name_index``),
+as when an existing database is upgraded: per-row trigger indexing costs about
+4x more CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from peewee import Database
 
-from core.search_index import create_search_index, search_ddl
+from core.search_index import create_name_index, create_search_index, name_index_ddl, search_ddl
 from core.store import BASE_MODELS, MODEL_TYPES, AiModel, Image, ModelFile, ModelVersion, User
 
 SYLLABLES = ("ka", "ri", "mo", "sen", "ta", "lu", "vi", "ne", "ab", "dor", "el", "fin", "gra", "hol", "is", "jun",
@@ -118,7 +119,7 @@ def index_suspended(db: Database) -> Iterator[None]:
     """Bulk-load mode: no search triggers and a large page cache; afterwards the index is rebuilt whole."""
     cache_pages = db.execute_sql("PRAGMA cache_size").fetchone()[0]
     db.execute_sql(f"PRAGMA cache_size=-{BUILD_CACHE_KB}")
-    for statement in search_ddl():
+    for statement in search_ddl() + name_index_ddl():
         db.execute_sql(f"DROP TRIGGER IF EXISTS {TRIGGER_NAME.match(statement).group(1)}")
     db.execute_sql("DELETE FROM model_search")
     try:
@@ -126,6 +127,7 @@ def index_suspended(db: Database) -> Iterator[None]:
     finally:
         with db.atomic():
             create_search_index(db)
+            create_name_index(db)
         db.execute_sql(f"PRAGMA cache_size={cache_pages}")
 
 

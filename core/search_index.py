@@ -8,6 +8,11 @@
   over ``model_file.original_name``, ``user.username``/``bio`` and
   ``image.prompt`` (the text is not stored twice), kept in step by the
   standard FTS5 insert/delete/update triggers.
+- ``model_name_search``, ``user_name_search`` (migration 7): external-content
+  tables over ``model.name`` and ``user.username`` alone.  Ranking reads the
+  newest matches in the name; a column filter (``{name} : …``) on the
+  tables above would walk a common word's whole match list to find the few
+  rows that have it in the name, a name-only index holds just those.
 
 Triggers, not hook calls, so every write path (REST, UI, scans, cascades,
 raw SQL) keeps the index exact.  Prefix indexes for 2 and 3 characters keep
@@ -65,7 +70,19 @@ class ImageSearch(FTS5Model):
         options = _external("image")
 
 
-SEARCH_MODELS = [ModelSearch, FileSearch, UserSearch, ImageSearch]
+def _name_index(table: str, column: str) -> type[FTS5Model]:
+    """The name-only table ``<table>_name_search`` over ``table.column`` (external content)."""
+    meta = type("Meta", (), {"table_name": f"{table}_name_search", "options": _external(table)})
+    return type(f"{table.title()}NameSearch", (FTS5Model,), {column: SearchField(), "Meta": meta, "__module__": __name__})
+
+
+ModelNameSearch = _name_index("model", "name")
+UserNameSearch = _name_index("user", "username")
+
+
+INDEX_MODELS = [ModelSearch, FileSearch, UserSearch, ImageSearch]  # migration 2
+NAME_INDEX_MODELS = [ModelNameSearch, UserNameSearch]  # migration 7
+SEARCH_MODELS = INDEX_MODELS + NAME_INDEX_MODELS
 
 # The model row's searchable text, for one model id (":id" is replaced by the trigger's row reference).
 _MODEL_ROW = """
@@ -121,14 +138,34 @@ def search_ddl() -> list[str]:
     ]
 
 
+def _create(db: Database, models: list[type[FTS5Model]], triggers: list[str]) -> bool:
+    """FTS5 tables and their triggers; False (nothing done) on databases other than SQLite."""
+    if not isinstance(db, SqliteDatabase):
+        return False
+    db.create_tables(models)
+    for statement in triggers:
+        db.execute_sql(statement)
+    return True
+
+
 def create_search_index(db: Database) -> None:
     """Migration 2: the FTS5 tables and triggers, filled from the rows already there (SQLite only)."""
-    if not isinstance(db, SqliteDatabase):
+    if not _create(db, INDEX_MODELS, search_ddl()):
         return
-    db.create_tables(SEARCH_MODELS)
-    for statement in search_ddl():
-        db.execute_sql(statement)
     db.execute_sql("INSERT INTO model_search(rowid, name, description, tags, trigger_words, creator)"
                    + _MODEL_ROW.replace("WHERE m.id = :id", ""))
     for model in (FileSearch, UserSearch, ImageSearch):
         model.rebuild()
+
+
+def name_index_ddl() -> list[str]:
+    """The triggers of the name-only tables."""
+    return [*_external_triggers("model_name_search", "model", ("name",)),
+            *_external_triggers("user_name_search", "user", ("username",))]
+
+
+def create_name_index(db: Database) -> None:
+    """Migration 7: the name-only FTS5 tables and triggers, filled from the rows already there (SQLite only)."""
+    if _create(db, NAME_INDEX_MODELS, name_index_ddl()):
+        for model in NAME_INDEX_MODELS:
+            model.rebuild()

@@ -32,7 +32,7 @@ from peewee import (
 )
 
 from core.data_version import create_library_version
-from core.search_index import SEARCH_MODELS, create_search_index
+from core.search_index import SEARCH_MODELS, create_name_index, create_search_index
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -257,6 +257,7 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
     4: _add_model_preview,
     5: _index_published_images_by_model,
     6: create_library_version,
+    7: create_name_index,
 }
 
 

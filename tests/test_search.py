@@ -73,6 +73,25 @@ def test_name_match_ranks_above_description(store, people):
     assert names(search.search_models(None, "cyber")) == ["Cyberpunk Neon", "Generic Model"]
 
 
+def test_name_matches_older_than_the_window_still_rank_first(store, people, monkeypatch):
+    alice, _ = people
+    add_model(store, alice, "Lantern Study", "paper")
+    for index in range(5):
+        add_model(store, alice, f"Newer {index}", "a lantern in the rain")
+    add_model(store, alice, "Unrelated", "nothing here")
+    monkeypatch.setattr(search, "WINDOW", 3)  # the 3 newest text matches miss the name match: the name window has it
+    for query in ("lantern", "lant"):
+        page = search.search_models(None, query)
+        assert names(page)[0] == "Lantern Study", query
+        assert page.total == 4, query
+
+
+def test_word_counts_from_the_index_records():
+    assert search._words(bytes([1, 50, 0, 3])) == 54
+    assert search._words(bytes([0x81, 0x00, 2])) == 130  # a column of 128 words takes two bytes
+    assert search._words(None) == 0
+
+
 def test_edits_show_up_and_deleted_items_vanish(store, people):
     alice, _ = people
     model = add_model(store, alice, "Old Name", tags=("vintage",))
@@ -125,6 +144,8 @@ def test_users_files_and_images(store, people):
         Image.create(owner=alice.id, path="d/1.png", width=1, height=1, prompt="a red fox in snow", published=True)
     assert [u.username for u in search.search_users("alice").items] == ["Alice_Paints", "bob_builds"]
     assert [f.original_name for _, f in search.search_files(None, "pastel st").items] == ["pastel_style-v2.safetensors"]
+    [(model_id, found)] = search.search_files(None, "pastel").items
+    assert (model_id, found.version_id) == (model.id, version.id)
     assert search.ranked_ids(ImageSearch, "FOX sno", Image.select(Image.id)) != []
     with store.write():
         Image.update(prompt="a blue whale").where(Image.path == "d/1.png").execute()
@@ -147,7 +168,8 @@ def test_index_stays_consistent_through_cascades(store, people):
         User.delete().where(User.id == alice.id).execute()
     assert search.ranked_ids(ImageSearch, "dominoes", Image.select(Image.id)) == []
     assert [u.username for u in search.search_users("alice").items] == []
-    for table in ("model_search", "file_search", "user_search", "image_search"):
+    for table in ("model_search", "file_search", "user_search", "image_search", "model_name_search",
+                  "user_name_search"):
         store.db.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
 
 
@@ -165,6 +187,28 @@ def test_migration_back_fills_rows_made_before_it(tmp_path, monkeypatch):
     assert names(search.search_models(None, "early")) == ["Ancient Relic"]
     assert [u.username for u in search.search_users("early").items] == ["Early_Bird"]
     upgraded.close()
+
+
+def test_name_index_migration_fills_it_from_rows_made_before_it(tmp_path, monkeypatch):
+    path = str(tmp_path / "old.db")
+    monkeypatch.setattr(store_module, "MIGRATIONS", {k: v for k, v in store_module.MIGRATIONS.items() if k < 7})
+    old = Store(path)
+    alice = register_account(old, "Early_Bird", "correct horse battery")
+    add_model(old, alice, "Ancient Relic")
+    old.close()
+    monkeypatch.undo()
+    upgraded = Store(path)
+    try:
+        assert 7 in upgraded.applied_versions()
+        found = "SELECT rowid FROM {0} WHERE {0} MATCH ?"
+        assert upgraded.db.execute_sql(found.format("model_name_search"), ["relic"]).fetchall() != []
+        assert upgraded.db.execute_sql(found.format("user_name_search"), ["early"]).fetchall() != []
+        with upgraded.write():  # and its triggers keep it in step from then on
+            AiModel.update(name="Modern Relic").where(AiModel.name == "Ancient Relic").execute()
+        assert upgraded.db.execute_sql(found.format("model_name_search"), ["ancient"]).fetchall() == []
+        assert names(search.search_models(None, "modern")) == ["Modern Relic"]
+    finally:
+        upgraded.close()
 
 
 def test_like_fallback_for_other_databases(store, people, monkeypatch):
