@@ -14,16 +14,7 @@ from fastapi import Request, Response
 
 from community.accounts import UserInfo
 
-from .deps import current_user, get_context
-from .sessions import credential
-
-
-async def viewer(request: Request) -> UserInfo | None:
-    """``current_user`` without a worker-thread hop for a visitor (no credential: nothing to look up)."""
-    if "user" in request.scope.get("state", {}):
-        return request.state.user
-    token, _ = credential(request.headers, request.cookies)
-    return await to_thread.run_sync(current_user, request) if token else None
+from .deps import get_context
 
 
 def viewer_key(user: UserInfo | None) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import Request
 
 from community.accounts import UserInfo, resolve_session
@@ -23,6 +24,14 @@ def current_user(request: Request) -> UserInfo | None:
     user, _ = resolve_session(get_context(request).store, token)
     request.state.user = user
     return user
+
+
+async def viewer(request: Request) -> UserInfo | None:
+    """``current_user`` without a worker-thread hop for a visitor (no credential: nothing to look up)."""
+    if "user" in request.scope.get("state", {}):
+        return request.state.user
+    token, _ = credential(request.headers, request.cookies)
+    return await anyio.to_thread.run_sync(current_user, request) if token else None
 
 
 def require_user(request: Request) -> UserInfo:

@@ -13,8 +13,8 @@ from core import library, library_edit
 from core.errors import NotFound
 from core.library_edit import ModelFields, split_list
 
-from .cached import cached_json, viewer
-from .deps import current_user, get_context, require_user
+from .cached import cached_json
+from .deps import current_user, get_context, require_user, viewer
 from .multipart_upload import read_model_upload
 from .safe_paths import resolve_inside
 from .shapes import TYPE_FROM_CIVITAI, PathId, list_param, model_json, model_types, page_json, version_json

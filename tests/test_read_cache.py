@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from core import data_version
+from core.read_cache import ReadCache
 from core.store import AiModel, Image, Store, User
 from tests import sample_files
 from tests.conftest import bearer, register
@@ -105,5 +106,24 @@ def test_the_library_version_moves_with_library_writes_only(tmp_path):
         after_draft = version()
         Image.create(owner=user, model=row, path="b.png", width=64, height=64, prompt="shown", published=True)
         assert start < after_user < after_model == after_draft < version()
+    finally:
+        store.close()
+
+
+def test_the_cache_holds_at_most_its_byte_budget_dropping_the_least_recently_read(tmp_path):
+    store = Store(str(tmp_path / "c.db"))
+    try:
+        cache = ReadCache(store, max_bytes=250)
+        for key in ("a", "b"):
+            version, body = cache.lookup(key)
+            assert body is None
+            cache.keep(key, version, key.encode() * 100)
+        assert cache.lookup("a")[1] == b"a" * 100  # "a" is now the most recently read
+        version, _ = cache.lookup("c")
+        cache.keep("c", version, b"c" * 100)  # 300 bytes > 250: the least recently read ("b") goes
+        assert cache.lookup("b")[1] is None
+        assert cache.lookup("a")[1] == b"a" * 100 and cache.lookup("c")[1] == b"c" * 100
+        cache.keep("huge", version, b"h" * 251)  # larger than the whole budget: not kept, nothing dropped
+        assert cache.lookup("huge")[1] is None and cache.lookup("a")[1] == b"a" * 100
     finally:
         store.close()
