@@ -6,18 +6,19 @@ In process, against a SQLite store built by ``bench.search_data`` and
 through ``ranked_ids`` over published images, as the gallery does).  The
 baseline answers the same question the naive way: the total and the newest
 page of rows where every word is ``LIKE '%word%'`` in one of the columns.
-"While a generation runs" is the tiny model generating back to back in a
-thread of this process, as in the server.
+"While a generation runs" is the tiny model generating back to back in the
+app's generation process (``core.generation_worker``), as in the server.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
-from bench.common import Row, Workspace, p95, quiet_diffusers, timed
+from bench.common import Row, Workspace, p95, timed
 from bench.search_data import LibrarySizes, build_library
 from bench.server import GenerationLoop
 
@@ -103,15 +104,22 @@ def measure_condition(db, classes: dict[str, list[str]], sizes: Sizes) -> dict:
     return samples
 
 
-def generation_loop(ws: Workspace, sizes: Sizes) -> GenerationLoop:
-    from core.generation import GenerationRequest, generate
-    from core.pipeline import load_pipeline
+@contextmanager
+def generating(ws: Workspace, sizes: Sizes) -> Iterator[GenerationLoop]:
+    """The tiny model generating back to back in the app's generation process, as a server's queue runs it."""
+    from core.generation import GenerationRequest
+    from core.generation_worker import GenerationTask, GenerationWorker
 
-    quiet_diffusers()
-    pipe = load_pipeline(ws.tiny.single_file)
+    worker = GenerationWorker(cache_models=1)
     request = GenerationRequest(prompt="a red circle", width=sizes.gen_size, height=sizes.gen_size,
                                 steps=sizes.gen_steps, seed=1)
-    return GenerationLoop(lambda: generate(pipe, request))
+    task = GenerationTask(checkpoint=str(ws.tiny.single_file), cache_key="tiny", request=request)
+    try:
+        worker.run(task)  # started and loaded before timing
+        with GenerationLoop(lambda: worker.run(task)) as loop:
+            yield loop
+    finally:
+        worker.close()
 
 
 def count_label(n: int) -> str:
@@ -154,10 +162,10 @@ def run(ws: Workspace) -> list[Row]:
         for name in TABLES:  # warm-up: first-query costs, page cache
             for queries in classes.values():
                 fts[name](queries[0])
-        conditions, loop = {}, generation_loop(ws, sizes)
+        conditions = {}
         with ws.profiled(os.getpid(), "search"):
             conditions["idle"] = measure_condition(store.db, classes, sizes)
-            with loop:
+            with generating(ws, sizes) as loop:
                 conditions["busy"] = measure_condition(store.db, classes, sizes)
     finally:
         store.close()

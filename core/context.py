@@ -2,7 +2,7 @@
 
 Everything long-lived that the services need lives here, never in module
 globals: the settings, the open store, the login throttle, the models-folder scanner,
-the pipeline cache, the generation queue and the read cache.
+the generation process (with its pipeline cache), the generation queue and the read cache.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from community.credential_cache import CredentialCache
 from community.throttle import LoginThrottle
 from core.config import Config
 from core.generation_queue import GenerationQueue
-from core.pipeline import PipelineCache
+from core.generation_worker import GenerationWorker
 from core.read_cache import ReadCache
 from core.scanner import ScanReport, Scanner
 from core.store import Store
@@ -26,15 +26,15 @@ class AppContext:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     credentials: CredentialCache = field(default_factory=CredentialCache)  # API clients' Basic auth
     scanner: Scanner | None = None
-    pipelines: PipelineCache | None = None
+    generator: GenerationWorker | None = None  # the generation process, with its pipeline cache
     queue: GenerationQueue | None = None
     reads: ReadCache | None = None  # model listings and pages, until the library changes
 
     def __post_init__(self):
         if self.scanner is None:
             self.scanner = Scanner(self.store, self.config.models_path)
-        if self.pipelines is None:
-            self.pipelines = PipelineCache(self.config.cache_models)
+        if self.generator is None:
+            self.generator = GenerationWorker(self.config.cache_models)
         if self.queue is None:
             self.queue = GenerationQueue(self.config.max_concurrent_generations, name=self.config.device)
         if self.reads is None:
@@ -48,4 +48,5 @@ class AppContext:
 
     def close(self) -> None:
         self.queue.shutdown(wait=False)
+        self.generator.close()
         self.store.close()

@@ -15,8 +15,6 @@ is_admin=)`` does it for them).
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -26,7 +24,6 @@ QUEUED, RUNNING, DONE, INTERRUPTED, FAILED, CANCELLED = (
     "queued", "running", "done", "interrupted", "failed", "cancelled",
 )
 FINISHED_STATES = (DONE, INTERRUPTED, FAILED, CANCELLED)
-WORKER_NICE = 10  # added to the worker threads' nice value (Linux)
 
 
 class JobCancelled(Exception):
@@ -258,7 +255,6 @@ class GenerationQueue:
         return job
 
     def _work(self) -> None:
-        _lower_this_threads_priority()
         while True:
             job = self._next_job()
             if job is None:
@@ -280,10 +276,3 @@ class GenerationQueue:
         while len(self._finished) > self._history:
             self._finished.popitem(last=False)
 
-
-def _lower_this_threads_priority() -> None:
-    """Generation is long batch work; the web server answers people.  On Linux (where a thread has its own
-    nice value, inherited by the threads it starts, such as torch's) the worker yields the CPU to the server's
-    threads whenever both want it, so pages stay fast while an image is made on the CPU."""
-    if sys.platform == "linux":
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)

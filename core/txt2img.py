@@ -4,7 +4,8 @@
 2. resolve the checkpoint, the optional VAE and the prompt's ``<lora:NAME:W>``
    tags to library files the user may see;
 3. queue the work on the device's generation queue (shared by everyone);
-4. in the job: a pipeline from the LRU cache (loaded on a miss), generate;
+4. in the job: generate in the generation process (``core.generation_worker``:
+   its LRU pipeline cache, loaded on a miss);
 5. save each image as a PNG with A1111's ``parameters`` chunk under
    ``outputs/<date>/`` (atomic write) and record it, private, for its maker.
 """
@@ -195,30 +196,34 @@ class Txt2ImgJob:
         return primary_file(model)
 
     def _path(self, record: FileRecord) -> Path:
-        return self.context.config.models_path / record.stored_path
+        return (self.context.config.models_path / record.stored_path).resolve()
 
-    def pipeline(self):
-        from core.pipeline import ModelLoadError, load_pipeline
+    def task(self):
+        """The run as the generation process gets it: absolute file paths, the request."""
+        from core.generation_worker import GenerationTask
 
-        key = (self.file.sha256, self.vae.sha256 if self.vae else None)
+        return GenerationTask(
+            checkpoint=str(self._path(self.file)), cache_key=(self.file.sha256, self.vae.sha256 if self.vae else None),
+            request=self.request, vae=str(self._path(self.vae)) if self.vae else None,
+            loras=tuple((str(self._path(f)), w) for _, w, f in self.loras), device=self.context.config.device)
 
-        def load():
-            try:
-                return load_pipeline(self._path(self.file), device=self.context.config.device,
-                                     vae_path=self._path(self.vae) if self.vae else None)
-            except (ModelLoadError, ValueError) as exc:
-                raise InvalidInput(f"the checkpoint {self.model.name!r} cannot be loaded: {exc}") from None
+    def generate(self, job) -> list:
+        """``[(PIL.Image, seed), ...]`` from the generation process (steps reported to ``job``)."""
+        from core.pipeline import ModelLoadError
 
-        return self.context.pipelines.get_or_load(key, load)
+        try:
+            outcome = self.context.generator.run(self.task(), report=job.report, should_stop=job.should_stop,
+                                                 should_skip=job.take_skip)
+        except ModelLoadError as exc:
+            raise InvalidInput(f"the checkpoint {self.model.name!r} cannot be loaded: {exc}") from None
+        return outcome.images
 
     def __call__(self, job) -> Txt2ImgResult:
-        from core.generation import generate, infotext
+        from core.generation import infotext
         from core.outputs import write_png
         from core.pnginfo import png_bytes
 
-        pipe = self.pipeline()
-        images = generate(pipe, self.request, loras=[(self._path(f), w) for _, w, f in self.loras],
-                          progress_callback=job.report, should_stop=job.should_stop, should_skip=job.take_skip)
+        images = self.generate(job)
         lora_hashes = {name: f.autov2 for name, _, f in self.loras} or None
         saved = []
         for image, seed in images:

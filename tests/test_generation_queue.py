@@ -6,8 +6,6 @@ tests are exact and fast; tests/test_pipeline.py runs the queue with a real mode
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 
@@ -19,7 +17,6 @@ from core.generation_queue import (
     FAILED,
     INTERRUPTED,
     RUNNING,
-    WORKER_NICE,
     GenerationQueue,
     JobCancelled,
 )
@@ -212,12 +209,3 @@ def test_shutdown_cancels_waiting_jobs_and_refuses_new_ones():
     with pytest.raises(RuntimeError):
         q.submit(lambda ctx: None)
 
-
-@pytest.mark.skipif(sys.platform != "linux", reason="threads have their own nice value on Linux only")
-def test_generation_runs_at_a_lower_cpu_priority_than_the_web_server(queue):
-    def own_nice(ctx):
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    server_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert queue.submit(own_nice).wait(TIMEOUT) == min(server_nice + WORKER_NICE, 19)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == server_nice

@@ -1,0 +1,276 @@
+"""Generation in its own process: the pipeline cache and the denoise loop live there, not in the web server.
+
+Why a process: between torch calls a denoise loop runs Python (the scheduler, the
+UNet's module tree, the hooks), and a small model on the CPU spends much of each
+step there. In the web server's process that loop would hold the GIL about half
+the time, and every page, search and upload would wait for it. In a child
+process (at a lower CPU priority) the server keeps its interpreter to itself.
+
+``GenerationWorker`` (parent side) starts the child on the first generation and
+again after a crash. ``run(task, ...)`` sends one ``GenerationTask`` (plain,
+picklable values: file paths, the request, LoRA paths) and blocks until the
+images come back, relaying the child's step reports to ``report`` and the
+caller's interrupt/skip requests to the child. Several runs may be in flight at
+once (the queue's ``max_concurrent``): the child runs each on its own thread, as
+the queue did before, sharing one ``PipelineCache``.
+
+Messages, parent → child: ``("run", id, task)``, ``("stop", id)``, ``("skip", id)``, ``("quit", 0)``;
+child → parent: ``("progress", id, step, total)``, ``("done", id, images, loaded)``,
+``("failed", id, kind, message)``, where ``kind`` is ``"load"`` (the checkpoint
+cannot be loaded: the user's to fix) or ``"run"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Hashable
+
+from core.errors import VisionaryError
+from core.generation import GenerationRequest
+from core.pipeline import ModelLoadError
+
+WORKER_NICE = 10  # added to the child's nice value (POSIX): pages first, images when the CPU is free
+POLL_S = 0.05  # how often a waiting run looks at its job's interrupt and skip requests
+CLOSE_TIMEOUT_S = 5
+
+
+class GenerationCrashed(VisionaryError):
+    """The generation process ended in the middle of a run (killed, out of memory...)."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class GenerationTask:
+    """Everything the child needs for one txt2img run; paths are absolute."""
+
+    checkpoint: str
+    cache_key: Hashable  # the checkpoint's (and VAE's) SHA-256
+    request: GenerationRequest
+    vae: str | None = None
+    loras: tuple[tuple[str, float], ...] = ()
+    device: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationOutcome:
+    images: list  # [(PIL.Image, seed), ...]
+    loaded: bool  # the checkpoint was loaded for this run (not in the child's cache)
+
+
+class _Call:
+    """One run in flight, as the parent sees it."""
+
+    def __init__(self, report: Callable[[int, int], None] | None):
+        self.report = report
+        self.done = threading.Event()
+        self.outcome: GenerationOutcome | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, outcome: GenerationOutcome | None = None, error: BaseException | None = None) -> None:
+        self.outcome, self.error = outcome, error
+        self.done.set()
+
+
+class GenerationWorker:
+    """Parent side: starts the child on first use (and after a crash), runs tasks there."""
+
+    def __init__(self, cache_models: int):
+        self.cache_models = cache_models
+        self._lock = threading.Lock()  # process, connection and pending calls
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Call] = {}
+        self._process = None
+        self._conn = None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        process = self._process
+        return process.pid if process is not None and process.is_alive() else None
+
+    def run(self, task: GenerationTask, *, report: Callable[[int, int], None] | None = None,
+            should_stop: Callable[[], bool] | None = None,
+            should_skip: Callable[[], bool] | None = None) -> GenerationOutcome:
+        """Generate in the child; raises ``ModelLoadError``, ``GenerationCrashed`` or ``RuntimeError``."""
+        call_id, call = self._start(task, report)
+        stop_sent = False
+        while not call.done.wait(POLL_S):
+            if not stop_sent and should_stop is not None and should_stop():
+                stop_sent = self._send(("stop", call_id))
+            elif should_skip is not None and should_skip():
+                self._send(("skip", call_id))
+        if call.error is not None:
+            raise call.error
+        return call.outcome
+
+    def close(self) -> None:
+        """Stop the child (runs in flight fail); a later ``run`` starts a new one."""
+        conn = self._conn
+        if conn is None:
+            return
+        process, pending = self._detach(conn)
+        self._send(("quit", 0), conn)  # (closing our end would not wake the reply thread's recv on it)
+        conn.close()
+        if process is not None:
+            process.join(CLOSE_TIMEOUT_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for call in pending:
+            call.finish(error=GenerationCrashed("the app is shutting down; the generation was stopped"))
+
+    # ---- parent internals
+    def _start(self, task: GenerationTask, report) -> tuple[int, _Call]:
+        call_id, call = next(self._ids), _Call(report)
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self._spawn()
+            self._pending[call_id] = call
+            conn = self._conn
+        if not self._send(("run", call_id, task), conn):
+            self._fail_pending(conn, "could not be reached")
+        return call_id, call
+
+    def _spawn(self) -> None:
+        """Start the child (caller holds the lock). ``spawn``: no copy of the server's threads or sockets."""
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=serve, args=(child_end, self.cache_models), daemon=True,
+                                  name="visionary-generation")
+        process.start()
+        child_end.close()
+        self._process, self._conn = process, parent_end
+        threading.Thread(target=self._read, args=(parent_end,), daemon=True, name="generation-replies").start()
+
+    def _send(self, message: tuple, conn=None) -> bool:
+        conn = conn or self._conn
+        try:
+            with self._send_lock:
+                conn.send(message)
+            return True
+        except (OSError, ValueError, AttributeError):  # closed or gone: the reader fails the pending calls
+            return False
+
+    def _read(self, conn) -> None:
+        """Relay the child's messages to the waiting runs until the connection ends."""
+        while True:
+            try:
+                kind, call_id, *rest = conn.recv()
+            except (EOFError, OSError):
+                self._fail_pending(conn, "stopped")
+                return
+            call = self._pending.get(call_id)
+            if call is None:
+                continue
+            if kind == "progress" and call.report is not None:
+                call.report(*rest)
+            elif kind == "done":
+                self._pending.pop(call_id, None)
+                call.finish(GenerationOutcome(*rest))
+            elif kind == "failed":
+                self._pending.pop(call_id, None)
+                failure, message = rest
+                call.finish(error=ModelLoadError(message) if failure == "load" else RuntimeError(message))
+
+    def _detach(self, conn) -> tuple:
+        """Forget the child behind ``conn`` if it is the current one: ``(process, its pending calls)``."""
+        with self._lock:
+            if conn is not self._conn:
+                return None, []
+            process, pending = self._process, list(self._pending.values())
+            self._pending.clear()
+            self._process = self._conn = None
+        return process, pending
+
+    def _fail_pending(self, conn, what: str) -> None:
+        """The child behind ``conn`` is gone: its runs fail with a message; the next run starts a new child."""
+        process, pending = self._detach(conn)
+        if process is not None:
+            process.join(1)
+        code = process.exitcode if process is not None else None
+        how = f" (exit code {code})" if code not in (None, 0) else ""
+        for call in pending:
+            call.finish(error=GenerationCrashed(
+                f"the generation process {what}{how} before the image was finished, possibly out of memory; "
+                "try again, or with a smaller size or batch"))
+
+
+# --------------------------------------------------------------------------- the child
+class _Controls:
+    """A run's interrupt and skip flags, set by the parent's messages."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.skip = threading.Event()
+
+    def take_skip(self) -> bool:
+        if self.skip.is_set():
+            self.skip.clear()
+            return True
+        return False
+
+
+def serve(conn, cache_models: int) -> None:
+    """The child's main loop: one thread per run, until the parent closes the connection."""
+    from core.pipeline import PipelineCache
+
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICE)
+    cache, send_lock, controls = PipelineCache(cache_models), threading.Lock(), {}
+
+    def send(message: tuple) -> None:
+        with send_lock:
+            conn.send(message)
+
+    while True:
+        try:
+            kind, call_id, *rest = conn.recv()
+        except (EOFError, OSError):
+            return
+        if kind == "quit":
+            return
+        if kind == "run":
+            controls[call_id] = _Controls()
+            threading.Thread(target=_run, args=(cache, send, call_id, rest[0], controls), daemon=True).start()
+        elif call_id in controls:
+            flags = controls[call_id]
+            (flags.stop if kind == "stop" else flags.skip).set()
+
+
+def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> None:
+    from core.generation import generate
+    from core.pipeline import load_pipeline
+
+    flags = controls[call_id]
+    try:
+        loaded = task.cache_key not in cache
+        try:
+            pipe = cache.get_or_load(task.cache_key, lambda: load_pipeline(task.checkpoint, device=task.device,
+                                                                           vae_path=task.vae))
+        except ValueError as exc:  # ModelLoadError and the loaders' own checks
+            send(("failed", call_id, "load", str(exc)))
+            return
+        images = generate(pipe, task.request, loras=task.loras,
+                          progress_callback=lambda step, total: send(("progress", call_id, step, total)),
+                          should_stop=flags.stop.is_set, should_skip=flags.take_skip)
+        send(("done", call_id, images, loaded))
+    except Exception as exc:  # the run fails; the child lives on for the next one
+        traceback.print_exc()
+        _send_quietly(send, ("failed", call_id, "run", f"generation failed: {type(exc).__name__}: {exc}"))
+    finally:
+        controls.pop(call_id, None)
+
+
+def _send_quietly(send, message: tuple) -> None:
+    try:
+        send(message)
+    except (OSError, ValueError):  # the parent is gone
+        pass
+
