@@ -33,17 +33,19 @@ time.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
 from peewee import SQL, SqliteDatabase
 
-from community.accounts import UserInfo, user_info
+from community.accounts import UserInfo
 from community.paging import slice_page
 from core.compiled_sql import rows_for_ids
-from core.library import Page, file_record, records_by_id, visible_models, visible_to
+from core.library import Page, records_by_id, visible_models, visible_to
+from core.model_records import FILE_COLUMNS, file_record_of
 from core.search_index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso
 
 WINDOW = 100
 BM25_K1 = 1.2  # FTS5's bm25 constants
@@ -194,8 +196,27 @@ _FALLBACK = {ModelSearch: matching_model_ids, FileSearch: matching_file_ids, Use
              ImageSearch: matching_image_ids}
 
 
-def ranked_ids(fts, text: str, scope) -> list[int]:
-    """Ids among ``scope`` (a query selecting the ids of ``fts``'s table) best matching ``text``, best first."""
+def per_row_test(scope) -> tuple[str, tuple]:
+    """``scope`` (a query selecting ids) as SQL testing one row, ``ROW`` standing for it: (text, parameters)."""
+    sql, params = scope.where(scope.selected_columns[0] == SQL(ROW)).sql()
+    return sql, tuple(params)
+
+
+def compiled_scope(build: Callable, actor: UserInfo | None) -> tuple[str, tuple]:
+    """``per_row_test(build(actor))``, its SQL written once per (scope, viewer, kind of database): peewee takes
+    longer to write a joined scope's SQL than FTS5 takes to find the window. ``build`` must be a module-level
+    function."""
+    return _compiled_scope(build, actor, type(AiModel._meta.database))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_scope(build: Callable, actor: UserInfo | None, _kind: type) -> tuple[str, tuple]:
+    return per_row_test(build(actor))
+
+
+def ranked_ids(fts, text: str, scope, compiled: tuple[str, tuple] | None = None) -> list[int]:
+    """Ids among ``scope`` (a query selecting the ids of ``fts``'s table) best matching ``text``, best first;
+    ``compiled`` is ``scope``'s ``per_row_test`` where the caller keeps it."""
     key = scope.selected_columns[0]
     if not uses_fts():
         matching = scope.where(key.in_(_FALLBACK[fts](text))).order_by(key.desc()).limit(WINDOW)
@@ -204,7 +225,7 @@ def ranked_ids(fts, text: str, scope) -> list[int]:
     if not words:
         return []
     table = fts._meta.table_name
-    in_scope, scope_params = scope.where(key == SQL(ROW)).sql()
+    in_scope, scope_params = compiled or per_row_test(scope)
     database = fts._meta.database
     whole_text = _window_sql(fts, WEIGHTS[fts], table, in_scope)
     name = _window_sql(NAME_INDEX[fts], WEIGHTS[fts][:1], table, in_scope) if fts in NAME_INDEX else None
@@ -230,17 +251,19 @@ def in_order(rows, ids: list[int]) -> list:
 
 def search_models(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
     """Models the actor may see, ranked by how well they match ``text``: a Page of ModelRecord."""
-    ranked = ranked_ids(ModelSearch, text, visible_models(actor).select(AiModel.id))
+    ranked = ranked_ids(ModelSearch, text, _visible_model_ids(actor), compiled_scope(_visible_model_ids, actor))
     ids, page, limit = slice_page(ranked, page, limit)
     return Page(tuple(records_by_id(ids)), len(ranked), page, limit)
 
 
 def _files_by_id(ids: list[int]):
-    return ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion).where(ModelFile.id.in_(ids))
+    return (ModelFile.select(*FILE_COLUMNS, ModelFile.version, ModelVersion.model).join(ModelVersion)
+            .where(ModelFile.id.in_(ids)))
 
 
 def _users_by_id(ids: list[int]):
-    return User.select().where(User.id.in_(ids))
+    return User.select(User.id, User.username, User.bio, User.is_admin, User.is_banned, User.created_at).where(
+        User.id.in_(ids))
 
 
 def _rows_by_id(build, ids: list[int]) -> dict[int, tuple]:
@@ -248,24 +271,33 @@ def _rows_by_id(build, ids: list[int]) -> dict[int, tuple]:
     return {row[0]: row for row in rows_for_ids(AiModel._meta.database, build, ids)}
 
 
-def _instance(model, row: tuple):
-    """A ``model`` object from the first columns of ``row`` (``model``'s fields, in order)."""
-    return model(**{field.name: field.python_value(value) for field, value in zip(model._meta.sorted_fields, row)})
+def _visible_file_ids(actor: UserInfo | None):
+    return ModelFile.select(ModelFile.id).join(ModelVersion).join(AiModel).where(visible_to(actor))
+
+
+def _visible_model_ids(actor: UserInfo | None):
+    return visible_models(actor).select(AiModel.id)
+
+
+def _all_user_ids(_actor: None):
+    return User.select(User.id)
 
 
 def search_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
     """Files of models the actor may see, ranked by their file name: a Page of (model_id, FileRecord)."""
-    scope = ModelFile.select(ModelFile.id).join(ModelVersion).join(AiModel).where(visible_to(actor))
-    ranked = ranked_ids(FileSearch, text, scope)
+    ranked = ranked_ids(FileSearch, text, _visible_file_ids(actor), compiled_scope(_visible_file_ids, actor))
     ids, page, limit = slice_page(ranked, page, limit)
-    rows = _rows_by_id(_files_by_id, ids)  # a file's columns, then its model's id
-    items = tuple((rows[i][-1], file_record(_instance(ModelFile, rows[i]))) for i in ids if i in rows)
+    rows = _rows_by_id(_files_by_id, ids)  # a file's columns, its version's id, its model's id
+    items = tuple((rows[i][-1], file_record_of(rows[i][-2], rows[i][:-2])) for i in ids if i in rows)
     return Page(items, len(ranked), page, limit)
 
 
 def search_users(text: str, page: int = 1, limit: int = 20) -> Page:
     """Users ranked by name (then bio) match: a Page of UserInfo."""
-    ranked = ranked_ids(UserSearch, text, User.select(User.id))
+    ranked = ranked_ids(UserSearch, text, _all_user_ids(None), compiled_scope(_all_user_ids, None))
     ids, page, limit = slice_page(ranked, page, limit)
     rows = _rows_by_id(_users_by_id, ids)
-    return Page(tuple(user_info(_instance(User, rows[i])) for i in ids if i in rows), len(ranked), page, limit)
+    moment = User.created_at.python_value
+    return Page(tuple(UserInfo(i, name, bio, bool(admin), bool(banned), iso(moment(created)))
+                      for i, name, bio, admin, banned, created in (rows[i] for i in ids if i in rows)),
+                len(ranked), page, limit)

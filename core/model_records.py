@@ -83,6 +83,18 @@ def file_record(row: ModelFile) -> FileRecord:
                       row.format, _metadata(row.metadata), row.scan_result, row.is_primary, iso(row.created_at))
 
 
+FILE_COLUMNS = (ModelFile.id, ModelFile.original_name, ModelFile.stored_path, ModelFile.size, ModelFile.sha256,
+                ModelFile.autov2, ModelFile.format, ModelFile.metadata, ModelFile.scan_result, ModelFile.is_primary,
+                ModelFile.created_at)
+
+
+def file_record_of(version_id: int, values: Sequence) -> FileRecord:
+    """A FileRecord from the raw database values of ``FILE_COLUMNS`` (no peewee object in between)."""
+    (file_id, name, stored, size, sha256, autov2, kind, metadata, scan, primary, created) = values
+    return FileRecord(file_id, version_id, name, stored, size, sha256, autov2, kind, _metadata(metadata), scan,
+                      bool(primary), iso(ModelFile.created_at.python_value(created)))
+
+
 def _models_by_id(ids: list[int]):
     return AiModel.select().where(AiModel.id.in_(ids))
 
@@ -96,9 +108,7 @@ def models_by_id(ids: Sequence[int]) -> list[AiModel]:
 
 _VERSION_FILE_COLUMNS = (ModelVersion.id, ModelVersion.model, ModelVersion.name, ModelVersion.base_model,
                          ModelVersion.created_at, ModelVersion.download_count, ModelVersion.default_weight,
-                         ModelFile.id, ModelFile.original_name, ModelFile.stored_path, ModelFile.size,
-                         ModelFile.sha256, ModelFile.autov2, ModelFile.format, ModelFile.metadata,
-                         ModelFile.scan_result, ModelFile.is_primary, ModelFile.created_at)
+                         *FILE_COLUMNS)
 
 
 def _versions_and_files(ids: list[int]):
@@ -115,10 +125,7 @@ def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
     for row in rows_for_ids(AiModel._meta.database, _versions_and_files, list(model_ids)):
         versions.setdefault(row[0], row)
         if row[7] is not None:
-            (file_id, name, stored, size, sha256, autov2, kind, metadata, scan, primary, created) = row[7:]
-            files.setdefault(row[0], []).append(FileRecord(
-                file_id, row[0], name, stored, size, sha256, autov2, kind, _metadata(metadata), scan, bool(primary),
-                iso(moment(created))))
+            files.setdefault(row[0], []).append(file_record_of(row[0], row[7:]))
     by_model: dict[int, list[VersionRecord]] = {}
     for version_id, model_id, name, base_model, created, downloads, weight, *_ in versions.values():
         by_model.setdefault(model_id, []).append(VersionRecord(
