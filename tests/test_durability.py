@@ -232,3 +232,16 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing(full_disk, tmp_path)
     small = upload_model(full_disk, {"token": owner.token}, tmp_path, seed=73, name="Still fits")
     assert small["name"] == "Still fits"
     assert integrity(full_disk) == "ok"
+
+
+def test_a_large_upload_is_stored_whole_while_the_disk_writes_it_as_it_comes(tmp_path):
+    """Past ``WRITEBACK_BYTES`` the sink hands ranges to the kernel's writeback (and drops them from the page
+    cache) as it goes: the stored bytes and their hash are still exactly what was sent."""
+    from core.ingest import WRITEBACK_BYTES, stage_stream
+
+    chunks = [hashlib.sha256(str(n).encode()).digest() * (1 << 15) for n in range(3 * WRITEBACK_BYTES >> 20)]
+    sent = b"".join(chunks)
+    staged = stage_stream(tmp_path, iter(chunks), "big.safetensors", max_bytes=1 << 30)
+    assert staged.size == len(sent) > 2 * WRITEBACK_BYTES
+    assert staged.sha256 == hashlib.sha256(sent).hexdigest()
+    assert staged.path.read_bytes() == sent
