@@ -114,8 +114,9 @@ def serve(config: Config) -> None:
     # Gradio's upload temp files on the models folder's file system, so ingesting one is a rename.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(config.models_path / ".incoming" / "gradio"))
 
-    # A generation thread runs Python between torch calls; the web server's thread gets the GIL after at most
-    # this long instead of CPython's default 5 ms, which it would otherwise wait several times per request.
+    # Generation runs in its own process (core.generation_worker), but the scanner's hashing, an upload's writer
+    # and the queue's PNG writing are threads here: the web server's thread gets the GIL back from them after
+    # at most this long instead of CPython's default 5 ms.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     context = build_context(config)
     app = build_app(context)

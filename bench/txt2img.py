@@ -32,7 +32,7 @@ class Sizes:
     rounds: int
 
 
-FULL = Sizes(size=128, steps=20, rounds=5)
+FULL = Sizes(size=128, steps=20, rounds=9)
 QUICK = Sizes(size=64, steps=2, rounds=1)
 
 

@@ -23,8 +23,10 @@ cannot be loaded: the user's to fix) or ``"run"``.
 from __future__ import annotations
 
 import itertools
+import logging
 import multiprocessing
 import os
+import signal
 import threading
 import traceback
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from core.errors import VisionaryError
 from core.generation import GenerationRequest
 from core.pipeline import ModelLoadError
 
+log = logging.getLogger(__name__)
 WORKER_NICE = 10  # added to the child's nice value (POSIX): pages first, images when the CPU is free
 POLL_S = 0.05  # how often a waiting run looks at its job's interrupt and skip requests
 CLOSE_TIMEOUT_S = 5
@@ -170,7 +173,7 @@ class GenerationWorker:
             if call is None:
                 continue
             if kind == "progress" and call.report is not None:
-                call.report(*rest)
+                _report_quietly(call.report, *rest)
             elif kind == "done":
                 self._pending.pop(call_id, None)
                 call.finish(GenerationOutcome(*rest))
@@ -202,6 +205,14 @@ class GenerationWorker:
                 "try again, or with a smaller size or batch"))
 
 
+def _report_quietly(report: Callable[[int, int], None], step: int, total: int) -> None:
+    """A failing progress callback must not stop the relay (the run's result still has to come through)."""
+    try:
+        report(step, total)
+    except Exception:
+        log.exception("a generation progress callback failed")
+
+
 # --------------------------------------------------------------------------- the child
 class _Controls:
     """A run's interrupt and skip flags, set by the parent's messages."""
@@ -221,6 +232,9 @@ def serve(conn, cache_models: int) -> None:
     """The child's main loop: one thread per run, until the parent closes the connection."""
     from core.pipeline import PipelineCache
 
+    # Ctrl+C in the terminal reaches the whole process group: the server stops this process itself (``close``),
+    # and if the server dies the connection ends and so does the loop below.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):
         os.nice(WORKER_NICE)
     cache, send_lock, controls = PipelineCache(cache_models), threading.Lock(), {}
