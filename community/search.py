@@ -45,7 +45,7 @@ from core.compiled_sql import rows_for_ids
 from core.library import Page, records_by_id, visible_models, visible_to
 from core.model_records import FILE_COLUMNS, file_record_of
 from core.search_index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored
 
 WINDOW = 100
 BM25_K1 = 1.2  # FTS5's bm25 constants
@@ -297,7 +297,6 @@ def search_users(text: str, page: int = 1, limit: int = 20) -> Page:
     ranked = ranked_ids(UserSearch, text, _all_user_ids(None), compiled_scope(_all_user_ids, None))
     ids, page, limit = slice_page(ranked, page, limit)
     rows = _rows_by_id(_users_by_id, ids)
-    moment = User.created_at.python_value
-    return Page(tuple(UserInfo(i, name, bio, bool(admin), bool(banned), iso(moment(created)))
+    return Page(tuple(UserInfo(i, name, bio, bool(admin), bool(banned), iso_stored(created))
                       for i, name, bio, admin, banned, created in (rows[i] for i in ids if i in rows)),
                 len(ranked), page, limit)

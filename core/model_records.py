@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 from peewee import JOIN, fn
 
 from core.compiled_sql import rows_for_ids
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso, iso_stored
 
 TAG_SEPARATOR = "\n"  # tag names never hold one (core.library_edit.TAG_PATTERN)
 
@@ -92,7 +92,7 @@ def file_record_of(version_id: int, values: Sequence) -> FileRecord:
     """A FileRecord from the raw database values of ``FILE_COLUMNS`` (no peewee object in between)."""
     (file_id, name, stored, size, sha256, autov2, kind, metadata, scan, primary, created) = values
     return FileRecord(file_id, version_id, name, stored, size, sha256, autov2, kind, _metadata(metadata), scan,
-                      bool(primary), iso(ModelFile.created_at.python_value(created)))
+                      bool(primary), iso_stored(created))
 
 
 def _models_by_id(ids: list[int]):
@@ -119,7 +119,6 @@ def _versions_and_files(ids: list[int]):
 
 def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
     """Versions (newest first) with their files (primary first), in one query."""
-    moment = ModelVersion.created_at.python_value
     files: dict[int, list[FileRecord]] = {}
     versions: dict[int, tuple] = {}
     for row in rows_for_ids(AiModel._meta.database, _versions_and_files, list(model_ids)):
@@ -129,7 +128,7 @@ def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
     by_model: dict[int, list[VersionRecord]] = {}
     for version_id, model_id, name, base_model, created, downloads, weight, *_ in versions.values():
         by_model.setdefault(model_id, []).append(VersionRecord(
-            version_id, model_id, name, base_model, iso(moment(created)), downloads, weight,
+            version_id, model_id, name, base_model, iso_stored(created), downloads, weight,
             tuple(files.get(version_id, ()))))
     return by_model
 
@@ -185,8 +184,7 @@ def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
 def _record(row: tuple, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
     (model_id, name, kind, base_model, description, trigger_words, visibility, owner_id, source, is_demo, created,
      updated, likes, downloads, comments, preview) = row
-    moment = AiModel.created_at.python_value
     return ModelRecord(
         model_id, name, kind, base_model, description, extras.tags, tuple(w for w in trigger_words.split("\n") if w),
-        visibility, owner_id, extras.owner, source, bool(is_demo), iso(moment(created)), iso(moment(updated)), likes,
+        visibility, owner_id, extras.owner, source, bool(is_demo), iso_stored(created), iso_stored(updated), likes,
         downloads, comments, extras.cover_image, versions, preview)

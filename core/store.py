@@ -51,6 +51,15 @@ def iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"
 
 
+def iso_stored(value) -> str | None:
+    """``iso`` of a DateTimeField's raw database value: SQLite's ``YYYY-MM-DD HH:MM:SS[.ffffff]`` text is
+    rewritten as it is (parsing it costs more than the query that read it); anything else goes through
+    peewee's own conversion."""
+    if type(value) is str and len(value) in (19, 26) and value[10] == " ":
+        return f"{value[:10]}T{value[11:23] if len(value) == 26 else value[11:] + '.000'}Z"
+    return iso(DateTimeField().python_value(value))
+
+
 class BaseModel(Model):
     class Meta:
         legacy_table_names = False

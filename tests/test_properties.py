@@ -215,3 +215,13 @@ def test_damaged_pictures_are_refused_cleanly(original, rng):
             read(data)
         except (InvalidInput, TooLarge):
             pass
+
+
+@given(st.datetimes())
+def test_a_stored_time_reads_back_as_the_same_iso_text_from_sqlite_text_or_a_datetime(moment):
+    """Records rewrite SQLite's stored text (``str(datetime)``, what the sqlite3 module writes) without
+    parsing it; PostgreSQL hands back datetimes. Both must read as ``iso`` of the moment."""
+    from core.store import iso, iso_stored
+
+    assert iso_stored(str(moment)) == iso(moment)
+    assert iso_stored(moment) == iso(moment)
