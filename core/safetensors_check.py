@@ -197,10 +197,10 @@ def _check_layout(tensors: dict[str, TensorInfo], data_size: int, name: str) -> 
 
 def _library_check(path: Path, tensors: dict[str, TensorInfo], name: str) -> None:
     """Open the file with the safetensors library: what we accept, the loaders can load."""
-    from safetensors import safe_open  # imported lazily: pulls in torch
+    from safetensors import safe_open
 
-    try:
-        with safe_open(str(path), framework="pt") as f:
+    try:  # "numpy": the same header checks without importing torch into the web server (keys only, no tensors)
+        with safe_open(str(path), framework="numpy") as f:
             keys = set(f.keys())
     except Exception as e:  # the library raises SafetensorError and friends
         raise ModelFileError(f"'{name}': the safetensors library refuses the file: {e}") from None
