@@ -72,12 +72,23 @@ class _Call:
     def __init__(self, report: Callable[[int, int], None] | None):
         self.report = report
         self.done = threading.Event()
+        self._answer = threading.Lock()
         self.outcome: GenerationOutcome | None = None
         self.error: BaseException | None = None
 
     def finish(self, outcome: GenerationOutcome | None = None, error: BaseException | None = None) -> None:
-        self.outcome, self.error = outcome, error
-        self.done.set()
+        """The first answer counts (a crash noticed after the result came changes nothing)."""
+        with self._answer:
+            if not self.done.is_set():
+                self.outcome, self.error = outcome, error
+                self.done.set()
+
+
+def _fail_all(pending: dict[int, _Call], message: str) -> None:
+    calls = list(pending.values())
+    pending.clear()
+    for call in calls:
+        call.finish(error=GenerationCrashed(message))
 
 
 class GenerationWorker:
@@ -115,42 +126,43 @@ class GenerationWorker:
 
     def close(self) -> None:
         """Stop the child (runs in flight fail); a later ``run`` starts a new one."""
-        conn = self._conn
+        with self._lock:
+            process, conn, pending = self._process, self._conn, self._pending
+            self._process, self._conn, self._pending = None, None, {}
         if conn is None:
             return
-        process, pending = self._detach(conn)
+        _fail_all(pending, "the app is shutting down; the generation was stopped")
         self._send(("quit", 0), conn)  # (closing our end would not wake the reply thread's recv on it)
         conn.close()
-        if process is not None:
-            process.join(CLOSE_TIMEOUT_S)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        for call in pending:
-            call.finish(error=GenerationCrashed("the app is shutting down; the generation was stopped"))
+        process.join(CLOSE_TIMEOUT_S)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
     # ---- parent internals
     def _start(self, task: GenerationTask, report) -> tuple[int, _Call]:
+        """Register the call and send it; if the child is gone the reply thread (or ``close``) fails the call."""
         call_id, call = next(self._ids), _Call(report)
         with self._lock:
             if self._process is None or not self._process.is_alive():
                 self._spawn()
             self._pending[call_id] = call
             conn = self._conn
-        if not self._send(("run", call_id, task), conn):
-            self._fail_pending(conn, "could not be reached")
+        self._send(("run", call_id, task), conn)
         return call_id, call
 
     def _spawn(self) -> None:
-        """Start the child (caller holds the lock). ``spawn``: no copy of the server's threads or sockets."""
+        """Start a child (caller holds the lock), with its own table of pending calls and its own reply thread.
+        ``spawn``: no copy of the server's threads or sockets."""
         context = multiprocessing.get_context("spawn")
         parent_end, child_end = context.Pipe()
         process = context.Process(target=serve, args=(child_end, self.cache_models), daemon=True,
                                   name="visionary-generation")
         process.start()
         child_end.close()
-        self._process, self._conn = process, parent_end
-        threading.Thread(target=self._read, args=(parent_end,), daemon=True, name="generation-replies").start()
+        self._process, self._conn, self._pending = process, parent_end, {}
+        threading.Thread(target=self._read, args=(parent_end, self._pending, process), daemon=True,
+                         name="generation-replies").start()
 
     def _send(self, message: tuple, conn=None) -> bool:
         conn = conn or self._conn
@@ -158,51 +170,35 @@ class GenerationWorker:
             with self._send_lock:
                 conn.send(message)
             return True
-        except (OSError, ValueError, AttributeError):  # closed or gone: the reader fails the pending calls
+        except (OSError, ValueError, AttributeError):  # closed or gone: the reply thread fails the pending calls
             return False
 
-    def _read(self, conn) -> None:
-        """Relay the child's messages to the waiting runs until the connection ends."""
+    def _read(self, conn, pending: dict[int, _Call], process) -> None:
+        """Relay one child's messages to its waiting runs until its connection ends, then fail what is left."""
         while True:
             try:
                 kind, call_id, *rest = conn.recv()
             except (EOFError, OSError):
-                self._fail_pending(conn, "stopped")
-                return
-            call = self._pending.get(call_id)
+                break
+            call = pending.get(call_id)
             if call is None:
                 continue
             if kind == "progress" and call.report is not None:
                 _report_quietly(call.report, *rest)
             elif kind == "done":
-                self._pending.pop(call_id, None)
+                pending.pop(call_id, None)
                 call.finish(GenerationOutcome(*rest))
             elif kind == "failed":
-                self._pending.pop(call_id, None)
+                pending.pop(call_id, None)
                 failure, message = rest
                 call.finish(error=ModelLoadError(message) if failure == "load" else RuntimeError(message))
-
-    def _detach(self, conn) -> tuple:
-        """Forget the child behind ``conn`` if it is the current one: ``(process, its pending calls)``."""
         with self._lock:
-            if conn is not self._conn:
-                return None, []
-            process, pending = self._process, list(self._pending.values())
-            self._pending.clear()
-            self._process = self._conn = None
-        return process, pending
-
-    def _fail_pending(self, conn, what: str) -> None:
-        """The child behind ``conn`` is gone: its runs fail with a message; the next run starts a new child."""
-        process, pending = self._detach(conn)
-        if process is not None:
-            process.join(1)
-        code = process.exitcode if process is not None else None
-        how = f" (exit code {code})" if code not in (None, 0) else ""
-        for call in pending:
-            call.finish(error=GenerationCrashed(
-                f"the generation process {what}{how} before the image was finished, possibly out of memory; "
-                "try again, or with a smaller size or batch"))
+            if conn is self._conn:  # the next run starts a new child
+                self._process, self._conn, self._pending = None, None, {}
+        process.join(1)
+        how = f" (exit code {process.exitcode})" if process.exitcode not in (None, 0) else ""
+        _fail_all(pending, f"the generation process stopped{how} before the image was finished, possibly out "
+                           "of memory; try again, or with a smaller size or batch")
 
 
 def _report_quietly(report: Callable[[int, int], None], step: int, total: int) -> None:

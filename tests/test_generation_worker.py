@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -100,6 +101,17 @@ def test_a_killed_child_fails_the_run_in_flight_with_a_message_and_the_next_run_
         worker.run(task(tiny, steps=150), report=kill_at_first_step)
     assert len(worker.run(task(tiny, steps=1)).images) == 1
     assert worker.pid not in (None, first_pid)
+
+
+def test_a_child_that_died_between_generations_is_replaced_by_the_next_one(tiny, worker):
+    worker.run(task(tiny, steps=1))
+    gone = worker.pid
+    os.kill(gone, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while worker.pid is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(worker.run(task(tiny, steps=1)).images) == 1
+    assert worker.pid not in (None, gone)
 
 
 @pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX nice values")
