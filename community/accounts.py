@@ -19,7 +19,7 @@ from datetime import timedelta
 import bcrypt
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.store import AuditLog, Session, Store, User, iso, utcnow
+from core.store import AuditLog, Session, Store, User, iso_stored, utcnow
 
 from .throttle import LoginThrottle
 
@@ -53,8 +53,17 @@ class LoginResult:
     token: str
 
 
+USER_INFO_COLUMNS = (User.id, User.username, User.bio, User.is_admin, User.is_banned, User.created_at)
+
+
 def user_info(row: User) -> UserInfo:
-    return UserInfo(row.id, row.username, row.bio, row.is_admin, row.is_banned, iso(row.created_at))
+    return user_info_of([getattr(row, column.name) for column in USER_INFO_COLUMNS])
+
+
+def user_info_of(values) -> UserInfo:
+    """A UserInfo from the values of ``USER_INFO_COLUMNS``, raw from the database or read from a row."""
+    user_id, username, bio, is_admin, is_banned, created = values
+    return UserInfo(user_id, username, bio, bool(is_admin), bool(is_banned), iso_stored(created))
 
 
 def normalize_username(name: str) -> str:

@@ -39,13 +39,13 @@ from typing import Callable
 
 from peewee import SQL, SqliteDatabase
 
-from community.accounts import UserInfo
+from community.accounts import USER_INFO_COLUMNS, UserInfo, user_info_of
 from community.paging import slice_page
 from core.compiled_sql import rows_for_ids
 from core.library import Page, records_by_id, visible_models, visible_to
 from core.model_records import FILE_COLUMNS, file_record_of
 from core.search_index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User
 
 WINDOW = 100
 BM25_K1 = 1.2  # FTS5's bm25 constants
@@ -262,8 +262,7 @@ def _files_by_id(ids: list[int]):
 
 
 def _users_by_id(ids: list[int]):
-    return User.select(User.id, User.username, User.bio, User.is_admin, User.is_banned, User.created_at).where(
-        User.id.in_(ids))
+    return User.select(*USER_INFO_COLUMNS).where(User.id.in_(ids))
 
 
 def _rows_by_id(build, ids: list[int]) -> dict[int, tuple]:
@@ -297,6 +296,4 @@ def search_users(text: str, page: int = 1, limit: int = 20) -> Page:
     ranked = ranked_ids(UserSearch, text, _all_user_ids(None), compiled_scope(_all_user_ids, None))
     ids, page, limit = slice_page(ranked, page, limit)
     rows = _rows_by_id(_users_by_id, ids)
-    return Page(tuple(UserInfo(i, name, bio, bool(admin), bool(banned), iso_stored(created))
-                      for i, name, bio, admin, banned, created in (rows[i] for i in ids if i in rows)),
-                len(ranked), page, limit)
+    return Page(tuple(user_info_of(rows[i]) for i in ids if i in rows), len(ranked), page, limit)

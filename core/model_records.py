@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 from peewee import JOIN, fn
 
 from core.compiled_sql import rows_for_ids
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso, iso_stored
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored
 
 TAG_SEPARATOR = "\n"  # tag names never hold one (core.library_edit.TAG_PATTERN)
 
@@ -78,18 +78,18 @@ def _metadata(text: str | None) -> dict:
         return {}
 
 
-def file_record(row: ModelFile) -> FileRecord:
-    return FileRecord(row.id, row.version_id, row.original_name, row.stored_path, row.size, row.sha256, row.autov2,
-                      row.format, _metadata(row.metadata), row.scan_result, row.is_primary, iso(row.created_at))
-
-
 FILE_COLUMNS = (ModelFile.id, ModelFile.original_name, ModelFile.stored_path, ModelFile.size, ModelFile.sha256,
                 ModelFile.autov2, ModelFile.format, ModelFile.metadata, ModelFile.scan_result, ModelFile.is_primary,
                 ModelFile.created_at)
 
 
+def file_record(row: ModelFile) -> FileRecord:
+    return file_record_of(row.version_id, [getattr(row, column.name) for column in FILE_COLUMNS])
+
+
 def file_record_of(version_id: int, values: Sequence) -> FileRecord:
-    """A FileRecord from the raw database values of ``FILE_COLUMNS`` (no peewee object in between)."""
+    """A FileRecord from the values of ``FILE_COLUMNS``, raw from the database (no peewee object in between)
+    or read from a row."""
     (file_id, name, stored, size, sha256, autov2, kind, metadata, scan, primary, created) = values
     return FileRecord(file_id, version_id, name, stored, size, sha256, autov2, kind, _metadata(metadata), scan,
                       bool(primary), iso_stored(created))

@@ -234,14 +234,29 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_nothing(full_disk, tmp_path)
     assert integrity(full_disk) == "ok"
 
 
-def test_a_large_upload_is_stored_whole_while_the_disk_writes_it_as_it_comes(tmp_path):
-    """Past ``WRITEBACK_BYTES`` the sink hands ranges to the kernel's writeback (and drops them from the page
-    cache) as it goes: the stored bytes and their hash are still exactly what was sent."""
+def test_a_large_upload_is_stored_whole_while_the_disk_writes_it_as_it_comes(tmp_path, monkeypatch):
+    """Past ``WRITEBACK_BYTES`` the sink hands each new range to the kernel's writeback (and the page cache lets
+    it go) as the bytes come, instead of leaving a whole upload dirty for the final fsync; the stored bytes and
+    their hash are still exactly what was sent. The real ``posix_fadvise`` runs; the calls are only recorded."""
+    import os
+
     from core.ingest import WRITEBACK_BYTES, stage_stream
 
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise on this system")
+    advised, real_fadvise = [], os.posix_fadvise
+
+    def recording_fadvise(fd, offset, length, advice):
+        advised.append((offset, length, advice))
+        return real_fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", recording_fadvise)
     chunks = [hashlib.sha256(str(n).encode()).digest() * (1 << 15) for n in range(3 * WRITEBACK_BYTES >> 20)]
     sent = b"".join(chunks)
     staged = stage_stream(tmp_path, iter(chunks), "big.safetensors", max_bytes=1 << 30)
     assert staged.size == len(sent) > 2 * WRITEBACK_BYTES
     assert staged.sha256 == hashlib.sha256(sent).hexdigest()
     assert staged.path.read_bytes() == sent
+    assert [offset for offset, _, _ in advised] == [n * WRITEBACK_BYTES for n in range(len(advised))]
+    assert len(advised) == 3 and all(length == WRITEBACK_BYTES and advice == os.POSIX_FADV_DONTNEED
+                                     for _, length, advice in advised)

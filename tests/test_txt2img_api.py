@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import requests
@@ -81,3 +82,23 @@ def test_concurrent_requests_share_one_queue(gen_server):
     for thread in threads:
         thread.join()
     assert [r.status_code for r in replies] == [200, 200, 200]
+
+
+def test_a_checkpoint_that_cannot_be_loaded_is_a_clear_400_and_generation_goes_on(gen_server, tmp_path):
+    """The file scans as a checkpoint, but its configs folder names a pipeline txt2img cannot run: the
+    generation process refuses it, the answer names the model, and the next image is made as usual."""
+    from tests.tiny_models import save_tiny_single_file, tiny_sd15_pipeline
+
+    single_file, config = save_tiny_single_file(tiny_sd15_pipeline(seed=5), tmp_path, "unloadable")
+    index = config / "model_index.json"
+    index.write_text(index.read_text().replace('"StableDiffusionPipeline"', '"StableDiffusionUpscalePipeline"'))
+    folder = gen_server.models_dir / "Stable-diffusion"
+    shutil.copytree(config, folder / config.name)
+    shutil.copy(single_file, folder / single_file.name)
+    scan = requests.post(gen_server.api("/api/v1/admin/rescan"), headers=bearer(gen_server.token), timeout=120)
+    assert scan.status_code == 200 and scan.json()["added"] == 1, scan.text
+    models = requests.get(gen_server.api("/api/v1/models"), params={"query": "unloadable"}).json()["items"]
+    reply = generate(gen_server, model_id=models[0]["id"])
+    assert reply.status_code == 400
+    assert "'unloadable' cannot be loaded" in reply.json()["error"] and "not supported" in reply.json()["error"]
+    assert generate(gen_server).status_code == 200
