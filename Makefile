@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export GRADIO_ANALYTICS_ENABLED ?= False
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test install install-test bench
+.PHONY: run test screenshots install install-test bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,18 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(PY) visionary_app.py $(ARGS)
 
+# The system packages the tests use (installed as root, else named: tools/system_packages.py), the layer contracts
+# and the linter (pyproject.toml), then the suite.
 test: install-test
+	$(PY) tools/system_packages.py
+	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The README's screenshots (docs/images/), refreshed on purpose: the tests alone write theirs to test-artifacts/.
+screenshots: install-test
+	$(PY) tools/system_packages.py
+	VISIONARY_README_SCREENSHOTS=1 $(PY) -m pytest tests/test_newcomer_journey.py
 
 # SPEC §6 benchmarks: one table, bench/results.json (BENCH_ARGS: measure names, --quick, --profile).
 bench: $(VENV)/.installed-bench

@@ -8,9 +8,11 @@ routes first), mounts the Gradio UI at ``/`` and serves it with uvicorn.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import Sequence
@@ -31,10 +33,10 @@ def apply_offline_defaults() -> None:
 
 
 def build_context(config: Config):
-    from community import accounts
+    from core.accounts import accounts
     from core.context import AppContext
-    from core.demo_model import install_demo_model
-    from core.ingest import clear_incoming
+    from core.generation.demo_model import install_demo_model
+    from core.library.ingest import clear_incoming
     from core.store import Store
 
     config.models_path.mkdir(parents=True, exist_ok=True)
@@ -70,12 +72,15 @@ def build_app(context):
     from api.app import create_api
     from ui.app import build_ui
     from ui.i18n import PageLanguage, i18n
+    from ui.toasts import head
+    from ui.upload_route import UploadHandleRoute
 
     app = create_api(context)
     blocks = build_ui(context)
     blocks.queue(default_concurrency_limit=8)
     app = gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
-                              max_file_size=context.config.max_upload_bytes, i18n=i18n())
+                              max_file_size=context.config.max_upload_bytes, i18n=i18n(), head=head())
+    app.add_middleware(UploadHandleRoute, handles=context.uploads)
     app.add_middleware(PageLanguage)
     return app
 
@@ -111,10 +116,12 @@ def start_share_tunnel(config: Config) -> None:
 def serve(config: Config) -> None:
     import uvicorn
 
+    from api.http_protocol import DeadlineHttpToolsProtocol
+
     # Gradio's upload temp files on the models folder's file system, so ingesting one is a rename.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(config.models_path / ".incoming" / "gradio"))
 
-    # Generation runs in its own process (core.generation_worker), but the scanner's hashing, an upload's writer
+    # Generation runs in its own process (core.generation.worker), but the scanner's hashing, an upload's writer
     # and the queue's PNG writing are threads here: the web server's thread gets the GIL back from them after
     # at most this long instead of CPython's default 5 ms.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
@@ -124,16 +131,35 @@ def serve(config: Config) -> None:
     # a full collection while serving walks only what requests allocate: no pauses of tens of ms under load.
     gc.freeze()
     scan_models_in_background(context)
-    # httptools + uvloop (installed) parse and loop faster than h11/asyncio; no per-request access log.
+    # httptools + uvloop (installed) parse and loop faster than h11/asyncio, with deadlines for slow clients
+    # (api/http_protocol.py); no per-request access log. uvicorn's own X-Forwarded-* handling stays off (it
+    # trusts loopback): api/forwarded.py trusts only --forwarded-allow-ips.
+    http = functools.partial(DeadlineHttpToolsProtocol, client_timeout=config.client_timeout)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
-                                           access_log=False, http="httptools", loop="uvloop"))
+                                           access_log=False, http=http, loop="uvloop", proxy_headers=False))
     if config.share:
         threading.Thread(target=lambda: _share_when_up(server, config), daemon=True).start()
+    threading.Thread(target=lambda: _stop_generation_on_exit(server, context), daemon=True).start()
+    signal.signal(signal.SIGTERM, _exit_after_shutdown)
     print(f"Visionary Art on {local_url(config)}", flush=True)
     try:
         server.run()
     finally:
         context.close()
+
+
+def _exit_after_shutdown(signum, frame) -> None:
+    """uvicorn re-raises the SIGTERM it caught once its graceful shutdown is done; as an exception (like Ctrl+C's
+    KeyboardInterrupt), not the default instant death, so ``serve`` still closes the app context."""
+    raise SystemExit(0)
+
+
+def _stop_generation_on_exit(server, context) -> None:
+    """uvicorn finishes open requests before it stops, and a request waiting on a long generation would hold
+    the shutdown for as long as the generation runs: generation stops as soon as the shutdown begins."""
+    while not server.should_exit:
+        threading.Event().wait(0.1)
+    context.stop_generation()
 
 
 def _share_when_up(server, config: Config) -> None:
@@ -171,7 +197,7 @@ def backup(args: list[str]) -> int:
 def run_subcommand(name: str, args: list[str]) -> int:
     if name == "backup":
         return backup(args)
-    from core.pickle_import import main as convert_main
+    from core.library.pickle_import import main as convert_main
 
     return convert_main(args)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
 
-from community import accounts, admin
-from community.accounts import UserInfo
+from community import admin
+from core.accounts import accounts, invites
+from core.accounts.accounts import UserInfo
 
 from .deps import get_context, require_user
+from .shapes import page_json
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -26,3 +29,22 @@ def unban(username: str, request: Request, user: UserInfo = Depends(require_user
 def rescan(request: Request, user: UserInfo = Depends(require_user)) -> dict:
     """Re-read models_dir: new files join the library, removed ones leave it."""
     return admin.rescan_models(get_context(request), user).as_dict()
+
+
+class InviteRequest(BaseModel):
+    expires_in_days: int | None = Field(None, description="days the code stays valid; null: it never expires")
+
+
+@router.post("/invites", status_code=201)
+def make_invite(request: Request, body: InviteRequest | None = None, user: UserInfo = Depends(require_user)) -> dict:
+    """A new single-use invite code; the reply is the only time the code is shown."""
+    expires_in_days = body.expires_in_days if body else None
+    return invites.create_invite(get_context(request).store, user, expires_in_days).as_dict()
+
+
+@router.get("/invites")
+def list_invites(request: Request, page: int = Query(1, ge=1, le=100_000), limit: int = Query(50, ge=1, le=100),
+                 cursor: str | None = None, user: UserInfo = Depends(require_user)) -> dict:
+    """Every invite, newest first, with who made and who used it (never the codes)."""
+    result = invites.list_invites(user, page, limit, cursor)
+    return page_json(request, result, [invite.as_dict() for invite in result.items])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 
 from community import admin
-from community.accounts import UserInfo
+from core.accounts.accounts import UserInfo
 
 from .deps import get_context, require_user
 from .shapes import page_json

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from core.context import AppContext
 from core.errors import NotFound
 
-from core.context import AppContext
-
-from . import admin, admin_views, auth, downloads, gallery, models, social, txt2img
+from . import admin, admin_views, auth, downloads, enums, gallery, models, social, txt2img
+from .body_limits import BodyLimits
 from .errors import install_error_handlers
+from .forwarded import ForwardedHeaders
 from .guards import Guards
 from .sdapi import router as sdapi_router
 
@@ -23,6 +24,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(models.router)
+    app.include_router(enums.router)
     app.include_router(downloads.router)
     app.include_router(txt2img.router)
     app.include_router(sdapi_router)
@@ -31,6 +33,8 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(admin_views.router)
     _add_api_not_found(app)
     app.add_middleware(Guards, context=context)
+    app.add_middleware(BodyLimits)
+    app.add_middleware(ForwardedHeaders, trusted=context.config.trusted_proxies)  # before the others
     return app
 
 

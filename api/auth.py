@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from community import accounts
-from community.accounts import UserInfo
+from core.accounts import accounts, registration
+from core.accounts.accounts import UserInfo
+from core.accounts.credentials import credential
 
 from .deps import current_user, get_context, require_user
-from .sessions import clear_session_cookie, credential, set_session_cookie
+from .sessions import clear_session_cookie, set_session_cookie
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -17,6 +18,10 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 class Credentials(BaseModel):
     username: str = Field(max_length=256)
     password: str = Field(max_length=1024)
+
+
+class Registration(Credentials):
+    invite_code: str | None = Field(None, max_length=128)
 
 
 class BioUpdate(BaseModel):
@@ -37,9 +42,10 @@ def _session_reply(request: Request, response: Response, result: accounts.LoginR
 
 
 @router.post("/auth/register", status_code=201)
-def register(body: Credentials, request: Request, response: Response) -> dict:
+def register(body: Registration, request: Request, response: Response) -> dict:
+    """Who may register depends on ``--registration``; an admin's invite code (``invite_code``) works in every mode."""
     context = get_context(request)
-    user = accounts.register(context.store, body.username, body.password)
+    user = registration.register(context, body.username, body.password, _client(request), body.invite_code)
     token = accounts.create_session(context.store, user.id)
     return _session_reply(request, response, accounts.LoginResult(user, token))
 
@@ -71,4 +77,5 @@ def update_me(body: BioUpdate, request: Request, user: UserInfo = Depends(requir
 
 @router.get("/health", include_in_schema=False)
 def health(request: Request) -> dict:
-    return {"ok": True, "user": (current_user(request) or None) is not None}
+    return {"ok": True, "user": (current_user(request) or None) is not None,
+            "registration": get_context(request).config.registration_mode}

@@ -16,12 +16,13 @@ from typing import Mapping
 
 from fastapi import Depends, Request
 
-from community.accounts import UserInfo
-from community.credential_cache import authenticate_cached
+from core.accounts.accounts import UserInfo
+from core.accounts.credential_cache import authenticate_cached
 from core.errors import Forbidden, NotAuthenticated
 
+from .cross_origin import SiteOrigin
 from .deps import current_user, get_context
-from .guards import WRITE_METHODS, is_cross_site
+from .guards import WRITE_METHODS
 
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Visionary Art", charset="UTF-8"'}
 
@@ -47,7 +48,7 @@ def sdapi_user(request: Request) -> UserInfo | None:
     credentials = basic_credentials(request.headers)
     if credentials is None:
         user = current_user(request)
-    elif request.method in WRITE_METHODS and is_cross_site(request.headers):
+    elif request.method in WRITE_METHODS and SiteOrigin(context.config.public_origin).is_cross_site(request.headers):
         raise Forbidden("cross-site request refused")
     else:
         client = request.client.host if request.client else "unknown"

@@ -12,7 +12,7 @@ import orjson
 from anyio import to_thread
 from fastapi import Request, Response
 
-from community.accounts import UserInfo
+from core.accounts.accounts import UserInfo
 
 from .deps import get_context
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import anyio
 from fastapi import Request
 
-from community.accounts import UserInfo, resolve_session
+from core.accounts.accounts import UserInfo, resolve_session
+from core.accounts.credentials import credential
 from core.context import AppContext
 from core.errors import NotAuthenticated
-
-from .sessions import credential
 
 
 def get_context(request: Request) -> AppContext:

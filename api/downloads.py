@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from community.accounts import UserInfo
-from core import library
+from core.accounts.accounts import UserInfo
 from core.errors import NotFound
+from core.library import library
 
 from .deps import current_user, get_context
 from .safe_paths import resolve_inside

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from core.errors import Throttled, VisionaryError
 
@@ -40,6 +41,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect):
+        """The client left (or was dropped for stalling) mid-body: no one reads this, and it is no server error."""
+        return error_response(400, "the client disconnected before sending the whole request")
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):

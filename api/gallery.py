@@ -2,72 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Callable
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from community import gallery
-from community.accounts import UserInfo
-from community.gallery import ImageQuery, ImageRecord
-from community.image_upload import MAX_IMAGE_BYTES
+from community.image_upload import MAX_IMAGE_BYTES, MAX_POST_BYTES, MAX_POST_IMAGES
+from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound, TooLarge
 
 from .deps import current_user, get_context, require_user
+from .image_shapes import image_json
+from .listing_params import ImageListParams
 from .safe_paths import resolve_inside
-from .shapes import PathId, QueryId, base_url, fits_db_int, page_json
+from .shapes import PathId, fits_db_int, page_json
 
 router = APIRouter(tags=["gallery"])
 FORM_SLACK = 64 * 1024
-META_NAMES = {"Prompt": "prompt", "Negative prompt": "negativePrompt", "Seed": "seed", "Steps": "steps",
-              "Sampler": "sampler", "CFG scale": "cfgScale"}
-META_TYPES = {"seed": int, "steps": int, "cfgScale": float}
-
-
-def _typed(name: str, value):
-    try:
-        return META_TYPES[name](value) if name in META_TYPES else value
-    except (TypeError, ValueError):
-        return value
-
-
-def civitai_meta(image: ImageRecord) -> dict | None:
-    """The parsed A1111 parameters under Civitai's names (``prompt``, ``cfgScale``, ``Size``, ``Model hash`` ...)."""
-    meta = image.meta
-    if not meta and not image.prompt:
-        return None
-    out = {"prompt": image.prompt, "negativePrompt": image.negative_prompt}
-    for key, value in meta.items():
-        if key == "Lora hashes dict" or key.endswith("-2"):
-            continue
-        if key.endswith("-1") and f"{key[:-2]}-2" in meta:
-            out[key[:-2]] = f"{value}x{meta[key[:-2] + '-2']}"
-        else:
-            out[META_NAMES.get(key, key)] = _typed(META_NAMES.get(key, key), value)
-    return out
-
-
-def image_json(request: Request, image: ImageRecord) -> dict:
-    return {
-        "id": image.id, "url": f"{base_url(request)}/media/{image.path}", "hash": None,
-        "width": image.width, "height": image.height, "nsfw": False, "nsfwLevel": "None",
-        "createdAt": image.published_at or image.created_at, "published": image.published, "postId": None,
-        "username": image.username, "modelId": image.model_id, "modelVersionId": image.model_version_id,
-        "modelVersionIds": [image.model_version_id] if image.model_version_id else [],
-        "stats": {"likeCount": image.like_count, "heartCount": 0, "laughCount": 0, "cryCount": 0,
-                  "dislikeCount": 0, "commentCount": 0},
-        "meta": civitai_meta(image),
-    }
 
 
 @router.get("/api/v1/images")
-def list_images(request: Request, modelId: QueryId = None, modelVersionId: QueryId = None, username: str = "",
-                query: str = Query("", max_length=500), sort: str = "newest", mine: bool = False,
-                page: int = Query(1, ge=1, le=100_000), limit: int = Query(20, ge=1, le=200),
-                cursor: str | None = None, user: UserInfo | None = Depends(current_user)) -> dict:
-    q = ImageQuery(model_id=modelId, model_version_id=modelVersionId, username=username, query=query, sort=sort,
-                   page=page, limit=limit, cursor=cursor, mine=mine)
-    result = gallery.list_images(user, q)
+def list_images(request: Request, params: Annotated[ImageListParams, Query()],
+                user: UserInfo | None = Depends(current_user)) -> dict:
+    result = gallery.list_images(user, params.image_query())
     return page_json(request, result, [image_json(request, image) for image in result.items])
 
 
@@ -76,60 +36,109 @@ def get_image(image_id: PathId, request: Request, user: UserInfo | None = Depend
     return image_json(request, gallery.get_image(user, image_id))
 
 
-async def _json_image_id(request: Request) -> int:
+MB = 1024 * 1024
+TOO_BIG = f"images can be at most {MAX_IMAGE_BYTES // MB} MB"
+POST_TOO_BIG = (f"a post's pictures can be at most {MAX_POST_BYTES // MB} MB together, each at most "
+                f"{MAX_IMAGE_BYTES // MB} MB")
+HOW = ("send JSON {\"image_id\": <id>} (or {\"image_ids\": [...]}, one post) to publish, or multipart/form-data with "
+       "a 'file' (or several 'file' parts, one post) to upload")
+
+
+def _image_id(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not fits_db_int(value):
+        raise InvalidInput("image_id must be the id of one of your images")
+    return value
+
+
+async def _json_image_ids(request: Request) -> tuple[list[int], bool]:
+    """The ids to publish, and whether the client named several (``image_ids``: answered as a post)."""
     try:
         body = await request.json()
     except ValueError:
-        raise InvalidInput("send JSON {\"image_id\": <id>} to publish, or a multipart 'file' to upload") from None
-    image_id = body.get("image_id") if isinstance(body, dict) else None
-    if isinstance(image_id, bool) or not isinstance(image_id, int) or not fits_db_int(image_id):
-        raise InvalidInput("image_id must be the id of one of your images")
-    return image_id
+        raise InvalidInput(HOW) from None
+    if isinstance(body, dict) and "image_ids" in body:
+        ids = body["image_ids"]
+        if not isinstance(ids, list) or not ids or len(ids) > MAX_POST_IMAGES:
+            raise InvalidInput(f"image_ids: a list of 1 to {MAX_POST_IMAGES} ids of your images")
+        return list(dict.fromkeys(_image_id(value) for value in ids)), True
+    return [_image_id(body.get("image_id") if isinstance(body, dict) else None)], False
 
 
 async def _limited(request: Request):
     received = 0
     async for chunk in request.stream():
         received += len(chunk)
-        if received > MAX_IMAGE_BYTES + FORM_SLACK:
-            raise TooLarge(f"images can be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+        if received > MAX_POST_BYTES + FORM_SLACK:
+            raise TooLarge(POST_TOO_BIG)
         yield chunk
 
 
-async def _uploaded_bytes(request: Request) -> bytes:
-    """The bytes of the form field ``file``, reading at most the image size limit."""
+def _reader(upload: UploadFile) -> Callable[[], bytes]:
+    def read() -> bytes:
+        upload.file.seek(0)
+        return upload.file.read(MAX_IMAGE_BYTES + 1)  # one byte more than allowed: decode_upload refuses it
+
+    return read
+
+
+async def _uploaded_pictures(request: Request):
+    """The form and a reader of each ``file`` part (read in a worker thread when its turn comes): the body is
+    counted as it arrives, at most MAX_POST_BYTES together, and every part's size is checked before any picture
+    is stored."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_IMAGE_BYTES + FORM_SLACK:
-        raise TooLarge(f"images can be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MB")
+    if length.isdigit() and int(length) > MAX_POST_BYTES + FORM_SLACK:
+        raise TooLarge(POST_TOO_BIG)
     try:
-        form = await MultiPartParser(request.headers, _limited(request), max_files=1, max_fields=20).parse()
+        form = await MultiPartParser(request.headers, _limited(request), max_files=MAX_POST_IMAGES,
+                                     max_fields=20).parse()
     except MultiPartException as exc:
+        if exc.message.startswith("Too many files"):
+            raise InvalidInput(f"a post holds at most {MAX_POST_IMAGES} pictures") from None
         raise InvalidInput(f"unreadable upload: {exc.message}") from None
     try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("put the image in the form field named 'file'")
-        return await upload.read()
-    finally:
+        uploads = form.getlist("file")
+        if not uploads or not all(isinstance(upload, UploadFile) for upload in uploads):
+            raise InvalidInput("put the image in the form field named 'file' (several 'file' parts make one post)")
+        several = len(uploads) > 1
+        for number, upload in enumerate(uploads, 1):
+            if upload.size is None or upload.size > MAX_IMAGE_BYTES:
+                raise TooLarge(f"picture {number}: {TOO_BIG}; nothing was posted" if several else TOO_BIG)
+    except BaseException:
         await form.close()
+        raise
+    return form, [_reader(upload) for upload in uploads], several
+
+
+def _post_json(request: Request, records) -> dict:
+    """Images published together: the post's id (the first image's; None if they were posted before apart) and
+    the images, in order."""
+    post_ids = {record.post_id for record in records}
+    return {"postId": post_ids.pop() if len(post_ids) == 1 else None,
+            "items": [image_json(request, record) for record in records]}
 
 
 @router.post("/api/v1/images", status_code=201)
 async def post_image(request: Request, user: UserInfo = Depends(require_user)) -> dict:
-    """JSON ``{image_id}`` publishes one's generated image; multipart ``file`` uploads a PNG/JPEG/WebP."""
+    """JSON ``{image_id}`` publishes one's generated image (``{image_ids}``: several, as one post); multipart
+    ``file`` uploads a PNG/JPEG/WebP (several ``file`` parts: one post, all or none). One image is answered as
+    the image; several as ``{postId, items}``."""
     from anyio import to_thread
 
     context = get_context(request)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
-        image_id = await _json_image_id(request)
-        record = await to_thread.run_sync(gallery.publish_image, context.store, user, image_id)
+        image_ids, several = await _json_image_ids(request)
+        records = await to_thread.run_sync(gallery.publish_images, context.store, user, image_ids)
     elif kind == "multipart/form-data":
-        data = await _uploaded_bytes(request)
-        record = await to_thread.run_sync(gallery.upload_image, context.store, context.config.outputs_path, user, data)
+        form, readers, several = await _uploaded_pictures(request)
+        try:
+            records = await to_thread.run_sync(gallery.upload_images, context.store, context.config.outputs_path,
+                                               user, readers)
+        finally:
+            await form.close()
     else:
-        raise InvalidInput("send JSON {\"image_id\": <id>} to publish, or multipart/form-data with a 'file' to upload")
-    return image_json(request, record)
+        raise InvalidInput(HOW)
+    return _post_json(request, records) if several else image_json(request, records[0])
 
 
 @router.delete("/api/v1/images/{image_id}")

@@ -1,8 +1,11 @@
 """Request guards that sit in front of every route, Gradio's included.
 
 A pure ASGI middleware (it never buffers a body, so multi-GB uploads stream):
-- refuses cookie-authenticated writes from another origin (CSRF);
-- closes Gradio's upload route to visitors;
+- refuses cookie-authenticated writes from another origin (CSRF; api/cross_origin.py says which origin is
+  this site's; HTTP Basic, which browsers also send by themselves, is checked by api/basic_auth.py);
+- gives another origin no CORS permission: its preflights are refused and its responses carry no
+  ``Access-Control-*`` header, whatever Gradio's own CORS middleware behind this one would allow;
+- closes Gradio's upload route to visitors, and the routes it checks to a banned account's session (403);
 - with ``--private``, closes the API, downloads and file routes to visitors;
 - slides the session cookie's expiry forward when the session was extended.
 """
@@ -11,17 +14,22 @@ from __future__ import annotations
 
 import json
 from http.cookies import SimpleCookie
-from urllib.parse import urlsplit
 
 import anyio
 
-from community.accounts import resolve_session
+from core.accounts.accounts import resolve_session
+from core.accounts.credentials import credential
+from core.errors import Forbidden
 
-from .sessions import credential, session_cookie_header
+from .cross_origin import SiteOrigin, is_preflight, without_cors_headers
+from .sessions import session_cookie_header
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 GRADIO_UPLOAD_PATHS = {"/upload", "/gradio_api/upload"}
 PRIVATE_OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/health"}
+# Where a banned account's session gets through as no login: the page (its events then say why, and its Log out
+# button clears the cookie) and the routes that log in with other credentials.
+OPEN_TO_BANNED_SESSIONS = {"/", "/api/v1/auth/login", "/api/v1/auth/register"}
 # /sdapi/ closes itself (api/basic_auth.py): its clients log in with HTTP Basic, which this guard does not check.
 PRIVATE_CLOSED_PREFIXES = ("/api/", "/media/", "/gradio_api/file=", "/file=", "/gradio_api/upload")
 
@@ -39,18 +47,6 @@ def _cookies(headers: dict[str, str]) -> dict[str, str]:
     return {key: morsel.value for key, morsel in jar.items()}
 
 
-def is_cross_site(headers: dict[str, str]) -> bool:
-    if headers.get("sec-fetch-site") == "cross-site":
-        return True
-    origin = headers.get("origin")
-    if origin is None:
-        return False
-    if origin == "null":
-        return True
-    host = headers.get("x-forwarded-host") or headers.get("host", "")
-    return urlsplit(origin).netloc.lower() != host.lower()
-
-
 async def _send_json(send, status: int, message: str) -> None:
     body = json.dumps({"error": message}).encode()
     await send({"type": "http.response.start", "status": status,
@@ -62,6 +58,7 @@ class Guards:
     def __init__(self, app, context):
         self.app = app
         self.context = context
+        self.site = SiteOrigin(context.config.public_origin)
 
     def _needs_user(self, method: str, path: str) -> bool:
         if path == "/" or (method == "POST" and path in GRADIO_UPLOAD_PATHS):
@@ -74,12 +71,22 @@ class Guards:
         method, path = scope["method"], scope["path"]
         headers = _headers(scope)
         token, from_cookie = credential(headers, _cookies(headers))
-        if method in WRITE_METHODS and from_cookie and is_cross_site(headers):
+        foreign = self.site.is_foreign(headers)
+        if foreign and is_preflight(method, headers):
+            return await _send_json(send, 403, "cross-origin requests to this site are not allowed")
+        if method in WRITE_METHODS and from_cookie and self.site.is_cross_site(headers):
             return await _send_json(send, 403, "cross-site request refused")
+        if foreign:
+            send = without_cors_headers(send)
         if not self._needs_user(method, path):
             return await self.app(scope, receive, send)
 
-        user, refreshed = await anyio.to_thread.run_sync(resolve_session, self.context.store, token)
+        try:
+            user, refreshed = await anyio.to_thread.run_sync(resolve_session, self.context.store, token)
+        except Forbidden as banned:
+            if path not in OPEN_TO_BANNED_SESSIONS:
+                return await _send_json(send, banned.status, banned.message)
+            user, refreshed = None, False
         scope.setdefault("state", {})["user"] = user
         if user is None:
             if method == "POST" and path in GRADIO_UPLOAD_PATHS:

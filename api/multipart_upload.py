@@ -19,7 +19,7 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from core.errors import InvalidInput, TooLarge
-from core.ingest import StagedFile, UploadSink
+from core.library.ingest import StagedFile, UploadSink
 
 FIELD_LIMIT = 256 * 1024
 BATCH = 4 << 20  # bytes gathered before they are handed to the feeding thread

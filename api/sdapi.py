@@ -21,15 +21,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from community.accounts import UserInfo
-from core import a1111
+from core.accounts.accounts import UserInfo
 from core.config import Config
 from core.errors import InvalidInput, NotFound
-from core.generation_queue import Job
-from core.library import ModelRecord
-from core.pnginfo import parse_parameters
-from core.samplers import sdapi_samplers, sdapi_schedulers
-from core.txt2img import checkpoint_choices, models_of_type, primary_file, title_of
+from core.generation import a1111
+from core.generation.pnginfo import parse_parameters
+from core.generation.queue import Job
+from core.generation.samplers import sdapi_samplers, sdapi_schedulers
+from core.generation.txt2img import checkpoint_choices, models_of_type, primary_file, title_of
+from core.library.library import ModelRecord
 
 from . import admin, sdapi_txt2img
 from .basic_auth import require_sdapi_user, sdapi_user
@@ -43,26 +43,28 @@ MAX_IMAGE_BASE64 = 48 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- models
-def _path(request: Request, model: ModelRecord) -> str:
-    return str(get_context(request).config.models_path / primary_file(model).stored_path)
+# A1111 answers absolute paths; here a file is named relative to models_dir and a folder by its name alone, so
+# no server path reaches a client (visitors included).
+def _path(model: ModelRecord) -> str:
+    return Path(primary_file(model).stored_path).as_posix()
 
 
 @router.get("/sd-models")
-def sd_models(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+def sd_models(user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
     return [{"title": title_of(m), "model_name": m.name, "hash": primary_file(m).autov2,
-             "sha256": primary_file(m).sha256, "filename": _path(request, m), "config": None}
+             "sha256": primary_file(m).sha256, "filename": _path(m), "config": None}
             for m in checkpoint_choices(user)]
 
 
 @router.get("/loras")
-def loras(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
-    return [{"name": m.name, "alias": Path(primary_file(m).original_name).stem, "path": _path(request, m),
+def loras(user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    return [{"name": m.name, "alias": Path(primary_file(m).original_name).stem, "path": _path(m),
              "metadata": primary_file(m).metadata} for m in models_of_type(user, "lora")]
 
 
 @router.get("/sd-vae")
-def sd_vae(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
-    return [{"model_name": m.name, "filename": _path(request, m)} for m in models_of_type(user, "vae")]
+def sd_vae(user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    return [{"model_name": m.name, "filename": _path(m)} for m in models_of_type(user, "vae")]
 
 
 @router.get("/embeddings")
@@ -90,7 +92,7 @@ def _options(config: Config, user: UserInfo | None) -> dict[str, Any]:
         "sd_checkpoint_hash": primary_file(model).sha256 if model else None,
         "sd_vae": "Automatic", "sd_checkpoints_limit": config.cache_models, "CLIP_stop_at_last_layers": 1,
         "eta_noise_seed_delta": 0, "samples_save": True, "samples_format": "png",
-        "outdir_txt2img_samples": config.outputs_dir, "enable_pnginfo": True, "add_model_hash_to_info": True,
+        "outdir_txt2img_samples": config.outputs_path.name, "enable_pnginfo": True, "add_model_hash_to_info": True,
         "add_model_name_to_info": True, "live_previews_enable": False,
     }
 
@@ -114,7 +116,7 @@ def set_options(body: dict[str, Any], request: Request, user: UserInfo = Depends
 @router.get("/cmd-flags")
 def cmd_flags(request: Request) -> dict:
     config = get_context(request).config
-    folder = str(config.models_path)
+    folder = config.models_path.name
     return {"api": True, "nowebui": False, "listen": config.host not in ("127.0.0.1", "localhost", "::1"),
             "port": config.port, "share": config.share, "ckpt_dir": folder, "lora_dir": folder, "vae_dir": folder,
             "embeddings_dir": folder}

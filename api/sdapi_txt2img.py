@@ -18,16 +18,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
-from community.accounts import UserInfo
-from core import a1111
+from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
-from core.generation_queue import JobCancelled
-from core.txt2img import Txt2ImgParams, Txt2ImgResult, run_txt2img
+from core.generation import a1111
+from core.generation.queue import Job
+from core.generation.txt2img import Txt2ImgParams, Txt2ImgResult, submit_txt2img
 
 from .basic_auth import require_sdapi_user
 from .deps import get_context
 from .sdapi_errors import SdapiRoute
+from .txt2img import finished, result_of
 
 router = APIRouter(route_class=SdapiRoute)
 MAX_IMAGES = 8
@@ -101,16 +103,25 @@ def _info(body: Txt2ImgRequest, result: Txt2ImgResult) -> str:
     })
 
 
-@router.post("/txt2img")
-def txt2img(body: Txt2ImgRequest, request: Request, user: UserInfo = Depends(require_sdapi_user)) -> dict:
-    """Waits in the shared queue; an interrupted run returns the images made so far (none if it never started)."""
+def _submit(context, user: UserInfo, body: Txt2ImgRequest) -> Job:
     _check_supported(body)
-    context = get_context(request)
-    try:
-        result = run_txt2img(context, user, _params(user, body))
-    except JobCancelled:
-        result = Txt2ImgResult((), "")
+    return submit_txt2img(context, user, _params(user, body))
+
+
+def _reply(context, body: Txt2ImgRequest, job: Job) -> dict:
+    """The finished job as A1111 answers; an interrupted run has the images made so far (none if it never
+    started)."""
+    result = result_of(job)
     outputs = context.config.outputs_path
     images = [base64.b64encode((outputs / image.path).read_bytes()).decode("ascii")
               for image in result.images] if body.send_images else []
     return {"images": images, "parameters": body.model_dump(), "info": _info(body, result)}
+
+
+@router.post("/txt2img")
+async def txt2img(body: Txt2ImgRequest, request: Request, user: UserInfo = Depends(require_sdapi_user)) -> dict:
+    """Waits in the shared queue on the event loop (no worker thread held, as ``api.txt2img``)."""
+    context = get_context(request)
+    job = await run_in_threadpool(_submit, context, user, body)
+    await finished(job)
+    return await run_in_threadpool(_reply, context, body, job)

@@ -1,34 +1,11 @@
-"""Reading credentials from requests and writing the session cookie.
-
-Shared by the REST routes, the guard middleware and the Gradio events, so all
-of them resolve the user the same way: the session cookie, or
-``Authorization: Bearer <token>``.
-"""
+"""Writing and clearing the session cookie (reading a request's credential is ``core.accounts.credentials``)."""
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from fastapi import Response
 
-from community.accounts import SESSION_LIFETIME
-
-COOKIE_NAME = "visionary_session"
-
-
-def bearer_token(headers: Mapping[str, str]) -> str | None:
-    value = headers.get("authorization") or ""
-    scheme, _, token = value.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def credential(headers: Mapping[str, str], cookies: Mapping[str, str]) -> tuple[str | None, bool]:
-    """The session token and whether it came from the cookie (cookies are CSRF-exposed)."""
-    token = bearer_token(headers)
-    if token:
-        return token, False
-    token = cookies.get(COOKIE_NAME)
-    return (token, True) if token else (None, False)
+from core.accounts.accounts import SESSION_LIFETIME
+from core.accounts.credentials import COOKIE_NAME
 
 
 def set_session_cookie(response: Response, token: str, secure: bool) -> None:

@@ -1,13 +1,14 @@
-"""Civitai-shaped JSON for models, versions and files (so Civitai clients can read an instance)."""
+"""What every Civitai-shaped route shares: type names, list and id parameters, and the paging ``metadata``."""
 
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import Path, Query, Request
 
-from core.library import FileRecord, ModelRecord, Page, VersionRecord
+from core.errors import InvalidInput
+from core.paging import Page
 
 CIVITAI_TYPES = {"checkpoint": "Checkpoint", "lora": "LORA", "embedding": "TextualInversion", "vae": "VAE",
                  "other": "Other"}
@@ -32,66 +33,37 @@ def list_param(values: list[str] | None) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
 
 
+def refuse_unknown(request: Request, known: set[str], hints: dict[str, str] | None = None) -> None:
+    """A 400 naming the first query parameter this route does not take (none is silently ignored)."""
+    for name in request.query_params:
+        if name not in known:
+            reason = (hints or {}).get(name, f"{request.url.path} does not take it")
+            raise InvalidInput(f"{name}: {reason}")
+
+
+def id_list(name: str, values: list[str] | None) -> tuple[int, ...]:
+    """A Civitai list of ids (comma-joined or repeated); a 400 naming ``name`` for anything else."""
+    parts = list_param(values)
+    if not all(part.isdigit() and fits_db_int(int(part)) for part in parts):
+        raise InvalidInput(f"{name}: give whole-number ids, comma-separated or repeated")
+    return tuple(int(part) for part in parts)
+
+
 def model_types(values: list[str] | None) -> tuple[str, ...]:
     return tuple(TYPE_FROM_CIVITAI.get(v.lower(), v.lower()) for v in list_param(values))
 
 
-def cover_url(request: Request, model: ModelRecord) -> str | None:
-    """The newest image published with the model, else the preview that came with its file."""
-    if model.cover_image:
-        return f"{base_url(request)}/media/{quote(model.cover_image)}"
-    if model.preview_path:
-        return f"{base_url(request)}/api/v1/models/{model.id}/preview"
-    return None
-
-
-def file_json(request: Request, version_id: int, record: FileRecord) -> dict:
-    return {
-        "id": record.id, "name": record.original_name, "sizeKB": record.size / 1024, "type": "Model",
-        "primary": record.is_primary,
-        "metadata": {"format": "SafeTensor" if record.format == "safetensors" else "Diffusers",
-                     "size": None, "fp": None},
-        "hashes": {"SHA256": record.sha256.upper(), "AutoV2": record.autov2.upper()},
-        "scannerResult": record.scan_result, "pickleScanResult": "Success",
-        "downloadUrl": f"{base_url(request)}/api/download/models/{version_id}?fileId={record.id}",
-        "trainingMetadata": record.metadata, "createdAt": record.created_at,
-    }
-
-
-def version_json(request: Request, model: ModelRecord, version: VersionRecord) -> dict:
-    return {
-        "id": version.id, "modelId": model.id, "name": version.name, "createdAt": version.created_at,
-        "baseModel": version.base_model, "trainedWords": list(model.trigger_words),
-        "defaultWeight": version.default_weight,
-        "downloadUrl": f"{base_url(request)}/api/download/models/{version.id}",
-        "stats": {"downloadCount": version.download_count},
-        "files": [file_json(request, version.id, f) for f in version.files],
-        "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": False},
-        "images": [{"url": cover}] if (cover := cover_url(request, model)) else [],
-    }
-
-
-def model_json(request: Request, model: ModelRecord) -> dict:
-    return {
-        "id": model.id, "name": model.name, "description": model.description, "type": CIVITAI_TYPES[model.type],
-        "baseModel": model.base_model, "nsfw": False, "tags": list(model.tags),
-        "trainedWords": list(model.trigger_words), "visibility": model.visibility, "source": model.source,
-        "isDemo": model.is_demo, "createdAt": model.created_at, "updatedAt": model.updated_at,
-        "creator": {"username": model.owner, "image": None},
-        "stats": {"downloadCount": model.download_count, "favoriteCount": model.like_count,
-                  "thumbsUpCount": model.like_count, "commentCount": model.comment_count},
-        "coverImage": cover_url(request, model),
-        "modelVersions": [version_json(request, model, v) for v in model.versions],
-    }
+def _page_link(request: Request, number: int | None) -> str | None:
+    if number is None:
+        return None
+    params = dict(request.query_params) | {"page": str(number)}
+    params.pop("cursor", None)
+    return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
 def page_json(request: Request, page: Page, items: list) -> dict:
-    next_page = page.next_page
+    previous = page.page - 1 if page.page > 1 else None
     metadata = {"totalItems": page.total, "currentPage": page.page, "pageSize": page.page_size,
-                "totalPages": page.total_pages, "nextPage": None, "nextCursor": page.next_cursor}
-    if next_page is not None:
-        params = dict(request.query_params) | {"page": str(next_page)}
-        params.pop("cursor", None)
-        query = urlencode(params)
-        metadata["nextPage"] = f"{base_url(request)}{request.url.path}?{query}"
+                "totalPages": page.total_pages, "nextPage": _page_link(request, page.next_page),
+                "prevPage": _page_link(request, previous), "nextCursor": page.next_cursor}
     return {"items": items, "metadata": metadata}

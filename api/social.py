@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from community import comments, follows, likes, search
-from community.accounts import UserInfo
+from community import comments, follows, likes, people
 from community.comments import CommentRecord
+from core.accounts.accounts import UserInfo
+
 from .deps import current_user, get_context, require_user
-from .gallery import image_json
-from .shapes import PathId, base_url, model_json, page_json
+from .image_shapes import image_json
+from .model_shapes import model_json, models_json, sample_images
+from .shapes import PathId, base_url, page_json
 
 router = APIRouter(prefix="/api/v1", tags=["social"])
 Page_ = Query(1, ge=1, le=100_000)
@@ -83,9 +85,11 @@ def unlike_image(image_id: PathId, request: Request, user: UserInfo = Depends(re
 
 
 @router.get("/creators")
-def creators(request: Request, query: str = Query("", max_length=500), page: int = Page_, limit: int = Limit) -> dict:
-    """Users ranked by how well their name (then bio) matches ``query`` (Civitai's creators listing)."""
-    result = search.search_users(query, page, limit)
+def creators(request: Request, query: str = Query("", max_length=500), page: int = Page_,
+             limit: int = Query(20, ge=0, le=200)) -> dict:
+    """Users ranked by how well their name (then bio) matches ``query``, everyone without one (Civitai's creators
+    listing; ``limit=0`` is the default page size, as Civitai's)."""
+    result = people.search_users(query, page, limit) if query.strip() else people.everyone(page, limit)
     counts = follows.public_model_counts([u.id for u in result.items])
     return page_json(request, result, [
         {"username": u.username, "bio": u.bio, "createdAt": u.created_at, "modelCount": counts.get(u.id, 0),
@@ -99,7 +103,7 @@ def profile(username: str, request: Request, user: UserInfo | None = Depends(cur
             "isAdmin": found.user.is_admin, "createdAt": found.user.created_at, "isFollowing": found.is_following,
             "stats": {"followerCount": found.followers, "followingCount": found.following,
                       "modelCount": found.model_count, "imageCount": found.image_count},
-            "models": [model_json(request, m) for m in found.models],
+            "models": models_json(request, user, list(found.models)),
             "images": [image_json(request, i) for i in found.images]}
 
 
@@ -117,7 +121,8 @@ def unfollow(username: str, request: Request, user: UserInfo = Depends(require_u
 def feed(request: Request, page: int = Page_, limit: int = Limit, cursor: str | None = None,
          user: UserInfo = Depends(require_user)) -> dict:
     result = follows.feed(user, page, limit, cursor)
+    images = sample_images(user, [item.model for item in result.items if item.model])
     return page_json(request, result, [
         {"kind": item.kind, "createdAt": item.created_at,
-         "model": model_json(request, item.model) if item.model else None,
+         "model": model_json(request, item.model, images) if item.model else None,
          "image": image_json(request, item.image) if item.image else None} for item in result.items])

@@ -1,12 +1,21 @@
-"""``POST /api/v1/txt2img``: generate with A1111's parameter names; waits in the shared queue."""
+"""``POST /api/v1/txt2img``: generate with A1111's parameter names; waits in the shared queue.
+
+A request waits for its job on the event loop (``finished``), not on a worker
+thread: the thread pool every synchronous route and the login check share has
+40 threads, and requests waiting in the queue must not take them all.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from community.accounts import UserInfo
-from core.txt2img import Txt2ImgParams, run_txt2img
+from core.accounts.accounts import UserInfo
+from core.generation.queue import Job, JobCancelled
+from core.generation.txt2img import Txt2ImgParams, Txt2ImgResult, submit_txt2img
 
 from .deps import get_context, require_user
 from .shapes import DB_INT
@@ -41,9 +50,26 @@ def params_from(body: Txt2ImgBody) -> Txt2ImgParams:
         seed=-1 if body.seed is None else body.seed, batch_size=body.batch_size or 1, vae_id=body.vae_id)
 
 
+async def finished(job: Job) -> None:
+    """Wait until ``job`` has finished, without holding a thread."""
+    loop, done = asyncio.get_running_loop(), asyncio.Event()
+    job.when_finished(lambda: loop.call_soon_threadsafe(done.set))
+    await done.wait()
+
+
+def result_of(job: Job) -> Txt2ImgResult:
+    """A finished job's result (or its exception); one cancelled before it started made no image."""
+    try:
+        return job.wait()
+    except JobCancelled:
+        return Txt2ImgResult((), "")
+
+
 @router.post("/txt2img")
-def txt2img(body: Txt2ImgBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
-    result = run_txt2img(get_context(request), user, params_from(body))
+async def txt2img(body: Txt2ImgBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    job = await run_in_threadpool(submit_txt2img, get_context(request), user, params_from(body))
+    await finished(job)
+    result = result_of(job)
     base = str(request.base_url).rstrip("/")
     return {"images": [{"id": image.id, "url": f"{base}/media/{image.path}", "seed": image.seed,
                         "width": image.width, "height": image.height} for image in result.images],

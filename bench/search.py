@@ -2,16 +2,17 @@
 generation runs, vs a ``LIKE '%q%'`` scan of the same tables.
 
 In process, against a SQLite store built by ``bench.search_data`` and
-``community.search``'s public functions (models, files, users ranked; images
+the search functions (models, files, users ranked; images
 through ``ranked_ids`` over published images, as the gallery does).  The
 baseline answers the same question the naive way: the total and the newest
 page of rows where every word is ``LIKE '%word%'`` in one of the columns.
 "While a generation runs" is the tiny model generating back to back in the
-app's generation process (``core.generation_worker``), as in the server.
+app's generation process (``core.generation.worker``), as in the server.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from contextlib import contextmanager
@@ -61,7 +62,10 @@ def query_classes(words: list[str]) -> dict[str, list[str]]:
 
 
 def fts_searches() -> dict[str, Callable[[str], object]]:
-    from community.search import ImageSearch, ranked_ids, search_files, search_models, search_users
+    from community.people import search_users
+    from core.library.search import search_files, search_models
+    from core.search.fts import ranked_ids
+    from core.search.index import ImageSearch
     from core.store import Image
 
     def images(text: str):
@@ -73,7 +77,7 @@ def fts_searches() -> dict[str, Callable[[str], object]]:
 
 
 def like_search(db, table: str, columns: tuple[str, ...]) -> Callable[[str], object]:
-    from community.search import terms
+    from core.search.fts import terms
 
     def search(text: str):
         words = terms(text)
@@ -98,17 +102,17 @@ def measure_condition(db, classes: dict[str, list[str]], sizes: Sizes) -> dict:
             for cls, queries in classes.items():
                 cell = samples.setdefault(name, {}).setdefault(cls, {"ours": [], "like": []})
                 for query in queries:
-                    cell["ours"].append(timed(lambda: ours[name](query)))
+                    cell["ours"].append(timed(functools.partial(ours[name], query)))
                     if index < sizes.like_samples:
-                        cell["like"].append(timed(lambda: likes[name](query)))
+                        cell["like"].append(timed(functools.partial(likes[name], query)))
     return samples
 
 
 @contextmanager
 def generating(ws: Workspace, sizes: Sizes) -> Iterator[GenerationLoop]:
     """The tiny model generating back to back in the app's generation process, as a server's queue runs it."""
-    from core.generation import GenerationRequest
-    from core.generation_worker import GenerationTask, GenerationWorker
+    from core.generation.diffusion import GenerationRequest
+    from core.generation.worker import GenerationTask, GenerationWorker
 
     worker = GenerationWorker(cache_models=1)
     request = GenerationRequest(prompt="a red circle", width=sizes.gen_size, height=sizes.gen_size,

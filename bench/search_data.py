@@ -22,8 +22,9 @@ from typing import Iterable, Iterator
 import numpy as np
 from peewee import Database
 
-from core.search_index import create_name_index, create_search_index, name_index_ddl, search_ddl
-from core.store import BASE_MODELS, MODEL_TYPES, AiModel, Image, ModelFile, ModelVersion, User
+from core.library.base_models import BASE_MODELS
+from core.search.index import create_name_index, create_search_index, name_index_ddl, search_ddl
+from core.store import MODEL_TYPES, AiModel, Image, ModelFile, ModelVersion, User
 
 SYLLABLES = ("ka", "ri", "mo", "sen", "ta", "lu", "vi", "ne", "ab", "dor", "el", "fin", "gra", "hol", "is", "jun",
              "kel", "mar", "no", "pel", "qua", "ros", "sta", "tor", "ul", "ven", "wyn", "xo", "yar", "zen")

@@ -9,6 +9,7 @@ models folder has logged its report).  The scan runs in the background, so
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ def run(ws: Workspace) -> list[Row]:
     fill(full, sizes.files)
     for server in (full, empty):  # first starts: hash everything, create the databases
         srv.launch(server)
-        wait_until(lambda: srv.scans_logged(server), 600, 0.1, "first scan")
+        wait_until(functools.partial(srv.scans_logged, server), 600, 0.1, "first scan")
         server.stop()
     timings = {"full": {"ready": [], "scanned": []}, "empty": {"ready": [], "scanned": []}}
     ours, base = alternate(sizes.rounds, lambda: timed_start(full, timings["full"]),

@@ -1,7 +1,7 @@
 """2. Switching back to a cached checkpoint vs a cold load of the same file.
 
 In process, with the app's own ``PipelineCache`` and ``load_pipeline`` (what the
-generation process runs for a txt2img job, ``core.generation_worker``): two tiny
+generation process runs for a txt2img job, ``core.generation.worker``): two tiny
 checkpoints A and B are cached; each round uses B,
 then times getting A back.  The baseline loads A from its file again ("cold":
 not in the model cache; the file itself is in the OS page cache, which favours

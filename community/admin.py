@@ -1,4 +1,4 @@
-"""Admin views: site statistics and the audit log (ban/unban live in ``community.accounts``).
+"""Admin views: site statistics and the audit log (ban/unban live in ``core.accounts.accounts``).
 
 Deleting any model, file, comment or image goes through the normal delete
 functions, which let admins through and write the audit log themselves.
@@ -7,19 +7,18 @@ functions, which let admins through and write the audit log themselves.
 from __future__ import annotations
 
 import os
-from stat import S_ISREG
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING
 
-from community.accounts import UserInfo, record_admin_action, require_admin
-from community.paging import paginate
-from core.library import Page
+from core.accounts.accounts import UserInfo, record_admin_action, require_admin
+from core.paging import Page, paginate
 from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, iso
 
 if TYPE_CHECKING:
     from core.context import AppContext
-    from core.scanner import Progress, ScanReport
+    from core.library.scanner import Progress, ScanReport
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from peewee import fn
 
-from community.accounts import UserInfo, find_user, record_admin_action
-from community.paging import paginate
+from core.accounts.accounts import UserInfo, find_user, record_admin_action
 from core.errors import Forbidden, InvalidInput, NotFound
-from core.library import Page, get_model_row, visible_models
-from core.library_edit import require_login
+from core.library.library import get_model_row, visible_models
+from core.library.library_edit import require_login
+from core.paging import Page, paginate
 from core.store import AiModel, Comment, Store, User, iso
 
 MAX_COMMENT_CHARS = 5000

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from peewee import SQL, Value, fn
 
-from community.accounts import UserInfo, find_user, user_info
 from community.gallery import ImageRecord, image_records
-from community.paging import bounds
+from core.accounts.accounts import UserInfo, find_user, user_info
 from core.errors import InvalidInput, NotFound
-from core.library import ModelRecord, Page, model_records, visible_models
-from core.library_edit import require_login
+from core.library.library import ModelRecord, model_records, visible_models
+from core.library.library_edit import require_login
+from core.paging import Page, bounds
 from core.store import AiModel, Follow, Image, Store, User
 
 PROFILE_ITEMS = 12
@@ -99,7 +99,8 @@ def profile(actor: UserInfo | None, username: str) -> Profile:
         user_info(row), follower_count(row.id), following_count(row.id), models.count(), images.count(),
         is_following(actor, row.id),
         tuple(model_records(models.order_by(AiModel.created_at.desc(), AiModel.id.desc()).limit(PROFILE_ITEMS))),
-        tuple(image_records(list(images.order_by(Image.published_at.desc(), Image.id.desc()).limit(PROFILE_ITEMS)))))
+        tuple(image_records(list(images.order_by(Image.published_at.desc(), Image.id.desc()).limit(PROFILE_ITEMS)),
+                            actor)))
 
 
 def _followed(actor: UserInfo):
@@ -118,14 +119,14 @@ def feed(actor: UserInfo | None, page: int = 1, limit: int = 20, cursor: str | N
     offset, limit = bounds(page, limit, cursor)
     union = models.union_all(images)
     entries = list(union.order_by(SQL("at").desc(), SQL("item_id").desc()).offset(offset).limit(limit).dicts())
-    return Page(tuple(_feed_items(entries)), models.count() + images.count(), offset // limit + 1, limit)
+    return Page(tuple(_feed_items(actor, entries)), models.count() + images.count(), offset // limit + 1, limit)
 
 
-def _feed_items(entries: list[dict]) -> list[FeedItem]:
+def _feed_items(actor: UserInfo, entries: list[dict]) -> list[FeedItem]:
     model_ids = [e["item_id"] for e in entries if e["kind"] == "model"]
     image_ids = [e["item_id"] for e in entries if e["kind"] == "image"]
     models = {m.id: m for m in model_records(AiModel.select().where(AiModel.id.in_(model_ids)))}
-    images = {i.id: i for i in image_records(list(Image.select().where(Image.id.in_(image_ids))))}
+    images = {i.id: i for i in image_records(list(Image.select().where(Image.id.in_(image_ids))), actor)}
     items = []
     for entry in entries:
         if entry["kind"] == "model" and entry["item_id"] in models:

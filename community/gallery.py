@@ -10,27 +10,38 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable, Sequence
 
-from community.accounts import UserInfo, record_admin_action, username_key
-from community.image_upload import decode_upload
-from community.paging import paginate, slice_page
-from community.search import in_order, ranked_ids
-from core.errors import Forbidden, InvalidInput, NotFound
-from core.library import Page, visible_models
-from core.library_edit import require_login
-from core.outputs import remove_output, write_png
-from core.pnginfo import parse_parameters
-from core.search_index import ImageSearch
+from peewee import fn
+
+from community.image_upload import MAX_POST_IMAGES, DecodedImage, decode_upload
+from core.accounts.accounts import UserInfo, record_admin_action, username_key
+from core.errors import Forbidden, InvalidInput, NotFound, VisionaryError
+from core.generation.outputs import remove_output, write_png
+from core.generation.pnginfo import parse_parameters
+from core.library.base_models import matching_names
+from core.library.library import visible_models, visible_to
+from core.library.library_edit import require_login
+from core.library.model_filters import since
+from core.paging import Page, paginate, slice_page
+from core.search.fts import in_order, ranked_ids
+from core.search.index import ImageSearch
 from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User, iso, utcnow
 
 SORTS = {
     "newest": (Image.published_at.desc(), Image.id.desc()),
+    "oldest": (Image.published_at, Image.id),
     "most_liked": (Image.like_count.desc(), Image.id.desc()),
+    # Images take no comments here: every count is 0, so the newest come first.
+    "most_comments": (Image.published_at.desc(), Image.id.desc()),
 }
-MINE_SORTS = {"newest": (Image.created_at.desc(), Image.id.desc()), "most_liked": SORTS["most_liked"]}
+MINE_SORTS = SORTS | {"newest": (Image.created_at.desc(), Image.id.desc()), "oldest": (Image.created_at, Image.id),
+                      "most_comments": (Image.created_at.desc(), Image.id.desc())}
+MAX_IMAGES_PAGE = 200  # Civitai's images listing allows up to 200 a page
 RELEVANCE = "relevance"  # best prompt match first; needs a query
 # Civitai's names for the same sorts.
-SORT_ALIASES = {"Newest": "newest", "Most Reactions": "most_liked", "Most Liked": "most_liked"}
+SORT_ALIASES = {"Newest": "newest", "Oldest": "oldest", "Most Reactions": "most_liked", "Most Liked": "most_liked",
+                "Most Comments": "most_comments"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ class ImageRecord:
     prompt: str
     negative_prompt: str
     parameters: str
-    meta: dict  # core.pnginfo.parse_parameters of ``parameters``
+    meta: dict  # core.generation.pnginfo.parse_parameters of ``parameters``
     seed: int | None
     model_hash: str
     model_id: int | None
@@ -53,6 +64,9 @@ class ImageRecord:
     published_at: str | None
     created_at: str
     like_count: int
+    blurhash: str | None  # None for images recorded before hashes were kept
+    post_id: int | None  # the images published together share it; None while private
+    base_model: str | None  # the base model of the version that made it
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,12 @@ class ImageQuery:
     limit: int = 20
     cursor: str | None = None
     mine: bool = False  # the actor's own images, unpublished ones included
+    post_id: int | None = None
+    image_id: int | None = None
+    with_meta: bool | None = None  # True: only images with generation parameters; False: only those without
+    base_models: tuple[str, ...] = ()
+    period: str = "AllTime"
+    videos_only: bool = False  # every image here is a still picture
 
 
 def _meta(text: str) -> dict:
@@ -76,13 +96,42 @@ def _meta(text: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def image_records(rows: list[Image]) -> list[ImageRecord]:
+def _models_seen_by(viewer: UserInfo | None, model_ids: set[int]) -> set[int]:
+    if not model_ids:
+        return set()
+    return {row.id for row in AiModel.select(AiModel.id).where(AiModel.id.in_(model_ids), visible_to(viewer))}
+
+
+def image_records(rows: list[Image], viewer: UserInfo | None) -> list[ImageRecord]:
+    """Records of ``rows`` as ``viewer`` sees them: the link to a model they may not see is left out."""
     names = {u.id: u.username for u in User.select(User.id, User.username).where(User.id.in_({r.owner_id for r in rows}))}
+    seen = _models_seen_by(viewer, {r.model_id for r in rows if r.model_id is not None})
+    version_ids = {r.model_version_id for r in rows if r.model_id in seen and r.model_version_id is not None}
+    bases = {v.id: v.base_model for v in ModelVersion.select(ModelVersion.id, ModelVersion.base_model)
+             .where(ModelVersion.id.in_(version_ids))} if version_ids else {}
     return [ImageRecord(
         row.id, row.owner_id, names.get(row.owner_id, ""), row.path, row.width, row.height, row.prompt,
-        row.negative_prompt, row.parameters, _meta(row.meta), row.seed, row.model_hash, row.model_id,
-        row.model_version_id, row.published, iso(row.published_at), iso(row.created_at), row.like_count,
+        row.negative_prompt, row.parameters, _meta(row.meta), row.seed, row.model_hash,
+        row.model_id if row.model_id in seen else None, row.model_version_id if row.model_id in seen else None,
+        row.published, iso(row.published_at), iso(row.created_at), row.like_count, row.blurhash, row.post_id,
+        bases.get(row.model_version_id) if row.model_id in seen else None,
     ) for row in rows]
+
+
+def version_images(viewer: UserInfo | None, version_ids: list[int], per_version: int = 10) -> dict[int, list[ImageRecord]]:
+    """The newest ``per_version`` published images made with each version, by version id (one query)."""
+    if not version_ids:
+        return {}
+    rank = fn.ROW_NUMBER().over(partition_by=[Image.model_version], order_by=[Image.id.desc()])
+    ranked = (Image.select(Image.id, rank.alias("place"))
+              .where(Image.published == True, Image.model_version.in_(version_ids)))  # noqa: E712
+    ids = Image.select(ranked.c.id).from_(ranked).where(ranked.c.place <= per_version)
+    rows = list(Image.select().where(Image.id.in_(ids)).order_by(Image.id.desc()))
+    by_version: dict[int, list[ImageRecord]] = {}
+    for record in image_records(rows, viewer):
+        if record.model_version_id is not None:
+            by_version.setdefault(record.model_version_id, []).append(record)
+    return by_version
 
 
 def can_view_image(actor: UserInfo | None, row: Image) -> bool:
@@ -97,7 +146,7 @@ def get_image_row(actor: UserInfo | None, image_id: int) -> Image:
 
 
 def get_image(actor: UserInfo | None, image_id: int) -> ImageRecord:
-    return image_records([get_image_row(actor, image_id)])[0]
+    return image_records([get_image_row(actor, image_id)], actor)[0]
 
 
 @dataclass(frozen=True)
@@ -117,7 +166,7 @@ def media_file(actor: UserInfo | None, relative_path: str) -> MediaFile:
 def _sort_name(q: ImageQuery) -> str:
     sort = SORT_ALIASES.get(q.sort, q.sort) or "newest"
     if sort not in SORTS and sort != RELEVANCE:
-        raise InvalidInput(f"unknown sort {q.sort!r}: use one of {', '.join(SORTS)}, {RELEVANCE}")
+        raise InvalidInput(f"sort: unknown {q.sort!r}; use one of {', '.join(SORT_ALIASES)}, {RELEVANCE}")
     if sort == RELEVANCE and not q.query.strip():
         raise InvalidInput(f"sort={RELEVANCE} needs a query")
     return sort
@@ -128,14 +177,38 @@ def _filtered(actor: UserInfo | None, q: ImageQuery):
         query = Image.select().where(Image.owner == require_login(actor).id)
     else:
         query = Image.select().where(Image.published == True)  # noqa: E712
-    if q.model_id is not None:
-        query = query.where(Image.model == q.model_id)
+    if q.model_id is not None:  # a model the actor may not see has no images for them
+        query = query.where(Image.model.in_(AiModel.select(AiModel.id).where(AiModel.id == q.model_id,
+                                                                             visible_to(actor))))
     if q.model_version_id is not None:
-        query = query.where(Image.model_version == q.model_version_id)
+        query = query.where(Image.model_version.in_(
+            ModelVersion.select(ModelVersion.id).join(AiModel).where(ModelVersion.id == q.model_version_id,
+                                                                     visible_to(actor))))
     if q.username:
         query = query.where(Image.owner.in_(User.select(User.id).where(User.username_key == username_key(q.username))))
+    query = _narrowed(query, q)
     if q.query.strip():
         query = query.where(Image.id.in_(ranked_ids(ImageSearch, q.query, query.select(Image.id))))
+    return query
+
+
+def _narrowed(query, q: ImageQuery):
+    """Civitai's other image filters: post, image, parameters present, base model, period, media type."""
+    if q.post_id is not None:
+        query = query.where(Image.post_id == q.post_id)
+    if q.image_id is not None:
+        query = query.where(Image.id == q.image_id)
+    if q.with_meta is not None:
+        has_meta = Image.parameters != ""
+        query = query.where(has_meta if q.with_meta else ~has_meta)
+    if q.base_models:
+        query = query.where(Image.model_version.in_(
+            ModelVersion.select(ModelVersion.id).where(ModelVersion.base_model.in_(matching_names(q.base_models)))))
+    start = since(q.period)
+    if start is not None:
+        query = query.where((Image.published_at if not q.mine else Image.created_at) >= start)
+    if q.videos_only:
+        query = query.where(Image.id.in_([]))
     return query
 
 
@@ -145,14 +218,16 @@ def list_images(actor: UserInfo | None, q: ImageQuery) -> Page:
     if sort == RELEVANCE:
         return _by_relevance(actor, q)
     order = (MINE_SORTS if q.mine else SORTS)[sort]
-    return paginate(_filtered(actor, q).order_by(*order), q.page, q.limit, image_records, q.cursor)
+    return paginate(_filtered(actor, q).order_by(*order), q.page, q.limit,
+                    lambda rows: image_records(rows, actor), q.cursor,
+                    max_size=MAX_IMAGES_PAGE)
 
 
 def _by_relevance(actor: UserInfo | None, q: ImageQuery) -> Page:
     ranked = ranked_ids(ImageSearch, q.query, _filtered(actor, replace(q, query="")).select(Image.id))
-    ids, page, limit = slice_page(ranked, q.page, q.limit, q.cursor)
+    ids, page, limit = slice_page(ranked, q.page, q.limit, q.cursor, max_size=MAX_IMAGES_PAGE)
     rows = in_order(Image.select().where(Image.id.in_(ids)), ids)
-    return Page(tuple(image_records(rows)), len(ranked), page, limit)
+    return Page(tuple(image_records(rows, actor)), len(ranked), page, limit)
 
 
 def image_models(actor: UserInfo | None) -> list[tuple[int, str]]:
@@ -162,31 +237,43 @@ def image_models(actor: UserInfo | None) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
-def link_model(model_hash: str) -> tuple[int | None, int | None]:
-    """(model id, version id) of the file whose AutoV2 or SHA-256 starts with ``model_hash``."""
+def link_model(actor: UserInfo, model_hash: str) -> tuple[int | None, int | None]:
+    """(model id, version id) of the file whose AutoV2 or SHA-256 starts with ``model_hash``, among the models
+    the uploader may see (a private model is never linked to someone else's picture)."""
     value = (model_hash or "").strip().lower()
     if len(value) < 10 or len(value) > 64 or any(ch not in "0123456789abcdef" for ch in value):
         return None, None
+    files = ModelFile.select(ModelFile.version).join(ModelVersion).join(AiModel).where(visible_to(actor))
     if len(value) == 10:
-        row = ModelFile.select(ModelFile.version).where(ModelFile.autov2 == value).first()
+        row = files.where(ModelFile.autov2 == value).first()
     else:
-        row = ModelFile.select(ModelFile.version).where(ModelFile.sha256 >= value, ModelFile.sha256 < value + "g").first()
+        row = files.where(ModelFile.sha256 >= value, ModelFile.sha256 < value + "g").first()
     if row is None:
         return None, None
     version = ModelVersion.get_by_id(row.version_id)
     return version.model_id, version.id
 
 
-def publish_image(store: Store, actor: UserInfo | None, image_id: int) -> ImageRecord:
-    """Publish one's own image (private images of others stay hidden: NotFound)."""
+def publish_images(store: Store, actor: UserInfo | None, image_ids: list[int]) -> list[ImageRecord]:
+    """Publish some of one's own images together, as one post (private images of others stay hidden:
+    NotFound).  The post's id is the id of its first image; images published before keep their post."""
     actor = require_login(actor)
-    row = get_image_row(actor, image_id)
-    if row.owner_id != actor.id:
+    if not image_ids:
+        raise InvalidInput("image_ids: name at least one of your images")
+    rows = [get_image_row(actor, image_id) for image_id in image_ids]
+    if any(row.owner_id != actor.id for row in rows):
         raise Forbidden("only the image's owner can publish it")
-    if not row.published:
+    unpublished = [row.id for row in rows if not row.published]
+    if unpublished:
         with store.write():
-            Image.update(published=True, published_at=utcnow()).where(Image.id == image_id).execute()
-    return get_image(actor, image_id)
+            Image.update(published=True, published_at=utcnow(), post_id=min(unpublished)).where(
+                Image.id.in_(unpublished)).execute()
+    return [get_image(actor, image_id) for image_id in image_ids]
+
+
+def publish_image(store: Store, actor: UserInfo | None, image_id: int) -> ImageRecord:
+    """Publish one's own image, a post of its own."""
+    return publish_images(store, actor, [image_id])[0]
 
 
 def _int_or_none(value) -> int | None:
@@ -198,25 +285,62 @@ def _int_or_none(value) -> int | None:
 
 def upload_image(store: Store, outputs_dir: Path, actor: UserInfo | None, data: bytes) -> ImageRecord:
     """A published image from an uploaded PNG/JPEG/WebP, linked to its model by the parameters' ``Model hash``."""
-    actor = require_login(actor)
+    return upload_images(store, outputs_dir, actor, [lambda: data])[0]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    path: str  # the re-encoded PNG, written under outputs_dir
+    decoded: DecodedImage
+    meta: dict
+    model_hash: str
+    model_id: int | None
+    version_id: int | None
+
+
+def _store_picture(outputs_dir: Path, actor: UserInfo, data: bytes) -> _Stored:
     decoded = decode_upload(data)
     meta = parse_parameters(decoded.parameters) if decoded.parameters else {}
     model_hash = str(meta.get("Model hash", "")).strip().lower()[:64]
-    model_id, version_id = link_model(model_hash)
+    model_id, version_id = link_model(actor, model_hash)
     path = write_png(outputs_dir, decoded.png)
+    return _Stored(path, replace(decoded, png=b""), meta, model_hash, model_id, version_id)
+
+
+def upload_images(store: Store, outputs_dir: Path, actor: UserInfo | None,
+                  pictures: Sequence[Callable[[], bytes]]) -> list[ImageRecord]:
+    """Published images from uploaded PNG/JPEG/WebP pictures (each one's bytes read when its turn comes), as one
+    post whose id is its first image's: all or none, a picture refused refuses the post and nothing is kept."""
+    actor = require_login(actor)
+    if not pictures:
+        raise InvalidInput("send at least one picture")
+    if len(pictures) > MAX_POST_IMAGES:
+        raise InvalidInput(f"a post holds at most {MAX_POST_IMAGES} pictures")
+    stored: list[_Stored] = []
     try:
+        for number, read in enumerate(pictures, 1):
+            try:
+                stored.append(_store_picture(outputs_dir, actor, read()))
+            except VisionaryError as error:
+                if len(pictures) == 1:
+                    raise
+                raise type(error)(f"picture {number}: {error.message}; nothing was posted") from None
         with store.write():
             now = utcnow()
-            row = Image.create(
-                owner=actor.id, path=path, width=decoded.width, height=decoded.height,
-                prompt=meta.get("Prompt", ""), negative_prompt=meta.get("Negative prompt", ""),
-                parameters=decoded.parameters, meta=json.dumps(meta), seed=_int_or_none(meta.get("Seed")),
-                model_hash=model_hash, model=model_id, model_version=version_id, published=True,
-                published_at=now, created_at=now)
+            rows = [Image.create(
+                owner=actor.id, path=item.path, width=item.decoded.width, height=item.decoded.height,
+                prompt=item.meta.get("Prompt", ""), negative_prompt=item.meta.get("Negative prompt", ""),
+                parameters=item.decoded.parameters, meta=json.dumps(item.meta),
+                seed=_int_or_none(item.meta.get("Seed")), model_hash=item.model_hash, model=item.model_id,
+                model_version=item.version_id, published=True, published_at=now, created_at=now,
+                blurhash=item.decoded.blurhash) for item in stored]
+            Image.update(post_id=rows[0].id).where(Image.id.in_([row.id for row in rows])).execute()
     except BaseException:
-        remove_output(outputs_dir, path)
+        for item in stored:
+            remove_output(outputs_dir, item.path)
         raise
-    return get_image(actor, row.id)
+    return image_records(list(Image.select().where(Image.id.in_([row.id for row in rows])).order_by(Image.id)),
+                         actor)
 
 
 def delete_image(store: Store, outputs_dir: Path, actor: UserInfo | None, image_id: int) -> None:

@@ -14,10 +14,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.blurhash import blurhash_of
 from core.errors import InvalidInput, TooLarge
-from core.pnginfo import png_bytes, read_parameters
+from core.generation.pnginfo import png_bytes, read_parameters
 
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
+MAX_POST_IMAGES = 20  # pictures uploaded together as one post
+MAX_POST_BYTES = 100 * 1024 * 1024  # all of a post's pictures together (each one still at most MAX_IMAGE_BYTES)
 FORMATS = ("PNG", "JPEG", "WEBP")
 
 
@@ -27,6 +30,7 @@ class DecodedImage:
     width: int
     height: int
     parameters: str
+    blurhash: str
 
 
 def _open(data: bytes):
@@ -82,4 +86,5 @@ def decode_upload(data: bytes) -> DecodedImage:
     image = _verified(data)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     pixels = image.convert("RGBA" if has_alpha else "RGB")
-    return DecodedImage(png_bytes(pixels, parameters or None), pixels.width, pixels.height, parameters)
+    return DecodedImage(png_bytes(pixels, parameters or None), pixels.width, pixels.height, parameters,
+                        blurhash_of(pixels))

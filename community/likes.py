@@ -13,11 +13,11 @@ from typing import Callable
 
 from peewee import fn
 
-from community.accounts import UserInfo
 from community.gallery import get_image_row
+from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
-from core.library import get_model_row
-from core.library_edit import require_login
+from core.library.library import get_model_row
+from core.library.library_edit import require_login
 from core.store import AiModel, Image, ImageLike, ModelLike, Store
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass, field, fields, make_dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -50,6 +51,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("admin_user", str, None, "Promote this existing user to admin at start-up.", "NAME"),
     Setting("local_owner", str, None, "Owner of models found in the models folder (default: the first admin).", "NAME"),
     Setting("allow_pickle_import", bool, False, "Accept .ckpt/.pt/.bin pickles by converting them to safetensors in a sandboxed process."),
+    Setting("registration", str, None, "Who may create accounts: open (anyone), invite (with an invite code made by an admin) or closed (nobody on their own; an admin's invite code still works). Default: open, closed under --private. The first account of an empty site may always register.", "MODE"),
+    Setting("registrations_per_hour", int, 10, "New accounts one client address may create per hour (more get 429). Raise it when many people register from behind one address, e.g. a school.", "N"),
+    Setting("forwarded_allow_ips", str, "", "Reverse proxies whose X-Forwarded-For/-Host/-Proto headers are trusted (comma-separated addresses, or *). Default: none.", "ADDRS"),
+    Setting("client_timeout", float, 60.0, "Seconds a client may take to send a request's headers, or stay silent (under 1 kB sent) while sending its body; then the connection is closed and a partial upload removed.", "SECONDS"),
+    Setting("public_origin", str, None, "The site's public origin (e.g. https://art.example.org), then the only origin allowed to write with a session cookie; set it behind a reverse proxy. Default: the host each request was sent to.", "URL"),
+    Setting("max_work_per_request", float, None, "Largest generation one request may ask for, in megapixel-steps (width x height x steps x batch / 1,000,000). Default by device: 40 on CPU, 4000 on a GPU (with --device auto: when an NVIDIA device or Apple silicon is found).", "MPX_STEPS"),
+    Setting("max_queued_per_user", int, 4, "Generations one user may have waiting or running at once; more are refused (429). Users take turns in the queue.", "N"),
 )
 
 
@@ -63,6 +71,19 @@ class _ConfigPaths:
     @property
     def outputs_path(self) -> Path:
         return Path(self.outputs_dir).resolve()
+
+    @property
+    def registration_mode(self) -> str:
+        """open, invite or closed: the flag, else closed for a private site and open otherwise."""
+        return self.registration or ("closed" if self.private else "open")
+
+    @property
+    def trusted_proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """``--forwarded-allow-ips`` as networks (``*`` is every address); raises ValueError for a bad entry."""
+        entries = [entry.strip() for entry in self.forwarded_allow_ips.split(",") if entry.strip()]
+        if "*" in entries:
+            return ip_network("0.0.0.0/0"), ip_network("::/0")
+        return tuple(ip_network(entry, strict=False) for entry in entries)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -133,6 +154,22 @@ def validate(config: Config) -> Config:
         raise ConfigError("--max-concurrent-generations must be at least 1")
     if config.max_upload_gb <= 0:
         raise ConfigError("--max-upload-gb must be positive")
+    if config.registration not in (None, "open", "invite", "closed"):
+        raise ConfigError(f"--registration must be open, invite or closed, got {config.registration!r}")
+    if config.registrations_per_hour < 1:
+        raise ConfigError("--registrations-per-hour must be at least 1")
+    if config.max_work_per_request is not None and config.max_work_per_request <= 0:
+        raise ConfigError("--max-work-per-request must be positive")
+    if config.max_queued_per_user < 1:
+        raise ConfigError("--max-queued-per-user must be at least 1")
+    if config.client_timeout <= 0:
+        raise ConfigError("--client-timeout must be positive")
+    try:
+        _ = config.trusted_proxies  # parsed now, so a bad value stops the start with one line
+    except ValueError as exc:
+        raise ConfigError(f"--forwarded-allow-ips: {exc} (expected addresses or networks, comma-separated, or *)") from None
+    if config.public_origin is not None and not config.public_origin.startswith(("http://", "https://")):
+        raise ConfigError(f"--public-origin must start with http:// or https://, got {config.public_origin!r}")
     return config
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from community.credential_cache import CredentialCache
-from community.throttle import LoginThrottle
+from core.accounts.credential_cache import CredentialCache
+from core.accounts.throttle import LoginThrottle, RegistrationThrottle
 from core.config import Config
-from core.generation_queue import GenerationQueue
-from core.generation_worker import GenerationWorker
+from core.generation.queue import GenerationQueue
+from core.generation.worker import GenerationWorker
+from core.library.scanner import Scanner, ScanReport
 from core.read_cache import ReadCache
-from core.scanner import ScanReport, Scanner
 from core.store import Store
+from core.upload_handles import UploadHandles
 
 
 @dataclass
@@ -25,10 +26,12 @@ class AppContext:
     store: Store
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     credentials: CredentialCache = field(default_factory=CredentialCache)  # API clients' Basic auth
+    registrations: RegistrationThrottle = field(default_factory=RegistrationThrottle)  # new accounts per client
     scanner: Scanner | None = None
     generator: GenerationWorker | None = None  # the generation process, with its pipeline cache
     queue: GenerationQueue | None = None
     reads: ReadCache | None = None  # model listings and pages, until the library changes
+    uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
 
     def __post_init__(self):
         if self.scanner is None:
@@ -36,17 +39,24 @@ class AppContext:
         if self.generator is None:
             self.generator = GenerationWorker(self.config.cache_models)
         if self.queue is None:
-            self.queue = GenerationQueue(self.config.max_concurrent_generations, name=self.config.device)
+            self.queue = GenerationQueue(self.config.max_concurrent_generations, name=self.config.device,
+                                         max_per_owner=self.config.max_queued_per_user)
         if self.reads is None:
             self.reads = ReadCache(self.store)
 
     def rescan_models(self, progress=None) -> ScanReport:
         """Re-read models_dir; local files are owned by --local-owner, the first admin or the site."""
-        from community.accounts import local_owner
+        from core.accounts.accounts import local_owner
 
         return self.scanner.scan(local_owner(self.store, self.config.local_owner).id, progress)
 
-    def close(self) -> None:
+    def stop_generation(self) -> None:
+        """Refuse new generations, cancel waiting ones and stop the running ones with the generation process
+        (killed if it does not end by itself within ``QUIT_GRACE_S``): their callers get a "shutting down"
+        error at once, so the server's shutdown never waits for a long generation."""
         self.queue.shutdown(wait=False)
         self.generator.close()
+
+    def close(self) -> None:
+        self.stop_generation()
         self.store.close()

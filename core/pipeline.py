@@ -15,7 +15,7 @@ generation goes through them:
 4. ``GenerationRequest`` + ``check_inputs`` — validated parameters.
 5. ``generate`` — one CPU ``torch.Generator`` per image (seed, seed+1, ...),
    the sampler's scheduler, LoRAs for this run only, progress and interrupt hooks.
-   (4 and 5 live in ``core.generation`` and are re-exported here.)
+   (4 and 5 live in ``core.generation.diffusion`` and are re-exported here.)
 
 torch and diffusers are imported inside the functions, so importing this module
 at web-app start-up costs nothing.
@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterator
 
-from core.generation import (
+from core.generation.diffusion import (
     GenerationRequest,
     ModelLock,
     check_inputs,
@@ -42,17 +42,17 @@ from core.generation import (
     model_lock,
     resolve_seeds,
 )
-from core.lora import parse_lora_tags
-from core.samplers import sampler_names, sdapi_samplers, sdapi_schedulers
+from core.generation.lora import parse_lora_tags
+from core.generation.samplers import sampler_names, sdapi_samplers, sdapi_schedulers
 
-__all__ = [  # loading and caching here; the engine re-exported from core.generation
+__all__ = [  # loading and caching here; the engine re-exported from core.generation.diffusion
     "CONFIGS_DIR", "GenerationRequest", "ModelLoadError", "ModelLock", "PipelineCache", "check_inputs",
     "find_config_dir", "generate", "infotext", "load_pipeline", "load_vae", "model_lock", "parse_lora_tags",
     "resolve_device", "resolve_seeds", "safetensors_shapes", "sampler_names", "sdapi_samplers", "sdapi_schedulers",
 ]
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "pipeline_configs"
-BASE_CONFIG_DIRS = {"SD 1.x": "sd15", "SD 2.x": "sd2", "SDXL": "sdxl"}
+BASE_CONFIG_DIRS = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl"}  # by family (core.library.base_models)
 PIPELINE_CLASSES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
 
 
@@ -85,8 +85,8 @@ def resolve_device(device: str | None = None):
 # --------------------------------------------------------------------------- 2. loading
 def safetensors_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Tensor shapes from a validated header; refuses anything that is not safetensors (never unpickles)."""
-    from core.modelfile_errors import ModelFileError
-    from core.safetensors_check import validate_safetensors
+    from core.library.modelfile_errors import ModelFileError
+    from core.library.safetensors_check import validate_safetensors
 
     try:
         return validate_safetensors(path, library_check=False).shapes
@@ -100,7 +100,8 @@ def find_config_dir(path: Path, shapes: dict[str, tuple] | None = None) -> Path:
     ``<name>.config/`` beside the file wins (as A1111's ``<name>.yaml``); else the
     shipped folder of the base model detected from tensor names and shapes.
     """
-    from core.model_kind import detect_model
+    from core.library.base_models import family_of
+    from core.library.model_kind import detect_model
 
     path = Path(path)
     beside = path.with_suffix(".config")
@@ -113,12 +114,13 @@ def find_config_dir(path: Path, shapes: dict[str, tuple] | None = None) -> Path:
     conv_in = shapes.get("model.diffusion_model.input_blocks.0.0.weight")
     if conv_in is not None and len(conv_in) == 4 and conv_in[1] != 4:
         raise ModelLoadError(f"{path.name} takes {conv_in[1]} input channels (an inpainting model?); txt2img needs 4")
-    if base not in BASE_CONFIG_DIRS:
+    family = family_of(base)
+    if family not in BASE_CONFIG_DIRS:
         raise ModelLoadError(
             f"cannot tell the architecture of {path.name}; put a configs-only diffusers folder "
             f"named {beside.name}/ beside it"
         )
-    return CONFIGS_DIR / BASE_CONFIG_DIRS[base]
+    return CONFIGS_DIR / BASE_CONFIG_DIRS[family]
 
 
 def _pipeline_class(config_dir: Path):

@@ -12,8 +12,8 @@ opens it.  One process serves one store.
 from __future__ import annotations
 
 import contextlib
-import os
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -32,7 +32,7 @@ from peewee import (
 )
 
 from core.data_version import create_library_version
-from core.search_index import SEARCH_MODELS, create_name_index, create_search_index
+from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -97,7 +97,6 @@ class AuditLog(BaseModel):
 
 
 MODEL_TYPES = ("checkpoint", "lora", "embedding", "vae", "other")
-BASE_MODELS = ("SD 1.x", "SD 2.x", "SDXL", "other")
 VISIBILITIES = ("public", "private")
 
 
@@ -119,6 +118,11 @@ class AiModel(BaseModel):
     download_count = IntegerField(default=0, index=True)
     comment_count = IntegerField(default=0)
     preview_path = CharField(max_length=1024, null=True)  # an A1111 "<name>.preview.png", relative to models_dir
+    # The owner's licence terms, Civitai's fields and defaults (migration 10).
+    allow_no_credit = BooleanField(default=True)
+    allow_commercial_use = CharField(max_length=64, default="Image,RentCivit,Rent,Sell")  # comma-joined
+    allow_derivatives = BooleanField(default=True)
+    allow_different_license = BooleanField(default=True)
 
     class Meta:
         table_name = "model"
@@ -140,6 +144,12 @@ class ModelFile(BaseModel):
     size = BigIntegerField()
     sha256 = CharField(max_length=64, unique=True)
     autov2 = CharField(max_length=10, index=True)
+    # The other hashes Civitai names files by (migration 9; None until a scan fills in files older than it,
+    # and for diffusers folders, whose identity is the SHA-256 over their files' hashes).
+    autov1 = CharField(max_length=8, null=True, index=True)
+    autov3 = CharField(max_length=12, null=True, index=True)
+    crc32 = CharField(max_length=8, null=True, index=True)
+    blake3 = CharField(max_length=64, null=True, index=True)
     format = CharField(max_length=16)
     metadata = TextField(default="{}")  # safetensors __metadata__, JSON
     scan_result = CharField(max_length=255, default="safe")
@@ -166,6 +176,10 @@ class ScanCache(BaseModel):
     size = BigIntegerField()
     mtime_ns = BigIntegerField()
     sha256 = CharField(max_length=64)
+    autov1 = CharField(max_length=8, null=True)  # the other hashes: migration 9 (None: cached before it)
+    autov3 = CharField(max_length=12, null=True)
+    crc32 = CharField(max_length=8, null=True)
+    blake3 = CharField(max_length=64, null=True)
 
 
 class Image(BaseModel):
@@ -185,6 +199,8 @@ class Image(BaseModel):
     published_at = DateTimeField(null=True, index=True)
     created_at = DateTimeField(default=utcnow, index=True)
     like_count = IntegerField(default=0, index=True)
+    blurhash = CharField(max_length=64, null=True)  # the placeholder Civitai clients draw (migration 10)
+    post_id = IntegerField(null=True, index=True)  # images published together; the first one's id (migration 10)
 
 
 class Comment(BaseModel):
@@ -244,6 +260,21 @@ def _create_user_preferences(db: Database) -> None:
     db.create_tables([UserPreference])
 
 
+class Invite(BaseModel):
+    """A single-use registration code made by an admin (migration 8); only the code's SHA-256 is stored."""
+
+    code_hash = CharField(max_length=64, unique=True)
+    created_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow, index=True)
+    expires_at = DateTimeField(null=True)  # None: never
+    used_by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    used_at = DateTimeField(null=True)
+
+
+def _create_invites(db: Database) -> None:
+    db.create_tables([Invite])
+
+
 def _add_model_preview(db: Database) -> None:
     """``model.preview_path`` (databases made before it existed; new ones get it from version 1)."""
     from playhouse.migrate import SchemaMigrator, migrate
@@ -258,6 +289,54 @@ def _index_published_images_by_model(db: Database) -> None:
     db.execute_sql('CREATE INDEX IF NOT EXISTS "image_model_published_id" ON "image" ("model_id", "published", "id")')
 
 
+def _add_file_hash_columns(db: Database) -> None:
+    """AutoV1, AutoV3, CRC32 and BLAKE3 beside each file's SHA-256 (and in the scan cache), indexed for
+    ``/model-versions/by-hash``.  Existing rows keep None until the next models-folder scan (one at every
+    start-up) hashes their files once (``core.library.scanner``)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    for model in (ModelFile, ScanCache):
+        table = model._meta.table_name
+        present = {column.name for column in db.get_columns(table)}
+        fields = [model.autov1, model.autov3, model.crc32, model.blake3]
+        migrate(*(migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in present))
+    for field in (ModelFile.autov1, ModelFile.autov3, ModelFile.crc32, ModelFile.blake3):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "model_file_{field.column_name}" '
+                       f'ON "model_file" ("{field.column_name}")')
+
+
+LICENCE_COLUMNS = ("allow_no_credit", "allow_commercial_use", "allow_derivatives", "allow_different_license")
+
+
+def _add_licences_blurhash_posts(db: Database) -> None:
+    """The model's licence fields, an image's BlurHash and its post (databases made before them; new ones get
+    them from version 1).  Published images of older databases become posts of their own."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    model_columns = {column.name for column in db.get_columns("model")}
+    image_columns = {column.name for column in db.get_columns("image")}
+    operations = [migrator.add_column("model", name, getattr(AiModel, name))
+                  for name in LICENCE_COLUMNS if name not in model_columns]
+    operations += [migrator.add_column("image", name, getattr(Image, name))
+                   for name in ("blurhash", "post_id") if name not in image_columns]
+    if operations:
+        migrate(*operations)
+    if "post_id" not in image_columns:
+        db.execute_sql('CREATE INDEX IF NOT EXISTS "image_post_id" ON "image" ("post_id")')
+    db.execute_sql('UPDATE "image" SET "post_id" = "id" WHERE "published" AND "post_id" IS NULL')
+
+
+def _rename_base_models(db: Database) -> None:
+    """Civitai's base model names in place of the family names used before (``core.library.base_models``):
+    each family becomes its usual name."""
+    renames = {"SD 1.x": "SD 1.5", "SD 2.x": "SD 2.1", "SDXL": "SDXL 1.0", "other": "Other"}
+    for table in (AiModel, ModelVersion):
+        for old, new in renames.items():
+            table.update(base_model=new).where(table.base_model == old).execute()
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Callable[[Database], None]] = {
     1: _create_initial_schema,
@@ -267,6 +346,10 @@ MIGRATIONS: dict[int, Callable[[Database], None]] = {
     5: _index_published_images_by_model,
     6: create_library_version,
     7: create_name_index,
+    8: _create_invites,
+    9: _add_file_hash_columns,
+    10: _add_licences_blurhash_posts,
+    11: _rename_base_models,
 }
 
 
@@ -291,7 +374,7 @@ class Store:
         self.target = target
         self.db = open_database(target)
         self.db.bind(SCHEMA_MODELS + SEARCH_MODELS)
-        self.db.bind([UserPreference])
+        self.db.bind([UserPreference, Invite])
         self.db.connect(reuse_if_open=True)
         self.migrate()
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from core.pnginfo import format_parameters, parse_parameters, pnginfo
+from core.accounts.accounts import UserInfo, check_username, create_account, hash_password
+from core.generation.pnginfo import format_parameters, parse_parameters, pnginfo
 from tests import sample_files
 from tests.conftest import bearer
 
@@ -87,3 +88,11 @@ def private_image(server, owner_id: int, prompt: str = "a private sketch", model
 def image_ids(reply: requests.Response) -> list[int]:
     assert reply.status_code == 200, reply.text
     return [item["id"] for item in reply.json()["items"]]
+
+
+def account_in(store, username: str, password: str) -> UserInfo:
+    """An account made straight in ``store`` (no server, no registration rules); the first one is the admin."""
+    name = check_username(username)
+    password_hash = hash_password(password)
+    with store.write():
+        return create_account(name, password_hash)

@@ -42,6 +42,16 @@ def kohya_lora(path: Path, seed: int = 0) -> Path:
                        "ss_output_name": "pastel_style", "ss_num_epochs": "10", "ss_learning_rate": "0.0001"})
 
 
+def sdxl_lora(path: Path, seed: int = 0) -> Path:
+    """A kohya-style SDXL LoRA: two text encoders (``lora_te1_``/``lora_te2_``)."""
+    g = torch.Generator().manual_seed(seed)
+    te1, te2 = (f"lora_te{n}_text_model_encoder_layers_0_self_attn_q_proj" for n in (1, 2))
+    return _save({f"{te1}.lora_down.weight": torch.randn(4, 768, generator=g),
+                  f"{te1}.lora_up.weight": torch.randn(768, 4, generator=g),
+                  f"{te2}.lora_down.weight": torch.randn(4, 1280, generator=g),
+                  f"{te2}.lora_up.weight": torch.randn(1280, 4, generator=g)}, path)
+
+
 def embedding(path: Path, seed: int = 0) -> Path:
     g = torch.Generator().manual_seed(seed)
     return _save({"emb_params": torch.randn(2, 768, generator=g)}, path)

@@ -53,10 +53,10 @@ def test_a1111_models_folder_is_imported_read_only(tmp_path):
         assert by_name["dreamshaper_8"]["type"] == "Checkpoint"
         assert by_name["dreamshaper_8"]["description"] == "A versatile general-purpose model.\n\nUse CFG 7."
         lora = by_name["pastel.style"]
-        assert (lora["type"], lora["baseModel"]) == ("LORA", "SD 1.x")
+        assert (lora["type"], lora["baseModel"]) == ("LORA", "SD 1.5")
         assert lora["trainedWords"] == ["pastel style", "soft light"]
         assert lora["modelVersions"][0]["defaultWeight"] == 0.8
-        assert (by_name["clear_vae"]["type"], by_name["clear_vae"]["baseModel"]) == ("VAE", "SDXL")
+        assert (by_name["clear_vae"]["type"], by_name["clear_vae"]["baseModel"]) == ("VAE", "SDXL 1.0")
         assert by_name["bad_hands"]["type"] == "TextualInversion"
         cover = by_name["dreamshaper_8"]["coverImage"]
         assert cover.endswith(f"/api/v1/models/{by_name['dreamshaper_8']['id']}/preview")

@@ -15,7 +15,7 @@ def test_register_login_me_logout(server):
     reply = session.post(server.api("/api/v1/auth/register"), json={"username": name, "password": PASSWORD})
     assert reply.status_code == 201
     assert reply.json()["user"]["username"] == name
-    assert reply.json()["user"]["is_admin"] is False  # the fixture's account came first
+    assert reply.json()["user"]["isAdmin"] is False  # the fixture's account came first
 
     session = requests.Session()
     login = session.post(server.api("/api/v1/auth/login"), json={"username": name, "password": PASSWORD})
@@ -121,20 +121,32 @@ def test_bad_registrations_get_clear_400(server):
     assert garbage.status_code == 400
 
 
-def test_ban_revokes_live_sessions_at_once(server):
+def test_me_answers_in_camel_case(server):
+    me = requests.get(server.api("/api/v1/me"), headers=bearer(server.admin_token), timeout=30).json()
+    assert {"isAdmin", "isBanned", "createdAt"} <= set(me) and not {"is_admin", "is_banned"} & set(me)
+    assert (me["isAdmin"], me["isBanned"]) == (True, False)
+
+
+def test_ban_ends_live_sessions_at_once_and_says_why(server):
     victim = register(server)
     name = victim["user"]["username"]
     assert victim["session"].get(server.api("/api/v1/me")).status_code == 200
     ban = requests.post(server.api(f"/api/v1/admin/users/{name}/ban"), headers=bearer(server.admin_token))
     assert ban.status_code == 200
-    assert victim["session"].get(server.api("/api/v1/me")).status_code == 401
-    assert requests.get(server.api("/api/v1/me"), headers=bearer(victim["token"])).status_code == 401
+    banned = "this account is banned"
+    for reply in (victim["session"].get(server.api("/api/v1/me")),  # the cookie
+                  requests.get(server.api("/api/v1/me"), headers=bearer(victim["token"])),
+                  requests.get(server.api("/api/v1/models"), headers=bearer(victim["token"])),
+                  requests.get(server.api("/sdapi/v1/options"), headers=bearer(victim["token"])),
+                  victim["session"].post(server.api("/gradio_api/upload"), files={"files": ("a.txt", b"x")})):
+        assert (reply.status_code, reply.json()["error"]) == (403, banned), reply.request.url
     login = requests.post(server.api("/api/v1/auth/login"), json={"username": name, "password": PASSWORD})
-    assert login.status_code == 403
-    assert login.json()["error"] == "this account is banned"
+    assert (login.status_code, login.json()["error"]) == (403, banned)
+    assert victim["session"].get(server.api("/")).status_code == 200  # the page, whose Log out clears the cookie
 
     unban = requests.post(server.api(f"/api/v1/admin/users/{name}/unban"), headers=bearer(server.admin_token))
     assert unban.status_code == 200
+    assert requests.get(server.api("/api/v1/me"), headers=bearer(victim["token"])).status_code == 401  # ended
     assert requests.post(server.api("/api/v1/auth/login"),
                          json={"username": name, "password": PASSWORD}).status_code == 200
 

@@ -63,28 +63,28 @@ def call(server, cast, role, method, path, **kwargs):
 # route -> (request maker, expected status per role)
 MATRIX = {
     "post comment": (lambda s, c, r: ("POST", f"/api/v1/models/{c['model']['id']}/comments", {"json": {"body": "x"}}),
-                     {"visitor": 401, "banned": 401, "other": 201, "owner": 201, "admin": 201}),
+                     {"visitor": 401, "banned": 403, "other": 201, "owner": 201, "admin": 201}),
     "delete comment": (lambda s, c, r: ("DELETE", f"/api/v1/comments/{new_comment(s, c, r)}", {}),
-                       {"visitor": 401, "banned": 401, "other": 403, "owner": 200, "admin": 200}),
+                       {"visitor": 401, "banned": 403, "other": 403, "owner": 200, "admin": 200}),
     "like model": (lambda s, c, r: ("PUT", f"/api/v1/models/{c['model']['id']}/like", {}),
-                   {"visitor": 401, "banned": 401, "other": 200, "owner": 200, "admin": 200}),
+                   {"visitor": 401, "banned": 403, "other": 200, "owner": 200, "admin": 200}),
     "unlike model": (lambda s, c, r: ("DELETE", f"/api/v1/models/{c['model']['id']}/like", {}),
-                     {"visitor": 401, "banned": 401, "other": 200, "owner": 200, "admin": 200}),
+                     {"visitor": 401, "banned": 403, "other": 200, "owner": 200, "admin": 200}),
     "like image": (lambda s, c, r: ("PUT", f"/api/v1/images/{new_image(s, c, r)}/like", {}),
-                   {"visitor": 401, "banned": 401, "other": 200, "owner": 200, "admin": 200}),
+                   {"visitor": 401, "banned": 403, "other": 200, "owner": 200, "admin": 200}),
     "unlike image": (lambda s, c, r: ("DELETE", f"/api/v1/images/{new_image(s, c, r)}/like", {}),
-                     {"visitor": 401, "banned": 401, "other": 200, "owner": 200, "admin": 200}),
+                     {"visitor": 401, "banned": 403, "other": 200, "owner": 200, "admin": 200}),
     "follow": (lambda s, c, r: ("PUT", f"/api/v1/users/{c['other']['user']['username']}/follow", {}),
-               {"visitor": 401, "banned": 401, "other": 400, "owner": 200, "admin": 200}),
+               {"visitor": 401, "banned": 403, "other": 400, "owner": 200, "admin": 200}),
     "unfollow": (lambda s, c, r: ("DELETE", f"/api/v1/users/{c['other']['user']['username']}/follow", {}),
-                 {"visitor": 401, "banned": 401, "other": 400, "owner": 200, "admin": 200}),
+                 {"visitor": 401, "banned": 403, "other": 400, "owner": 200, "admin": 200}),
     # An unpublished image is invisible to others (404); admins may delete images but not publish someone's work.
     "publish image": (lambda s, c, r: ("POST", "/api/v1/images", {"json": {"image_id": new_private(s, c, r)}}),
-                      {"visitor": 401, "banned": 401, "other": 404, "owner": 201, "admin": 403}),
+                      {"visitor": 401, "banned": 403, "other": 404, "owner": 201, "admin": 403}),
     "upload image": (lambda s, c, r: ("POST", "/api/v1/images", {"files": {"file": ("m.png", picture("PNG"))}}),
-                     {"visitor": 401, "banned": 401, "other": 201, "owner": 201, "admin": 201}),
+                     {"visitor": 401, "banned": 403, "other": 201, "owner": 201, "admin": 201}),
     "delete image": (lambda s, c, r: ("DELETE", f"/api/v1/images/{new_image(s, c, r)}", {}),
-                     {"visitor": 401, "banned": 401, "other": 403, "owner": 200, "admin": 200}),
+                     {"visitor": 401, "banned": 403, "other": 403, "owner": 200, "admin": 200}),
 }
 
 
@@ -103,7 +103,7 @@ def test_authorization_matrix(server, cast, route):
 def test_admin_routes_need_an_admin(server, cast):
     for path in ("/api/v1/admin/stats", "/api/v1/admin/audit"):
         assert call(server, cast, "visitor", "GET", path).status_code == 401
-        assert call(server, cast, "banned", "GET", path).status_code == 401
+        assert call(server, cast, "banned", "GET", path).json() == {"error": "this account is banned"}
         assert call(server, cast, "other", "GET", path).status_code == 403
         assert call(server, cast, "admin", "GET", path).status_code == 200
 

@@ -38,13 +38,13 @@ def test_session_survives_restart_and_admin_user_flag(tmp_path):
         requests.post(live.api("/api/v1/auth/register"), json={"username": "first", "password": PASSWORD})
         second = requests.post(live.api("/api/v1/auth/register"), json={"username": "second", "password": PASSWORD})
         token = second.json()["token"]
-        assert second.json()["user"]["is_admin"] is False
+        assert second.json()["user"]["isAdmin"] is False
         live.args = ["--admin-user", "second"]
         live.restart()
         me = requests.get(live.api("/api/v1/me"), cookies={"visionary_session": token})
         assert me.status_code == 200
         assert me.json()["username"] == "second"
-        assert me.json()["is_admin"] is True
+        assert me.json()["isAdmin"] is True
     finally:
         live.stop()
 

@@ -4,8 +4,8 @@ The REST routes come from the FastAPI app object (built on a tmp config in a sub
 from the running app's ``/config``. Each one must have a rule in the tables below, or the test fails and names
 it: a route or event added later without a rule cannot slip through. A rule makes the target (a model, a
 comment, an image... created over REST), then calls as a visitor, another user, a banned user, the owner and an
-admin. A ban revokes every session at once, so a banned user's Bearer token or cookie counts as no login (401);
-over HTTP Basic (``/sdapi/v1``) the banned account is named and refused (403).
+admin. A ban ends every session at once: a banned user's Bearer token or cookie is refused with "this account is
+banned" (403), as the login and HTTP Basic (``/sdapi/v1``) refuse the banned account.
 
 Gradio events are called the way the page calls them (``/gradio_api/queue/join`` by ``fn_index``, the session in
 the cookie), private ones included: ``api_visibility="private"`` only hides an event from the API docs and
@@ -18,7 +18,6 @@ import base64
 import itertools
 import json
 import re
-import secrets
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -31,11 +30,13 @@ import requests
 from tests import sample_files
 from tests.community_helpers import parameters, picture, private_image, upload_image, upload_model
 from tests.conftest import PASSWORD, bearer, register
+from tests.gradio_events import call_event
+from tests.gradio_events import gradio_events as events_of
+from tests.gradio_events import gradio_upload as upload_through_gradio
 from tests.live_server import ROOT, offline_env
 
 ROLES = ("visitor", "other", "banned", "owner", "admin")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-COOKIE = "visionary_session"
 
 
 def expect(visitor, other, banned, owner, admin) -> dict:
@@ -91,9 +92,15 @@ class Cast:
         return name
 
     def fresh_session(self, role: str) -> str | None:
-        """A new session of ``role`` (none for a visitor, the revoked one for the banned user)."""
-        if role in ("visitor", "banned"):
-            return self.tokens[role]
+        """A new session of ``role`` (none for a visitor; a new account's, banned after it logged in, for the banned
+        user: the cast's own banned session must outlive a logout)."""
+        if role == "visitor":
+            return None
+        if role == "banned":
+            account = register(self.server)
+            requests.post(self.server.api(f"/api/v1/admin/users/{account['user']['username']}/ban"),
+                          headers=self.headers("admin"), timeout=60)
+            return account["token"]
         reply = requests.post(self.server.api("/api/v1/auth/login"),
                               json={"username": self.names[role], "password": PASSWORD}, timeout=60)
         return reply.json()["token"]
@@ -132,14 +139,17 @@ class Rule:
     why: str = ""
 
 
-OWNED = expect(401, 403, 401, 200, 200)  # changes the owner's content: only the owner or an admin
-MEMBER = expect(401, 200, 401, 200, 200)  # any logged-in user, acting for themselves
-CREATE = expect(401, 201, 401, 201, 201)
-ADMIN = expect(401, 403, 401, 403, 200)
+OWNED = expect(401, 403, 403, 200, 200)  # changes the owner's content: only the owner or an admin
+MEMBER = expect(401, 200, 403, 200, 200)  # any logged-in user, acting for themselves
+CREATE = expect(401, 201, 403, 201, 201)
+ADMIN = expect(401, 403, 403, 403, 200)
 OPEN = expect(200, 200, 200, 200, 200)
 NO_ROUTE = expect(404, 404, 404, 404, 404)
+# /sdapi/v1 reads the caller on every route (A1111's --api-auth), so it refuses a banned account's session there too.
+SDAPI_OPEN = expect(200, 200, 403, 200, 200)
+SDAPI_NO_ROUTE = expect(404, 404, 403, 404, 404)
 # Allowed past the check, then no such checkpoint: the route checks the caller before the library.
-NO_CHECKPOINT = expect(401, 404, 401, 404, 404)
+NO_CHECKPOINT = expect(401, 404, 403, 404, 404)
 
 
 def model_path(c: Cast, suffix: str = "") -> str:
@@ -178,16 +188,18 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/admin/users/{username}/unban"): Rule(
         lambda c, r: Call(f"/api/v1/admin/users/{c.fresh_banned_user()}/unban"), ADMIN),
     ("POST", "/api/v1/admin/rescan"): Rule(lambda c, r: Call("/api/v1/admin/rescan"), ADMIN),
+    ("POST", "/api/v1/admin/invites"): Rule(
+        lambda c, r: Call("/api/v1/admin/invites", {"json": {"expires_in_days": 1}}), expect(401, 403, 403, 403, 201)),
     ("POST", "/api/v1/models"): Rule(lambda c, r: Call("/api/v1/models", model_upload(c)), CREATE),
     ("POST", "/api/v1/models/import"): Rule(
         lambda c, r: Call("/api/v1/models/import", {"json": {"repo_id": "someone/some-model"}}),
-        expect(401, 400, 401, 400, 400), "allowed past the check; this instance is offline (400)"),
+        expect(401, 400, 403, 400, 400), "allowed past the check; this instance is offline (400)"),
     ("PATCH", "/api/v1/models/{model_id}"): Rule(
         lambda c, r: Call(model_path(c), {"json": {"description": f"edited by {r}"}}), OWNED),
     ("DELETE", "/api/v1/models/{model_id}"): Rule(
         lambda c, r: Call(f"/api/v1/models/{c.fresh_model()['id']}"), OWNED),
     ("POST", "/api/v1/models/{model_id}/versions"): Rule(
-        lambda c, r: Call(model_path(c, "/versions"), model_upload(c)), expect(401, 403, 401, 201, 201)),
+        lambda c, r: Call(model_path(c, "/versions"), model_upload(c)), expect(401, 403, 403, 201, 201)),
     ("DELETE", "/api/v1/model-versions/{version_id}"): Rule(
         lambda c, r: Call(f"/api/v1/model-versions/{version_of(c.fresh_model())}"), OWNED),
     ("DELETE", "/api/v1/files/{file_id}"): Rule(lambda c, r: Call(f"/api/v1/files/{file_of(c.fresh_model())}"), OWNED),
@@ -198,15 +210,15 @@ REST_RULES: dict[tuple[str, str], Rule] = {
                                                          "override_settings": {"sd_model_checkpoint": "none such"}}}),
         NO_CHECKPOINT),
     ("POST", "/sdapi/v1/refresh-checkpoints"): Rule(
-        lambda c, r: Call("/sdapi/v1/refresh-checkpoints"), OPEN, "open (A1111): a no-op but for an admin's rescan"),
+        lambda c, r: Call("/sdapi/v1/refresh-checkpoints"), SDAPI_OPEN, "open (A1111): a no-op but for an admin's rescan"),
     ("POST", "/sdapi/v1/refresh-loras"): Rule(
-        lambda c, r: Call("/sdapi/v1/refresh-loras"), OPEN, "open (A1111): a no-op but for an admin's rescan"),
+        lambda c, r: Call("/sdapi/v1/refresh-loras"), SDAPI_OPEN, "open (A1111): a no-op but for an admin's rescan"),
     ("POST", "/sdapi/v1/refresh-vae"): Rule(
-        lambda c, r: Call("/sdapi/v1/refresh-vae"), OPEN, "open (A1111): a no-op but for an admin's rescan"),
+        lambda c, r: Call("/sdapi/v1/refresh-vae"), SDAPI_OPEN, "open (A1111): a no-op but for an admin's rescan"),
     ("POST", "/sdapi/v1/options"): Rule(
         lambda c, r: Call("/sdapi/v1/options", {"json": {"CLIP_stop_at_last_layers": 2}}), MEMBER),
     ("POST", "/sdapi/v1/png-info"): Rule(
-        lambda c, r: Call("/sdapi/v1/png-info", {"json": {"image": base64.b64encode(c.picture()).decode()}}), OPEN,
+        lambda c, r: Call("/sdapi/v1/png-info", {"json": {"image": base64.b64encode(c.picture()).decode()}}), SDAPI_OPEN,
         "open (A1111): reads the picture in the request, writes nothing"),
     ("POST", "/sdapi/v1/interrupt"): Rule(lambda c, r: Call("/sdapi/v1/interrupt"), MEMBER),
     ("POST", "/sdapi/v1/skip"): Rule(lambda c, r: Call("/sdapi/v1/skip"), MEMBER),
@@ -221,6 +233,10 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/users/{username}/follow"): Rule(lambda c, r: Call(f"/api/v1/users/{c.third}/follow"), MEMBER),
     ("DELETE", "/api/v1/users/{username}/follow"): Rule(lambda c, r: Call(f"/api/v1/users/{c.third}/follow"),
                                                         MEMBER),
+    ("POST", "/api/v1/model-versions/by-hash"): Rule(
+        lambda c, r: Call("/api/v1/model-versions/by-hash",
+                          {"json": [c.model["modelVersions"][0]["files"][0]["hashes"]["SHA256"]]}),
+        expect(200, 200, 403, 200, 200), "a read sent as POST (Civitai's shape): a banned session is refused"),
     ("POST", "/api/v1/images"): Rule(
         lambda c, r: Call("/api/v1/images", {"files": {"file": ("m.png", c.picture())}}), CREATE,
         "upload; publishing someone's image is in test_admin_api"),
@@ -230,7 +246,8 @@ REST_RULES: dict[tuple[str, str], Rule] = {
         "the Gradio UI: its upload route is closed to visitors; its events are checked below"),
     **{(method, "/api/{rest:path}"): Rule(lambda c, r: Call("/api/v1/no-such-route"), NO_ROUTE, "JSON 404")
        for method in WRITE_METHODS},
-    **{(method, "/sdapi/v1/{rest:path}"): Rule(lambda c, r: Call("/sdapi/v1/no-such-route"), NO_ROUTE, "JSON 404")
+    **{(method, "/sdapi/v1/{rest:path}"): Rule(lambda c, r: Call("/sdapi/v1/no-such-route"), SDAPI_NO_ROUTE,
+                                               "JSON 404")
        for method in WRITE_METHODS},
 }
 
@@ -327,19 +344,16 @@ BROWSE = Read("shows what the caller may see")
 PAGE = Read("changes the page only")
 MINE = Read("lists the caller's own content (nothing for a visitor)")
 SESSION = Read("re-reads the session that the browser's own REST call set or ended")
-G_OWNED = expect("401", "403", "401", "ok", "ok")
-G_MEMBER = expect("401", "ok", "401", "ok", "ok")
-G_ADMIN = expect("401", "403", "401", "403", "ok")
-G_PAST_CHECK = expect("401", "error", "401", "error", "error")
+G_OWNED = expect("401", "403", "403", "ok", "ok")
+G_MEMBER = expect("401", "ok", "403", "ok", "ok")
+G_ADMIN = expect("401", "403", "403", "403", "ok")
+G_PAST_CHECK = expect("401", "error", "403", "error", "error")
 
 
 def gradio_upload(cast: Cast, role: str, content: bytes, name: str) -> dict:
     """A file uploaded through Gradio's upload route (as the owner for visitors, who may not upload)."""
-    uploader = "owner" if role in ("visitor", "banned") else role
-    reply = requests.post(cast.server.api("/gradio_api/upload"), files={"files": (name, content)},
-                          cookies={COOKIE: cast.tokens[uploader]}, timeout=60)
-    assert reply.status_code == 200, reply.text
-    return {"path": reply.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+    return upload_through_gradio(cast.server, cast.tokens["owner" if role in ("visitor", "banned") else role],
+                                 content, name)
 
 
 def upload_form(c: Cast, r: str) -> list:
@@ -372,7 +386,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "model_choices", "run", "page_of", "open_clicked"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice"),
     **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last"),
-    **numbered(SESSION, "who_text", "after_auth", "after_logout"),
+    **numbered(SESSION, "who_text", "after_auth", "after_register", "after_logout", "show_who_is_here", "after_ban"),
     **numbered(Read("reads the picture the caller dropped in"), "read_image"),
     **numbered(ADMIN_VIEW, "first_audit"), "site_stats_*": ADMIN_VIEW,
     **numbered(AUDIT_PAGE, "previous_audit", "next_audit"),
@@ -388,10 +402,12 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "upload_model": Checked(upload_form, G_MEMBER),
     "edit_model": Checked(lambda c, r: [c.model["id"], f"edited by {r}", None, None, None, None, None, None],
                           G_OWNED),
+    "edit_licence": Checked(lambda c, r: [c.model["id"], True, ["Image", "Rent", "RentCivit", "Sell"], True, True],
+                            G_OWNED),
     "delete_upload": Checked(lambda c, r: [f"model:{c.fresh_model()['id']}", True], G_OWNED),
     # Gallery
     "like_image": Checked(lambda c, r: [c.image, True], G_MEMBER),
-    "publish_image": Checked(lambda c, r: [c.fresh_private_image()], expect("401", "error", "401", "ok", "403")),
+    "publish_image": Checked(lambda c, r: [c.fresh_private_image()], expect("401", "error", "403", "ok", "403")),
     "delete_image": Checked(lambda c, r: [c.fresh_image()], G_OWNED),
     "upload_image": Checked(lambda c, r: [gradio_upload(c, r, c.picture(), "ui.png")], G_MEMBER),
     # Profile
@@ -400,6 +416,8 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "site_stats": Checked(lambda c, r: [], G_ADMIN),
     "audit_log": Checked(lambda c, r: [], G_ADMIN),
     "rescan_models": Checked(lambda c, r: [], G_ADMIN),
+    "make_invite": Checked(lambda c, r: [1], G_ADMIN),
+    "list_invites": Checked(lambda c, r: [], G_ADMIN),
     "ban_user": Checked(lambda c, r: [c.fresh_user()], G_ADMIN),
     "unban_user": Checked(lambda c, r: [c.fresh_banned_user()], G_ADMIN),
     "remove_content": Checked(lambda c, r: ["comment", c.fresh_comment(), True], G_ADMIN),
@@ -414,8 +432,7 @@ def rule_for(name: str) -> Read | Checked | None:
 
 @pytest.fixture(scope="module")
 def gradio_events(server) -> dict[str, dict]:
-    config = requests.get(server.api("/config"), timeout=60).json()
-    return {dep["api_name"]: dep for dep in config["dependencies"] if dep.get("backend_fn")}
+    return events_of(server)
 
 
 def test_every_gradio_event_has_a_rule_and_the_right_visibility(gradio_events):
@@ -426,26 +443,6 @@ def test_every_gradio_event_has_a_rule_and_the_right_visibility(gradio_events):
     wrong = {name: "public" if public else "private" for name, public in visibility.items()
              if rule_for(name) is not None and public != rule_for(name).public}
     assert not wrong, f"these events' api_visibility is not what GRADIO_RULES says (current value shown): {wrong}"
-
-
-def call_event(server, event: dict, data: list, token: str | None) -> dict:
-    """Run one event as the page does; the ``process_completed`` message."""
-    session = secrets.token_hex(8)
-    with requests.Session() as http:
-        if token:
-            http.cookies.set(COOKIE, token)
-        join = http.post(server.api("/gradio_api/queue/join"), timeout=60, json={
-            "data": data, "event_data": None, "fn_index": event["id"], "session_hash": session,
-            "trigger_id": event["targets"][0][0] if event["targets"] else None})
-        assert join.status_code == 200, join.text
-        event_id = join.json()["event_id"]
-        with http.get(server.api("/gradio_api/queue/data"), params={"session_hash": session}, stream=True,
-                      timeout=120) as stream:
-            for line in stream.iter_lines():
-                message = json.loads(line[5:]) if line.startswith(b"data:") else {}
-                if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
-                    return message
-    raise AssertionError(f"no result for the event {event['api_name']}")
 
 
 def outcome(message: dict) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 
-from community.accounts import register
-from core.demo_model import DEMO_FILE, DEMO_NAME, install_demo_model
-from core.library import ModelQuery, list_models
-from core.library_edit import delete_model
+from core.generation.demo_model import DEMO_FILE, DEMO_NAME, install_demo_model
+from core.library.library import ModelQuery, list_models
+from core.library.library_edit import delete_model
 from core.store import Store
 from tests import sample_files
+from tests.community_helpers import account_in
 
 
 def fake_builtin(folder):
@@ -31,7 +31,7 @@ def test_demo_is_listed_once_and_stays_deleted(tmp_path):
         assert [(m.name, m.is_demo, m.owner, m.type) for m in listing] == [(DEMO_NAME, True, "site", "checkpoint")]
         assert (models_dir / ".builtin" / "visionary-shapes-demo.config" / "model_index.json").is_file()
 
-        admin = register(store, "admin_one", "a long password")
+        admin = account_in(store, "admin_one", "a long password")
         assert admin.is_admin  # the site account does not count as the first account
         delete_model(store, models_dir, admin, model_id)
         assert install_demo_model(store, models_dir, builtin) is None

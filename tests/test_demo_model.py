@@ -63,8 +63,9 @@ def adherence(pipe):
 
 # --------------------------------------------------------------------------- files
 def test_ships_one_fp16_single_file_with_a_configs_only_folder():
-    from core.pipeline import find_config_dir, safetensors_shapes
     from safetensors import safe_open
+
+    from core.pipeline import find_config_dir, safetensors_shapes
 
     assert MODEL.is_file() and MODEL.stat().st_size <= 26 * 1024 * 1024
     shapes = safetensors_shapes(MODEL)
@@ -136,7 +137,7 @@ def test_classifier_free_guidance_helps(adherence):
 
 
 def test_same_seed_same_image_through_the_app_engine(pipe):
-    from core.generation import GenerationRequest, generate
+    from core.generation.diffusion import GenerationRequest, generate
 
     request = GenerationRequest(prompt="a yellow square on a blue background", width=64, height=64, steps=20,
                                 cfg_scale=7.0, sampler="Euler a", seed=42)
@@ -149,7 +150,7 @@ def test_same_seed_same_image_through_the_app_engine(pipe):
 
 
 def test_one_image_in_about_a_second(pipe):
-    from core.generation import GenerationRequest, generate
+    from core.generation.diffusion import GenerationRequest, generate
 
     request = GenerationRequest(prompt="a red triangle on a white background", width=64, height=64, steps=20,
                                 cfg_scale=7.0, sampler="Euler a", seed=7)

@@ -43,13 +43,13 @@ def test_dropped_files_are_listed_cached_and_removed(tmp_path):
     try:
         items = {m["name"]: m for m in wait_for_models(server, 3)}
         assert set(items) == {"dreamshaper_8", "pastel_style", "tiny-diffusers"}
-        assert (items["dreamshaper_8"]["type"], items["dreamshaper_8"]["baseModel"]) == ("Checkpoint", "SD 1.x")
+        assert (items["dreamshaper_8"]["type"], items["dreamshaper_8"]["baseModel"]) == ("Checkpoint", "SD 1.5")
         assert items["pastel_style"]["type"] == "LORA"
         assert items["tiny-diffusers"]["type"] == "Checkpoint"
         assert items["pastel_style"]["creator"]["username"] == "site"
 
         admin = requests.post(server.api("/api/v1/auth/register"), json={"username": "boss", "password": PASSWORD})
-        assert admin.json()["user"]["is_admin"] is True  # the site account does not take the admin seat
+        assert admin.json()["user"]["isAdmin"] is True  # the site account does not take the admin seat
         token = admin.json()["token"]
 
         server.restart()

@@ -240,7 +240,7 @@ def test_a_large_upload_is_stored_whole_while_the_disk_writes_it_as_it_comes(tmp
     their hash are still exactly what was sent. The real ``posix_fadvise`` runs; the calls are only recorded."""
     import os
 
-    from core.ingest import WRITEBACK_BYTES, stage_stream
+    from core.library.ingest import WRITEBACK_BYTES, stage_stream
 
     if not hasattr(os, "posix_fadvise"):
         pytest.skip("no posix_fadvise on this system")

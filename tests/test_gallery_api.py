@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import http.client
 import io
+import json
 
 import pytest
 import requests
 from PIL import Image
 
-from tests.community_helpers import (image_ids, parameters, picture, png_header_only, private_image, upload_image,
-                                     upload_model)
+from tests.community_helpers import (
+    image_ids,
+    parameters,
+    picture,
+    png_header_only,
+    private_image,
+    upload_image,
+    upload_model,
+)
 from tests.conftest import bearer, register
 
 
@@ -185,3 +194,90 @@ def test_private_instance_closes_media_to_visitors(tmp_path):
         assert requests.get(image["url"], headers=bearer(account["token"])).status_code == 200
     finally:
         private.stop()
+
+
+def post_pictures(server, account, pictures: list[bytes]) -> requests.Response:
+    """One multipart request with a ``file`` part per picture."""
+    return requests.post(server.api("/api/v1/images"), headers=bearer(account["token"]), timeout=60,
+                         files=[("file", (f"pic{n}.png", data)) for n, data in enumerate(pictures)])
+
+
+def stored_files(server) -> list[str]:
+    return sorted(str(p) for p in server.outputs_dir.rglob("*") if p.is_file())
+
+
+def test_several_pictures_sent_together_become_one_post(server, painter, checkpoint):
+    model, version = checkpoint
+    autov2 = version["files"][0]["hashes"]["AutoV2"].lower()
+    reply = post_pictures(server, painter, [picture("PNG", parameters("harbour at dawn", model_hash=autov2)),
+                                            picture("JPEG", parameters("harbour at noon"), color="gold"),
+                                            picture("PNG", None, color="gray")])
+    assert reply.status_code == 201, reply.text
+    post = reply.json()
+    ids = [item["id"] for item in post["items"]]
+    assert ids == sorted(ids) and post["postId"] == ids[0]
+    assert {item["postId"] for item in post["items"]} == {ids[0]}
+    assert [item["meta"] and item["meta"]["prompt"] for item in post["items"]] == [
+        "harbour at dawn", "harbour at noon", None]
+    assert post["items"][0]["modelVersionId"] == version["id"] and post["items"][1]["modelId"] is None
+    assert sorted(image_ids(images(server, postId=post["postId"]))) == ids
+    for item in post["items"]:
+        assert requests.get(item["url"], timeout=30).status_code == 200
+    single = upload_image(server, painter, picture("PNG", parameters("a post of its own"))).json()
+    assert single["postId"] == single["id"] and "items" not in single  # one file: the image, as before
+    assert image_ids(images(server, postId=single["id"])) == [single["id"]]
+
+
+def test_one_bad_picture_refuses_the_whole_post(server, painter):
+    mine_before = image_ids(images(server, painter["token"], mine="true", limit=200))
+    files_before = stored_files(server)
+    good = picture("PNG", parameters("a good one"))
+    checks = [
+        ([good, b"not an image at all"], 400, "picture 2: not a PNG, JPEG or WebP"),
+        ([good, good, picture("PNG")[:-40]], 400, "picture 3:"),
+        ([good, png_header_only(20_000, 20_000)], 413, "picture 2:"),
+        ([good, b"\0" * (31 * 1024 * 1024)], 413, "picture 2: images can be at most 30 MB"),
+        ([good] * 21, 400, "at most 20 pictures"),
+    ]
+    for pictures, status, words in checks:
+        reply = post_pictures(server, painter, pictures)
+        assert reply.status_code == status, reply.text
+        assert words in reply.json()["error"]
+    assert image_ids(images(server, painter["token"], mine="true", limit=200)) == mine_before
+    assert stored_files(server) == files_before  # nothing written for a refused post
+
+
+def test_a_post_too_large_altogether_is_refused_before_it_is_read(server, painter):
+    connection = http.client.HTTPConnection(server.url.split("://", 1)[1].rstrip("/"), timeout=30)
+    try:
+        connection.putrequest("POST", "/api/v1/images")
+        for name, value in (("Authorization", f"Bearer {painter['token']}"), ("Content-Length", str(300 * 2**20)),
+                            ("Content-Type", "multipart/form-data; boundary=xyz")):
+            connection.putheader(name, value)
+        connection.endheaders()
+        reply = connection.getresponse()
+        assert reply.status == 413
+        assert "100 MB together" in json.loads(reply.read())["error"]
+    finally:
+        connection.close()
+
+
+def test_publishing_several_generated_images_makes_one_post(server, painter):
+    drafts = [private_image(server, painter["user"]["id"], f"sketch of a fox {n}")["id"] for n in range(2)]
+    someone = register(server)
+    theirs = private_image(server, someone["user"]["id"], "someone's fox")["id"]
+    refused = requests.post(server.api("/api/v1/images"), json={"image_ids": [*drafts, theirs]},
+                            headers=bearer(painter["token"]), timeout=30)
+    assert refused.status_code == 404, refused.text
+    assert not set(drafts) & set(image_ids(images(server, query="fox")))  # all or none
+    for bad in ([], [True], ["1"], list(range(1, 22))):
+        reply = requests.post(server.api("/api/v1/images"), json={"image_ids": bad}, headers=bearer(painter["token"]),
+                              timeout=30)
+        assert reply.status_code == 400, (bad, reply.text)
+    reply = requests.post(server.api("/api/v1/images"), json={"image_ids": drafts}, headers=bearer(painter["token"]),
+                          timeout=30)
+    assert reply.status_code == 201, reply.text
+    post = reply.json()
+    assert post["postId"] == min(drafts) and [item["id"] for item in post["items"]] == drafts
+    assert all(item["published"] for item in post["items"])
+    assert sorted(image_ids(images(server, postId=post["postId"]))) == sorted(drafts)

@@ -1,4 +1,5 @@
-"""The per-device generation queue: concurrency limit, FIFO order, positions, cancel/interrupt/skip.
+"""The per-device generation queue: concurrency limit, users taking turns (FIFO within each user), the
+per-user cap, positions, cancel/interrupt/skip.
 
 Work functions here are plain Python steps synchronised with events, so the
 tests are exact and fast; tests/test_pipeline.py runs the queue with a real model.
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from core.generation_queue import (
+from core.generation.queue import (
     CANCELLED,
     DONE,
     FAILED,
@@ -19,6 +20,7 @@ from core.generation_queue import (
     RUNNING,
     GenerationQueue,
     JobCancelled,
+    TooManyQueued,
 )
 
 TIMEOUT = 10
@@ -209,3 +211,65 @@ def test_shutdown_cancels_waiting_jobs_and_refuses_new_ones():
     with pytest.raises(RuntimeError):
         q.submit(lambda ctx: None)
 
+
+
+def recording(order: list, name: str):
+    """A job that notes its name when it starts."""
+    return lambda ctx: order.append(name)
+
+
+def test_users_take_turns_one_users_fifty_jobs_do_not_hold_up_anothers_one(queue):
+    started, release = threading.Event(), threading.Event()
+    order = []
+    first = queue.submit(gated(started, release), owner="alice")
+    assert started.wait(TIMEOUT)
+    flood = [queue.submit(recording(order, f"alice-{i}"), owner="alice") for i in range(50)]
+    bobs = queue.submit(recording(order, "bob"), owner="bob")
+    assert bobs.position == 1 and [j.position for j in flood[:3]] == [2, 3, 4]
+    assert queue.waiting()[:3] == [bobs, flood[0], flood[1]]
+    release.set()
+    bobs.wait(TIMEOUT)
+    for job in flood:
+        job.wait(TIMEOUT)
+    assert order[0] == "bob"  # after the one job that was running, not after alice's 50
+    assert order[1:] == [f"alice-{i}" for i in range(50)]  # alice's own jobs in the order she sent them
+    assert first.finished_at <= bobs.started_at
+
+
+def test_two_users_with_jobs_waiting_alternate_and_jobs_without_an_owner_are_one_lane(queue):
+    started, release = threading.Event(), threading.Event()
+    order = []
+    queue.submit(gated(started, release), owner="alice")
+    assert started.wait(TIMEOUT)
+    jobs = [queue.submit(recording(order, f"alice-{i}"), owner="alice") for i in range(3)]
+    jobs += [queue.submit(recording(order, f"bob-{i}"), owner="bob") for i in range(3)]
+    jobs += [queue.submit(recording(order, f"none-{i}")) for i in range(2)]
+    expected = ["bob-0", "none-0", "alice-0", "bob-1", "none-1", "alice-1", "bob-2", "alice-2"]
+    assert [expected[j.position - 1] for j in jobs] == [f"alice-{i}" for i in range(3)] + \
+        [f"bob-{i}" for i in range(3)] + ["none-0", "none-1"]  # positions foretell the order ...
+    release.set()
+    for job in jobs:
+        job.wait(TIMEOUT)
+    assert order == expected  # ... that the workers keep
+
+
+def test_one_user_may_have_at_most_max_per_owner_jobs_waiting_or_running():
+    q = GenerationQueue(max_concurrent=1, name="capped", max_per_owner=2)
+    started, release = threading.Event(), threading.Event()
+    try:
+        running = q.submit(gated(started, release), owner="alice")
+        assert started.wait(TIMEOUT)
+        waiting = q.submit(lambda ctx: "second", owner="alice")
+        with pytest.raises(TooManyQueued, match="already have 2 generations waiting or running") as refused:
+            q.submit(lambda ctx: "third", owner="alice")
+        assert refused.value.status == 429 and refused.value.retry_after >= 1
+        assert q.jobs_of("alice") == [running, waiting]  # the refused job was not queued
+        bobs = [q.submit(lambda ctx: "bob", owner="bob") for _ in range(2)]  # other users are not affected
+        q.cancel(waiting.id, by="alice")
+        again = q.submit(lambda ctx: "again", owner="alice")  # a cancelled job frees its place
+        release.set()
+        assert [job.wait(TIMEOUT) for job in (*bobs, again)] == ["bob", "bob", "again"]
+        assert q.submit(lambda ctx: "later", owner="alice").wait(TIMEOUT) == "later"  # finished ones too
+    finally:
+        release.set()
+        q.shutdown(timeout=TIMEOUT)

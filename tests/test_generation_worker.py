@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 
-from core.generation import GenerationRequest
-from core.generation_worker import WORKER_NICE, GenerationCrashed, GenerationTask, GenerationWorker
+from core.generation.diffusion import GenerationRequest
+from core.generation.worker import WORKER_NICE, GenerationCrashed, GenerationTask, GenerationWorker
 from core.pipeline import ModelLoadError
 from tests.tiny_models import build_tiny_sd15
 
@@ -47,7 +47,7 @@ def pixels(image) -> np.ndarray:
 
 
 def test_the_child_makes_the_image_an_in_process_run_makes_and_keeps_the_checkpoint_loaded(tiny, worker):
-    from core.generation import generate
+    from core.generation.diffusion import generate
     from core.pipeline import load_pipeline
 
     steps = []
@@ -120,7 +120,8 @@ def test_the_child_runs_at_a_lower_cpu_priority_than_the_web_server(tiny, worker
     assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19)
 
 
-def test_a_run_in_flight_fails_with_a_message_when_the_app_closes(tiny, worker):
+def long_run_started(tiny, worker) -> tuple[threading.Thread, list[str]]:
+    """A 150-step run on a thread, once its first step is done; the thread and the errors it will have met."""
     worker.run(task(tiny, steps=1))
     errors, first_step = [], threading.Event()
 
@@ -133,10 +134,36 @@ def test_a_run_in_flight_fails_with_a_message_when_the_app_closes(tiny, worker):
     thread = threading.Thread(target=generate_long)
     thread.start()
     assert first_step.wait(60)
+    return thread, errors
+
+
+def test_a_run_in_flight_fails_with_a_message_when_the_app_closes(tiny, worker):
+    thread, errors = long_run_started(tiny, worker)
     worker.close()
     thread.join(30)
     assert not thread.is_alive() and errors and "shutting down" in errors[0]
     assert worker.pid is None
+
+
+def is_running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_closing_kills_a_generation_process_that_does_not_stop_by_itself(tiny, worker):
+    """A run frozen in the middle of a step (here: SIGSTOP; in life: one enormous step or a hung device) cannot
+    read the quit message; the app's shutdown kills it after ``QUIT_GRACE_S`` instead of waiting for it."""
+    thread, errors = long_run_started(tiny, worker)
+    frozen = worker.pid
+    os.kill(frozen, signal.SIGSTOP)
+    worker.close()
+    thread.join(30)
+    assert not thread.is_alive() and errors == ["the app is shutting down; the generation was stopped"]
+    assert not is_running(frozen) and worker.pid is None
 
 
 SERVER_WITHOUT_TORCH = """

@@ -21,8 +21,14 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInput
-from core.hf_import import HubImportError, check_filename, check_repo_id, check_revision, choose_file, \
-    download_from_hub
+from core.library.hf_import import (
+    HubImportError,
+    check_filename,
+    check_repo_id,
+    check_revision,
+    choose_file,
+    download_from_hub,
+)
 from tests.fake_hub import FakeHub
 from tests.live_server import ROOT, free_port
 
@@ -276,7 +282,7 @@ _CHILD = textwrap.dedent("""
             raise SystemExit(f"reached for {address!r}")
         return _real(self, address)
     socket.socket.connect = connect
-    from core.hf_import import HubImportError, download_from_hub
+    from core.library.hf_import import HubImportError, download_from_hub
     endpoint = sys.argv[2] or None
     started = time.monotonic()
     try:

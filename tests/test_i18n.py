@@ -20,8 +20,8 @@ from gradio.i18n import I18nData
 from playwright.sync_api import expect
 
 from core.config import load_config
-from core.samplers import sampler_names
-from core.store import BASE_MODELS
+from core.generation.samplers import sampler_names
+from core.library.base_models import BASE_MODELS, OTHER_BASE
 from tests.browser import chromium, screenshot
 from ui.home_tab import load_starters
 from ui.i18n import LANG_COOKIE, LANGUAGES, language_from_headers, message, plural, table, text
@@ -37,7 +37,7 @@ def never_translated() -> set[str]:
     """Shown as they are in every language: the product's name, the languages' own names, and names that are
     values (samplers, base model families, Hugging Face repositories)."""
     names = {"# Visionary Art", *LANGUAGES.values(), *sampler_names()}
-    names |= {base for base in BASE_MODELS if base != "other"}
+    names |= {base for base in BASE_MODELS if base != OTHER_BASE}
     return names | {starter["repo_id"] for starter in load_starters()}
 
 

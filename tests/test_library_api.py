@@ -44,13 +44,13 @@ def test_uploads_are_listed_with_detected_type_and_base(server, uploaded, traine
     expected = {"checkpoint": "Checkpoint", "lora": "LORA", "embedding": "TextualInversion"}
     for kind, (model, path) in uploaded.items():
         assert model["type"] == expected[kind]
-        assert model["baseModel"] == "SD 1.x"
+        assert model["baseModel"] == "SD 1.5"
         assert model["name"] == path.stem
         assert model["tags"] == ["anime", "pastel"]
         assert model["trainedWords"] == ["pastel style"]
         file = model["modelVersions"][0]["files"][0]
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        assert file["hashes"] == {"SHA256": digest.upper(), "AutoV2": digest[:10].upper()}
+        assert file["hashes"]["SHA256"] == digest.upper() and file["hashes"]["AutoV2"] == digest[:10].upper()
         assert file["sizeKB"] == path.stat().st_size / 1024
         assert file["downloadUrl"].startswith(server.url + "/api/download/models/")
     mine = {"username": trainer["user"]["username"]}
@@ -149,6 +149,7 @@ def test_edit_and_delete_need_owner_or_admin(server, trainer, tmp_path):
                             json={"name": "Renamed VAE", "visibility": "public", "tags": "vae,clean"})
     assert edited.status_code == 200
     assert edited.json()["name"] == "Renamed VAE"
+    assert edited.json()["baseModel"] == "Other"  # a VAE's weights do not tell the family
     assert requests.delete(server.api(f"/api/v1/models/{model_id}"), headers=bearer(other["token"])).status_code == 403
     assert requests.delete(server.api(f"/api/v1/models/{model_id}")).status_code == 401
     assert requests.delete(server.api(f"/api/v1/models/{model_id}"),
@@ -156,6 +157,26 @@ def test_edit_and_delete_need_owner_or_admin(server, trainer, tmp_path):
     assert requests.get(server.api(f"/api/v1/models/{model_id}")).status_code == 404
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert not any(p.name.startswith(digest[:10]) for p in (server.models_dir / "vae").iterdir())
+
+
+def test_owner_chooses_the_exact_base_model_by_civitai_name(server, trainer, tmp_path):
+    model = upload(server, trainer, sample_files.sdxl_lora(tmp_path / "xl_style.safetensors", seed=77)).json()
+    assert model["baseModel"] == "SDXL 1.0"  # detection picks the family's usual name
+    path = server.api(f"/api/v1/models/{model['id']}")
+    chosen = requests.patch(path, json={"baseModel": "Pony"}, headers=bearer(trainer["token"])).json()
+    version = chosen["modelVersions"][0]
+    assert chosen["baseModel"] == version["baseModel"] == "Pony" and ":sdxl:lora:" in version["air"]
+    mine = {"username": trainer["user"]["username"]}
+    for wanted in ("Pony", "SDXL"):  # the exact name, or the family name older clients send
+        listing = requests.get(server.api("/api/v1/models"), params={"baseModels": wanted} | mine).json()
+        assert model["id"] in [m["id"] for m in listing["items"]], wanted
+    listing = requests.get(server.api("/api/v1/models"), params={"baseModels": "SDXL 1.0"} | mine).json()
+    assert model["id"] not in [m["id"] for m in listing["items"]]
+    family = requests.patch(path, json={"base_model": "SD 1.x"}, headers=bearer(trainer["token"])).json()
+    assert family["baseModel"] == "SD 1.5"
+    refused = requests.patch(path, json={"baseModel": "SD 9"}, headers=bearer(trainer["token"]))
+    assert refused.status_code == 400 and "base model must be one of" in refused.json()["error"]
+    assert requests.get(path, headers=bearer(trainer["token"])).json()["baseModel"] == "SD 1.5"
 
 
 def test_versions_and_file_delete(server, trainer, tmp_path):

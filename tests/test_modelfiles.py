@@ -14,9 +14,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.modelfiles import (
-    HashingWriter, ModelFileError, ModelFileInfo, PickleRefused, autov2, copy_and_hash,
-    detect_model, inspect_model_file, sha256_file, sniff_format, validate_diffusers_folder,
+from core.library.modelfiles import (
+    HashingWriter,
+    ModelFileError,
+    ModelFileInfo,
+    PickleRefused,
+    autov2,
+    copy_and_hash,
+    detect_model,
+    inspect_model_file,
+    sha256_file,
+    sniff_format,
+    validate_diffusers_folder,
     validate_safetensors,
 )
 from tests import modelfile_fixtures as fx
@@ -212,16 +221,16 @@ def test_allow_pickle_reports_the_format_without_loading(tmp_path):
 # --------------------------------------------------------------------------- detection on real files
 
 @pytest.mark.parametrize("build, metadata, expected", [
-    (fx.sd1_checkpoint, None, ("checkpoint", "SD 1.x")),
-    (fx.sd2_checkpoint, None, ("checkpoint", "SD 2.x")),
-    (fx.sdxl_checkpoint, None, ("checkpoint", "SDXL")),
-    (fx.kohya_lora, {"ss_network_module": "networks.lora"}, ("lora", "SD 1.x")),
-    (lambda: fx.kohya_lora(te_width=1024, context=1024), None, ("lora", "SD 2.x")),
-    (fx.kohya_sdxl_lora, None, ("lora", "SDXL")),
-    (fx.ti_embedding, None, ("embedding", "SD 1.x")),
-    (lambda: fx.ti_embedding(width=1024), None, ("embedding", "SD 2.x")),
-    (lambda: {"clip_l": fx.t(2, 768), "clip_g": fx.t(2, 1280)}, None, ("embedding", "SDXL")),
-    (fx.ldm_vae, None, ("vae", "other")),
+    (fx.sd1_checkpoint, None, ("checkpoint", "SD 1.5")),
+    (fx.sd2_checkpoint, None, ("checkpoint", "SD 2.1")),
+    (fx.sdxl_checkpoint, None, ("checkpoint", "SDXL 1.0")),
+    (fx.kohya_lora, {"ss_network_module": "networks.lora"}, ("lora", "SD 1.5")),
+    (lambda: fx.kohya_lora(te_width=1024, context=1024), None, ("lora", "SD 2.1")),
+    (fx.kohya_sdxl_lora, None, ("lora", "SDXL 1.0")),
+    (fx.ti_embedding, None, ("embedding", "SD 1.5")),
+    (lambda: fx.ti_embedding(width=1024), None, ("embedding", "SD 2.1")),
+    (lambda: {"clip_l": fx.t(2, 768), "clip_g": fx.t(2, 1280)}, None, ("embedding", "SDXL 1.0")),
+    (fx.ldm_vae, None, ("vae", "Other")),
 ])
 def test_inspect_detects_type_and_base(tmp_path, build, metadata, expected):
     tensors = build()
@@ -233,33 +242,33 @@ def test_inspect_detects_type_and_base(tmp_path, build, metadata, expected):
 
 @pytest.mark.parametrize("keys, metadata, expected", [
     ({"model.diffusion_model.out.0.weight": (320,), "cond_stage_model.model.ln_final.weight": (1024,)},
-     {}, ("checkpoint", "SD 2.x")),
+     {}, ("checkpoint", "SD 2.1")),
     ({"model.diffusion_model.out.0.weight": (320,),
-      "cond_stage_model.transformer.text_model.final_layer_norm.weight": (768,)}, {}, ("checkpoint", "SD 1.x")),
+      "cond_stage_model.transformer.text_model.final_layer_norm.weight": (768,)}, {}, ("checkpoint", "SD 1.5")),
     ({f"model.diffusion_model.input_blocks.4.1.{fx.ATTN2}": (640, 1280),
-      "model.diffusion_model.label_emb.0.0.weight": (1536, 2560)}, {}, ("checkpoint", "SDXL")),
+      "model.diffusion_model.label_emb.0.0.weight": (1536, 2560)}, {}, ("checkpoint", "SDXL 1.0")),
     ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)},
-     {"ss_base_model_version": "sdxl_base_v1-0"}, ("lora", "SDXL")),
-    ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)}, {"ss_v2": "True"}, ("lora", "SD 2.x")),
+     {"ss_base_model_version": "sdxl_base_v1-0"}, ("lora", "SDXL 1.0")),
+    ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)}, {"ss_v2": "True"}, ("lora", "SD 2.1")),
     ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)},
-     {"ss_sd_model_name": "v1-5-pruned-emaonly.safetensors"}, ("lora", "SD 1.x")),
+     {"ss_sd_model_name": "v1-5-pruned-emaonly.safetensors"}, ("lora", "SD 1.5")),
     ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)},
-     {"modelspec.architecture": "stable-diffusion-xl-v1-base/lora"}, ("lora", "SDXL")),
+     {"modelspec.architecture": "stable-diffusion-xl-v1-base/lora"}, ("lora", "SDXL 1.0")),
     ({"lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight": (4, 3072)},
-     {"ss_base_model_version": "flux1"}, ("lora", "other")),
-    ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)}, {}, ("lora", "other")),
+     {"ss_base_model_version": "flux1"}, ("lora", "Other")),
+    ({"lora_unet_input_blocks_4_1_proj_in.lora_down.weight": (4, 640)}, {}, ("lora", "Other")),
     ({"unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.lora_A.weight": (8, 2048),
       "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.lora_B.weight": (640, 8)},
-     {}, ("lora", "SDXL")),
-    ({"lora_unet_mid_block_attentions_0_proj_in.hada_w1_a": (640, 4)}, {"ss_v2": "False"}, ("lora", "SD 1.x")),
-    ({"string_to_param.*": (4, 768)}, {}, ("embedding", "SD 1.x")),
+     {}, ("lora", "SDXL 1.0")),
+    ({"lora_unet_mid_block_attentions_0_proj_in.hada_w1_a": (640, 4)}, {"ss_v2": "False"}, ("lora", "SD 1.5")),
+    ({"string_to_param.*": (4, 768)}, {}, ("embedding", "SD 1.5")),
     ({"encoder.down_blocks.0.resnets.0.conv1.weight": (128, 128, 3, 3),
-      "decoder.up_blocks.0.resnets.0.conv1.weight": (512, 512, 3, 3)}, {}, ("vae", "other")),
+      "decoder.up_blocks.0.resnets.0.conv1.weight": (512, 512, 3, 3)}, {}, ("vae", "Other")),
     ({"control_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": (320, 768)},
-     {}, ("other", "SD 1.x")),
-    ({"down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight": (640, 2048)}, {}, ("other", "SDXL")),
-    ({"some.weight": (3, 3), "other.bias": (3,)}, {}, ("other", "other")),
-    ({"position_ids": (1, 77)}, {}, ("other", "other")),
+     {}, ("other", "SD 1.5")),
+    ({"down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight": (640, 2048)}, {}, ("other", "SDXL 1.0")),
+    ({"some.weight": (3, 3), "other.bias": (3,)}, {}, ("other", "Other")),
+    ({"position_ids": (1, 77)}, {}, ("other", "Other")),
 ])
 def test_detect_model_rules(keys, metadata, expected):
     assert detect_model(keys, metadata) == expected
@@ -286,8 +295,8 @@ def make_pipeline(root: Path, cross_attention_dim=768, addition_embed_type=None)
     return root
 
 
-@pytest.mark.parametrize("dim, addition, base", [(768, None, "SD 1.x"), (1024, None, "SD 2.x"),
-                                                  (2048, "text_time", "SDXL")])
+@pytest.mark.parametrize("dim, addition, base", [(768, None, "SD 1.5"), (1024, None, "SD 2.1"),
+                                                  (2048, "text_time", "SDXL 1.0")])
 def test_diffusers_folder_is_a_checkpoint(tmp_path, dim, addition, base):
     root = make_pipeline(tmp_path / "pipe", dim, addition)
     info = inspect_model_file(root)

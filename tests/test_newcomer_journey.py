@@ -1,22 +1,20 @@
 """A newcomer's first minutes on a fresh instance, in English and in Chinese: register, see the demo model,
-generate, publish, find the image in the gallery and by search.  The English run refreshes the README's
-screenshots in docs/images/."""
+generate, publish, find the image in the gallery and by search.  The English run takes the README's screenshots
+(into docs/images/ only under `make screenshots`: tests.browser.readme_screenshot_dir)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from core.demo_model import DEMO_NAME, demo_available
-from tests.browser import chromium, screenshot
+from core.generation.demo_model import DEMO_NAME, demo_available
+from tests.browser import chromium, readme_screenshot_dir, screenshot
 from tests.conftest import PASSWORD
 from tests.live_server import LiveServer
 from ui.i18n import text
 
-DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 TIMEOUT = 60_000
 PROMPT = "a red circle on a blue background"
 
@@ -43,8 +41,9 @@ def docs_shot(page, name: str, lang: str) -> None:
     page.wait_for_timeout(600)  # let the last update finish drawing
     screenshot(page, f"newcomer-{lang}-{name}")
     if lang == "en":
-        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMAGES / f"{name}.png"))
+        destination = readme_screenshot_dir()
+        destination.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(destination / f"{name}.png"))
 
 
 @pytest.mark.parametrize("locale, lang", [("en-US", "en"), ("zh-CN", "zh")])

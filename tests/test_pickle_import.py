@@ -14,8 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.modelfiles import ModelFileError, inspect_model_file, sha256_file, validate_safetensors
-from core.pickle_import import ConversionLimits, convert_pickle_to_safetensors, main, run_sandboxed
+from core.library.modelfiles import ModelFileError, inspect_model_file, sha256_file, validate_safetensors
+from core.library.pickle_import import ConversionLimits, convert_pickle_to_safetensors, main, run_sandboxed
 from tests import modelfile_fixtures as fx
 
 
@@ -50,7 +50,7 @@ def test_clean_ckpt_nested_under_state_dict_converts(tmp_path):
     assert result.sha256 == sha256_file(dst)
     assert result.header == validate_safetensors(dst)
     info = inspect_model_file(dst)
-    assert (info.model_type, info.base_model) == ("checkpoint", "SD 1.x")
+    assert (info.model_type, info.base_model) == ("checkpoint", "SD 1.5")
     assert leftovers(tmp_path) == []
 
 
@@ -76,7 +76,7 @@ def test_textual_inversion_pt_becomes_emb_params(tmp_path):
     convert_pickle_to_safetensors(tmp_path / "style.pt", tmp_path / "style.safetensors")
     assert_same_tensors(tmp_path / "style.safetensors", {"emb_params": vectors})
     info = inspect_model_file(tmp_path / "style.safetensors")
-    assert (info.model_type, info.base_model) == ("embedding", "SD 1.x")
+    assert (info.model_type, info.base_model) == ("embedding", "SD 1.5")
 
 
 def test_lightning_checkpoint_with_callbacks_and_numpy_scalars(tmp_path, monkeypatch):

@@ -286,7 +286,7 @@ def test_fp16_variant_folder_loads(tmp_path, one_thread):
 def test_vae_override_file(tiny, tmp_path, file_pipe):
     from safetensors.torch import save_file
 
-    from core.ldm_convert import vae_to_ldm
+    from core.generation.ldm_convert import vae_to_ldm
     from core.pipeline import load_pipeline
 
     other = tiny_vae(seed=5)
@@ -435,7 +435,7 @@ def test_lora_tags_are_parsed_and_kept_out_of_the_text_prompt(folder_pipe):
 
 # --------------------------------------------------------------------------- samplers and inputs
 def test_every_listed_sampler_generates(file_pipe):
-    from core.samplers import make_scheduler, sampler_names, sdapi_samplers, sdapi_schedulers
+    from core.generation.samplers import make_scheduler, sampler_names, sdapi_samplers, sdapi_schedulers
 
     names = sampler_names()
     for required in ("Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "UniPC", "Heun", "LMS"):
@@ -487,8 +487,8 @@ def test_device_selection():
 
 
 def test_infotext_of_a_generation_reads_back():
+    from core.generation.pnginfo import parse_parameters, to_request_fields
     from core.pipeline import infotext
-    from core.pnginfo import parse_parameters, to_request_fields
 
     req = request(prompt="cat <lora:tiny:0.5>", sampler="DPM++ 2M Karras", cfg_scale=6.5, seed=5, batch_size=2)
     text = infotext(req, 6, model_hash="ABCDEF0123", model_name="tiny", lora_hashes={"tiny": "0123456789ab"})
@@ -501,7 +501,7 @@ def test_infotext_of_a_generation_reads_back():
 
 # --------------------------------------------------------------------------- with the queue
 def test_queue_runs_model_jobs_one_at_a_time_and_interrupt_stops_after_the_current_step(file_pipe):
-    from core.generation_queue import INTERRUPTED, GenerationQueue
+    from core.generation.queue import INTERRUPTED, GenerationQueue
     from core.pipeline import generate
 
     queue = GenerationQueue(max_concurrent=1, name="cpu")

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from core.pnginfo import (
+from core.generation.pnginfo import (
     format_parameters,
     parse_parameters,
     png_bytes,

@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from api.sdapi_txt2img import Txt2ImgRequest, _check_supported
-from community.accounts import USERNAME_PATTERN, check_username, normalize_username, username_key, username_skeleton
 from community.comments import MAX_COMMENT_CHARS, check_body
 from community.image_upload import decode_upload
-from core.a1111 import image_info
+from core.accounts.accounts import USERNAME_PATTERN, check_username, normalize_username, username_key, username_skeleton
 from core.errors import InvalidInput, TooLarge
-from core.generation import GenerationRequest, check_inputs
-from core.ingest import safe_original_name
-from core.lora import _LORA_TAG, parse_lora_tags
-from core.pnginfo import format_parameters, parse_parameters, to_request_fields
+from core.generation.a1111 import image_info
+from core.generation.diffusion import GenerationRequest, check_inputs
+from core.generation.lora import _LORA_TAG, parse_lora_tags
+from core.generation.pnginfo import format_parameters, parse_parameters, to_request_fields
+from core.library.ingest import safe_original_name
 from tests.community_helpers import parameters, picture
 from ui import render
 

@@ -100,7 +100,7 @@ def test_the_library_version_moves_with_library_writes_only(tmp_path):
         user = User.create(username="painter", username_key="painter", username_skeleton="painter",
                            password_hash="x")
         after_user = version()
-        row = AiModel.create(owner=user, name="m", type="checkpoint", base_model="SD 1.x")
+        row = AiModel.create(owner=user, name="m", type="checkpoint", base_model="SD 1.5")
         after_model = version()
         Image.create(owner=user, model=row, path="a.png", width=64, height=64, prompt="draft", published=False)
         after_draft = version()

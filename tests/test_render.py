@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 
 from hypothesis import given, settings
@@ -89,8 +88,8 @@ def test_display_helpers():
     assert render.human_size(5 * 1024**3, "en") == "5.0 GB"
     assert render.type_label("lora", "en") == "LoRA"
     assert render.type_label("checkpoint", "zh") == "大模型"
-    assert render.base_label("other", "zh") == "其他"
-    assert render.base_label("SDXL", "zh") == "SDXL"
+    assert render.base_label("Other", "zh") == "其他"
+    assert render.base_label("SDXL 1.0", "zh") == "SDXL 1.0"
     assert render.short_date("2025-01-31T12:00:00.000Z") == "2025-01-31"
     assert render.media_url("2025-01-31/a b.png") == "/media/2025-01-31/a%20b.png"
 

@@ -15,7 +15,7 @@ import requests
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
-from core.demo_model import DEMO_NAME
+from core.generation.demo_model import DEMO_NAME
 from tests.conftest import PASSWORD, bearer
 from tests.live_server import LiveServer
 from tests.tiny_models import build_tiny_sd15, save_tiny_single_file, tiny_sd15_pipeline
@@ -140,7 +140,8 @@ def test_sd_models_lists_checkpoints_with_a1111_fields(sd_server):
         models = {m["model_name"]: m for m in reply.json() if m["model_name"] != DEMO_NAME}
         assert set(models) == {"tiny_b", "tiny_sd15"}
         assert models["tiny_sd15"] == {"title": f"tiny_sd15 [{sha256[:10]}]", "model_name": "tiny_sd15",
-                                       "hash": sha256[:10], "sha256": sha256, "filename": str(single),
+                                       "hash": sha256[:10], "sha256": sha256,
+                                       "filename": "Stable-diffusion/tiny_sd15.safetensors",
                                        "config": None}
 
 
@@ -153,7 +154,7 @@ def test_samplers_schedulers_loras_scripts_and_the_rest(sd_server):
                                     "need_inner_model": False}
     [lora] = sdapi(sd_server, "GET", "loras", auth=sd_server.alice).json()
     assert lora["name"] == lora["alias"] == "tiny_style"
-    assert lora["path"] == str(sd_server.models_dir / "Lora" / "tiny_style.safetensors")
+    assert lora["path"] == "Lora/tiny_style.safetensors"  # relative to models_dir: no server path disclosed
     assert lora["metadata"]["ss_network_module"] == "networks.lora"
     assert sdapi(sd_server, "GET", "scripts").json() == {"txt2img": [], "img2img": []}
     assert sdapi(sd_server, "GET", "sd-vae").json() == []

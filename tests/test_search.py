@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from community import search
-from community.accounts import register as register_account
+from community.people import search_users
 from core import store as store_module
-from core.library import ModelQuery, list_models
-from core.library_edit import _set_tags
-from core.search_index import ImageSearch
+from core.library import search
+from core.library.library import ModelQuery, list_models
+from core.library.library_edit import _set_tags
+from core.search import fts
+from core.search.index import ImageSearch
 from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User
+from tests.community_helpers import account_in as register_account
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register
 
@@ -28,7 +30,7 @@ def store(tmp_path):
 
 def add_model(store, owner, name, description="", tags=(), trigger_words="", visibility="public") -> AiModel:
     with store.write():
-        model = AiModel.create(owner=owner.id, name=name, type="lora", base_model="SD 1.x", description=description,
+        model = AiModel.create(owner=owner.id, name=name, type="lora", base_model="SD 1.5", description=description,
                                trigger_words=trigger_words, visibility=visibility)
         _set_tags(model.id, tuple(tags))
     return model
@@ -60,8 +62,8 @@ def test_only_the_last_word_is_a_prefix(store, people):
     add_model(store, alice, "Watercolor Dreams", "soft washes")
     assert names(search.search_models(None, "watercolor dre")) == ["Watercolor Dreams"]
     assert names(search.search_models(None, "water dreams")) == []  # an earlier word matches whole
-    assert search.match_expression("wet pap x") == '"wet" "pap" "x"'
-    assert search.match_expression("wet pap") == '"wet" "pap"*'
+    assert fts.match_expression("wet pap x") == '"wet" "pap" "x"'
+    assert fts.match_expression("wet pap") == '"wet" "pap"*'
 
 
 def test_name_match_ranks_above_description(store, people):
@@ -79,7 +81,7 @@ def test_name_matches_older_than_the_window_still_rank_first(store, people, monk
     for index in range(5):
         add_model(store, alice, f"Newer {index}", "a lantern in the rain")
     add_model(store, alice, "Unrelated", "nothing here")
-    monkeypatch.setattr(search, "WINDOW", 3)  # the 3 newest text matches miss the name match: the name window has it
+    monkeypatch.setattr(fts, "WINDOW", 3)  # the 3 newest text matches miss the name match: the name window has it
     for query in ("lantern", "lant"):
         page = search.search_models(None, query)
         assert names(page)[0] == "Lantern Study", query
@@ -87,9 +89,9 @@ def test_name_matches_older_than_the_window_still_rank_first(store, people, monk
 
 
 def test_word_counts_from_the_index_records():
-    assert search._words(bytes([1, 50, 0, 3])) == 54
-    assert search._words(bytes([0x81, 0x00, 2])) == 130  # a column of 128 words takes two bytes
-    assert search._words(None) == 0
+    assert fts._words(bytes([1, 50, 0, 3])) == 54
+    assert fts._words(bytes([0x81, 0x00, 2])) == 130  # a column of 128 words takes two bytes
+    assert fts._words(None) == 0
 
 
 def test_edits_show_up_and_deleted_items_vanish(store, people):
@@ -126,7 +128,7 @@ def test_hostile_queries_never_error(store, people):
     add_model(store, alice, "AND OR NOT", 'quotes " and stars * and (parens)')
     for query in HOSTILE_QUERIES:
         search.search_models(None, query)
-        search.search_users(query)
+        search_users(query)
         search.search_files(None, query)
         list_models(None, ModelQuery(query=query))
     assert names(search.search_models(None, "AND")) == ["AND OR NOT"]
@@ -138,25 +140,25 @@ def test_users_files_and_images(store, people):
     with store.write():
         User.update(bio="I build Alice-themed bots").where(User.id == bob.id).execute()
         model = add_model(store, alice, "Files Holder")
-        version = ModelVersion.create(model=model.id, name="v1", base_model="SD 1.x")
+        version = ModelVersion.create(model=model.id, name="v1", base_model="SD 1.5")
         ModelFile.create(version=version, original_name="pastel_style-v2.safetensors", stored_path="lora/x",
                          size=1, sha256="a" * 64, autov2="a" * 10, format="safetensors")
         Image.create(owner=alice.id, path="d/1.png", width=1, height=1, prompt="a red fox in snow", published=True)
-    assert [u.username for u in search.search_users("alice").items] == ["Alice_Paints", "bob_builds"]
+    assert [u.username for u in search_users("alice").items] == ["Alice_Paints", "bob_builds"]
     assert [f.original_name for _, f in search.search_files(None, "pastel st").items] == ["pastel_style-v2.safetensors"]
     [(model_id, found)] = search.search_files(None, "pastel").items
     assert (model_id, found.version_id) == (model.id, version.id)
-    assert search.ranked_ids(ImageSearch, "FOX sno", Image.select(Image.id)) != []
+    assert fts.ranked_ids(ImageSearch, "FOX sno", Image.select(Image.id)) != []
     with store.write():
         Image.update(prompt="a blue whale").where(Image.path == "d/1.png").execute()
-    assert search.ranked_ids(ImageSearch, "fox", Image.select(Image.id)) == []
+    assert fts.ranked_ids(ImageSearch, "fox", Image.select(Image.id)) == []
 
 
 def test_index_stays_consistent_through_cascades(store, people):
     alice, _ = people
     model = add_model(store, alice, "Cascade Model", tags=("chain",))
     with store.write():
-        version = ModelVersion.create(model=model.id, name="v1", base_model="SD 1.x")
+        version = ModelVersion.create(model=model.id, name="v1", base_model="SD 1.5")
         ModelFile.create(version=version, original_name="cascade_file.safetensors", stored_path="lora/c", size=1,
                          sha256="c" * 64, autov2="c" * 10, format="safetensors")
         Image.create(owner=alice.id, path="d/c.png", width=1, height=1, prompt="falling dominoes", published=True)
@@ -166,8 +168,8 @@ def test_index_stays_consistent_through_cascades(store, people):
     assert search.search_files(None, "cascade").total == 0
     with store.write():
         User.delete().where(User.id == alice.id).execute()
-    assert search.ranked_ids(ImageSearch, "dominoes", Image.select(Image.id)) == []
-    assert [u.username for u in search.search_users("alice").items] == []
+    assert fts.ranked_ids(ImageSearch, "dominoes", Image.select(Image.id)) == []
+    assert [u.username for u in search_users("alice").items] == []
     for table in ("model_search", "file_search", "user_search", "image_search", "model_name_search",
                   "user_name_search"):
         store.db.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
@@ -185,7 +187,7 @@ def test_migration_back_fills_rows_made_before_it(tmp_path, monkeypatch):
     assert 2 in upgraded.applied_versions()
     assert names(search.search_models(None, "relic")) == ["Ancient Relic"]
     assert names(search.search_models(None, "early")) == ["Ancient Relic"]
-    assert [u.username for u in search.search_users("early").items] == ["Early_Bird"]
+    assert [u.username for u in search_users("early").items] == ["Early_Bird"]
     upgraded.close()
 
 
@@ -214,7 +216,7 @@ def test_name_index_migration_fills_it_from_rows_made_before_it(tmp_path, monkey
 def test_like_fallback_for_other_databases(store, people, monkeypatch):
     alice, _ = people
     add_model(store, alice, "Fallback Fox", "orange", tags=("animal",))
-    monkeypatch.setattr(search, "uses_fts", lambda: False)
+    monkeypatch.setattr(fts, "uses_fts", lambda: False)
     assert names(search.search_models(None, "fox ORANGE")) == ["Fallback Fox"]
     assert names(search.search_models(None, "animal")) == ["Fallback Fox"]
     assert names(search.search_models(None, '"')) == []

@@ -15,7 +15,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image as PILImage
 from playwright.sync_api import expect
 
-from core.pnginfo import png_bytes
+from core.generation.pnginfo import png_bytes
 from tests import sample_files
 from tests.browser import chromium, screenshot
 from tests.conftest import bearer, register
@@ -177,7 +177,7 @@ def test_waiting_job_shows_its_position_and_cancels(gen_server):  # noqa: F811
             "aria-label", "waiting, position 1", timeout=60_000)
         screenshot(page, "generate-waiting")
         page.locator("#generate-cancel").click()
-        expect(page.get_by_text("Generation cancelled.")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Generation cancelled")).to_be_visible(timeout=60_000)
         worker.join()
     assert blocking[0].status_code == 200, blocking[0].text  # the other user's job was not touched
     with sqlite3.connect(gen_server.db_path) as db:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from gradio_client import Client
 from playwright.sync_api import expect
 
+from core.generation.demo_model import demo_available
 from tests.browser import chromium, screenshot
-from core.demo_model import demo_available
 from ui.home_tab import load_starters
 
 

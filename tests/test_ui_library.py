@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import httpx
 import pytest
 import requests
 from gradio_client import Client, handle_file
@@ -73,13 +74,13 @@ def test_upload_in_the_ui_then_browse_open_and_download(server, tmp_path):
         field(page, "upload-tags").fill("pastel, style")
         page.locator("#upload-button").click()
         status = page.locator("#upload-status")
-        expect(status).to_contain_text("Uploaded Pastel Dream: LoRA · SD 1.x", timeout=60_000)
+        expect(status).to_contain_text("Uploaded Pastel Dream: LoRA · SD 1.5", timeout=60_000)
         expect(status).to_contain_text(digest[:10].upper())
 
         open_tab(page, "Models")
         card = page.locator(".va-card", has_text="Pastel Dream")
         expect(card).to_contain_text("LoRA", timeout=TIMEOUT)
-        expect(card).to_contain_text("SD 1.x")
+        expect(card).to_contain_text("SD 1.5")
         expect(card).to_contain_text(f"by {owner['user']['username']}")
         page.wait_for_timeout(500)  # let the fade-in finish before the picture
         screenshot(page, "models-tab")
@@ -207,7 +208,7 @@ def test_visitor_cannot_upload_edit_or_delete_through_the_api(server, tmp_path):
     files_before = stored_files(server)
     total_before = requests.get(server.api("/api/v1/models"), timeout=30).json()["metadata"]["totalItems"]
     visitor = api_client(server)
-    with pytest.raises(Exception):  # Gradio's upload route itself is closed to visitors
+    with pytest.raises(httpx.HTTPStatusError):  # Gradio's upload route itself is closed to visitors
         visitor.predict(file_path=handle_file(str(sample_files.vae(tmp_path / "new.safetensors", seed=52))),
                         mode="new", api_name="/upload_model")
     with pytest.raises(AppError, match="log in"):

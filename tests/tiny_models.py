@@ -236,7 +236,7 @@ def _kohya_to_module_name(target: str) -> str:
 
 def save_tiny_single_file(pipe, tmp_dir, name: str) -> tuple[Path, Path]:
     """``<name>.safetensors`` (LDM layout) and its ``<name>.config/`` folder, in ``tmp_dir``."""
-    from core.ldm_convert import save_single_file
+    from core.generation.ldm_convert import save_single_file
 
     tmp_dir = Path(tmp_dir)
     tmp_dir.mkdir(parents=True, exist_ok=True)

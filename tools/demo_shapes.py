@@ -258,14 +258,14 @@ def sample_batch(pipe, prompts: Sequence[str], seeds: Sequence[int], cfg: float,
                  sampler: str = "Euler a", size: int = SIZE) -> list:
     """Pictures for ``prompts`` in one batched pipeline call, image i from a CPU generator seeded ``seeds[i]``.
 
-    The sampler is built as the app builds it (``core.samplers``) from the
+    The sampler is built as the app builds it (``core.generation.samplers``) from the
     model's own scheduler config; the default is the app's default (Euler a, 20 steps).
     """
     import copy
 
     import torch
 
-    from core.samplers import make_scheduler
+    from core.generation.samplers import make_scheduler
 
     run = copy.copy(pipe)
     run.scheduler = make_scheduler(pipe.scheduler.config, sampler, "automatic")

@@ -33,7 +33,7 @@ Stage 2   UNet + text encoder jointly: epsilon prediction, SD's scaled-linear
           loss weighting, AdamW LR 8e-4, 200 warm-up steps then constant, grad
           clip 1.0, bf16 autocast, EMA of both (decay min(0.999, (1+s)/(10+s)));
           the EMA weights ship. Batch 32; stopped by hand after UNET_STEPS_SHIPPED.
-Export    fp16 single file in the A1111/LDM layout (core.ldm_convert) + a
+Export    fp16 single file in the A1111/LDM layout (core.generation.ldm_convert) + a
           configs-only diffusers folder <name>.config/ (SPEC 2.4) whose tokenizer
           is core/pipeline_configs/sd15/tokenizer verbatim.
 Seeds     SEED for weights, data and noise; every step's data and noise come
@@ -494,7 +494,7 @@ def save_configs_only(pipe, out_dir: Path) -> Path:
 
 def export(pipe, out_dir: Path, name: str = NAME, metadata: dict | None = None) -> tuple[Path, Path]:
     """``<name>.safetensors`` (fp16, LDM layout) and ``<name>.config/`` in ``out_dir``."""
-    from core.ldm_convert import save_single_file
+    from core.generation.ldm_convert import save_single_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
     half = {k: copy.deepcopy(pipe.components[k]).to(torch.float16) for k in ("unet", "vae", "text_encoder")}

@@ -1,4 +1,4 @@
-"""Account tab: register, log in, log out, edit the bio.
+"""Account tab: register (with an invite code when ``--registration`` asks for one), log in, log out, edit the bio.
 
 Logging in has to set an HttpOnly cookie, which a Gradio event cannot do, so
 the buttons call the REST routes from the browser (same origin) and then a
@@ -7,31 +7,42 @@ server event re-reads the session from the request to refresh the page.
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
-from community import accounts
+from core.accounts import accounts
 from core.context import AppContext
 from core.errors import VisionaryError
 
+from .event_guard import open_to_visitors
 from .i18n import label, message, request_language, text
 from .session import request_user
 
-# Posts the form to the REST route; hands (username, "", message) on to the server event.
-_AUTH_JS = """
-async (username, password, _message) => {
-  const response = await fetch("%s", {
+# Posts the form's fields (named in order by ``fields``) to the REST route; hands them on to the server event with
+# the password emptied and the route's error message (empty on success) last.
+_POST_FORM_JS = """
+async (...values) => {
+  const fields = %(fields)s;
+  const body = Object.fromEntries(fields.map((name, i) => [name, values[i]]));
+  const response = await fetch("%(route)s", {
     method: "POST", credentials: "same-origin",
     headers: {"Content-Type": "application/json"},
-    body: JSON.stringify({username: username, password: password}),
+    body: JSON.stringify(body),
   });
   let message = "";
   if (!response.ok) {
     try { message = (await response.json()).error || response.statusText; }
     catch (e) { message = response.statusText; }
   }
-  return [username, "", message];
+  return [...fields.map((name, i) => name === "password" ? "" : values[i]), message];
 }
 """
+LOGIN_JS = _POST_FORM_JS % {"route": "/api/v1/auth/login", "fields": json.dumps(["username", "password"])}
+REGISTER_JS = _POST_FORM_JS % {"route": "/api/v1/auth/register",
+                               "fields": json.dumps(["username", "password", "invite_code"])}
+# What the register form says about invite codes, by --registration mode (an open site asks for none).
+INVITE_INFO = {"invite": "account.invite_info_invite", "closed": "account.invite_info_closed"}
 
 _LOGOUT_JS = """
 async (_message) => {
@@ -64,6 +75,10 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
                                       info=label("account.username_info"))
                 reg_pw = gr.Textbox(label=label("account.password"), type="password", elem_id="register-password",
                                     info=label("account.password_info"))
+                invite_info = INVITE_INFO.get(context.config.registration_mode)
+                reg_invite = gr.Textbox(label=label("account.invite_code"), elem_id="register-invite",
+                                        max_length=128, visible=invite_info is not None,
+                                        info=label(invite_info) if invite_info else None)
                 reg_btn = gr.Button(label("account.register"), elem_id="register-button")
         with gr.Row():
             bio = gr.Textbox(label=label("account.bio"), lines=3, max_length=2000, elem_id="bio")
@@ -72,6 +87,7 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
             logout_btn = gr.Button(label("account.log_out"), variant="stop", elem_id="logout-button")
         auth_error = gr.Textbox(visible=False)
 
+    @open_to_visitors
     def after_auth(username: str, password: str, error: str, request: gr.Request):
         lang = request_language(request)
         shown_error = message(error, lang) if error else ""
@@ -81,6 +97,11 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
         status = whoami_text(user, lang) if user else (f"⚠️ {shown_error}" if shown_error else "")
         return (status, "", "", *refresh_fn(request))
 
+    @open_to_visitors
+    def after_register(username: str, password: str, _invite_code: str, error: str, request: gr.Request):
+        return after_auth(username, password, error, request)
+
+    @open_to_visitors
     def after_logout(_msg: str, request: gr.Request):
         return (text("account.logged_out", request_language(request)), *refresh_fn(request))
 
@@ -93,13 +114,13 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
         gr.Info(text("account.bio_saved", lang))
 
     auth_outputs = [status, login_pw, reg_pw, *refresh_outputs]
-    login_btn.click(after_auth, [login_name, login_pw, auth_error], auth_outputs,
-                    js=_AUTH_JS % "/api/v1/auth/login", api_visibility="private")
-    reg_btn.click(after_auth, [reg_name, reg_pw, auth_error], auth_outputs,
-                  js=_AUTH_JS % "/api/v1/auth/register", api_visibility="private")
+    login_btn.click(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
+                    api_visibility="private")
+    reg_btn.click(after_register, [reg_name, reg_pw, reg_invite, auth_error], auth_outputs, js=REGISTER_JS,
+                  api_visibility="private")
     logout_btn.click(after_logout, [auth_error], [status, *refresh_outputs], js=_LOGOUT_JS,
                      api_visibility="private")
     save_bio_btn.click(save_bio, [bio], [], api_visibility="private")
     for box in (login_pw,):
-        box.submit(after_auth, [login_name, login_pw, auth_error], auth_outputs,
-                   js=_AUTH_JS % "/api/v1/auth/login", api_visibility="private")
+        box.submit(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
+                   api_visibility="private")

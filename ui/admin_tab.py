@@ -1,24 +1,25 @@
-"""Admin tab (shown to admins only): site stats, rescan of the models folder, ban/unban, removing any
-content, and the audit log.
+"""Admin tab (shown to admins only): site stats, rescan of the models folder, invite codes, ban/unban,
+removing any content, and the audit log.
 
 Hiding the tab is only for looks: every event here re-checks on the server that the user behind the
-request is an admin (community.accounts.require_admin), so calling them through the API as anyone
-else is refused.  The actions are public API events (``site_stats``, ``rescan_models``, ``ban_user``,
-``unban_user``, ``remove_content``, ``audit_log``).
+request is an admin (core.accounts.accounts.require_admin), so calling them through the API as anyone
+else is refused.  The actions are public API events (``site_stats``, ``rescan_models``, ``make_invite``,
+``list_invites``, ``ban_user``, ``unban_user``, ``remove_content``, ``audit_log``).
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from community import accounts, admin, comments, gallery
-from community.accounts import require_admin
+from community import admin, comments, gallery
 from community.admin import SiteStats
-from core import library_edit
+from core.accounts import accounts, invites
+from core.accounts.accounts import require_admin
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
-from core.library import Page
-from core.scanner import ScanReport
+from core.library import library_edit
+from core.library.scanner import ScanReport
+from core.paging import Page
 
 from . import render
 from .i18n import label, message, request_language, text
@@ -26,6 +27,8 @@ from .pager import build_pager, pager_values
 from .session import request_user
 
 AUDIT_PAGE = 25
+INVITE_PAGE = 20
+INVITE_LIFETIMES = (0, 1, 7, 30)  # days; 0: never expires
 CONTENT_KINDS = ("model", "image", "comment")
 ADMIN_CSS = """
 .va-stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
@@ -63,6 +66,26 @@ def audit_html(page: Page, lang: str) -> str:
                    f"<td>{render.text(e.action)}</td><td>{render.text(e.target)}</td></tr>" for e in page.items)
     columns = "".join(f"<th>{text(f'admin.col_{c}', lang)}</th>" for c in ("when", "who", "action", "target"))
     return f'<table class="va-table" id="audit-table"><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _minutes(moment: str) -> str:
+    """``2025-01-31T12:34:56.789Z`` as ``2025-01-31 12:34`` (UTC)."""
+    return moment[:16].replace("T", " ")
+
+
+def invites_html(page: Page, lang: str) -> str:
+    """The newest invites: who made them, until when they work, and who used them (never the codes)."""
+    if not page.items:
+        return f'<p class="va-empty">{text("admin.no_invites", lang)}</p>'
+    never = text("admin.invite_never", lang)
+    rows = "".join(
+        f"<tr><td>#{i.id}</td><td>{render.text(i.created_by or '')}</td><td>{render.text(_minutes(i.created_at))}</td>"
+        f"<td>{render.text(_minutes(i.expires_at) if i.expires_at else never)}</td>"
+        f"<td>{text(f'admin.invite_{i.status}', lang)}</td><td>{render.text(i.used_by or '')}</td></tr>"
+        for i in page.items)
+    columns = "".join(f"<th>{text(f'admin.col_{c}', lang)}</th>"
+                      for c in ("invite", "made_by", "made", "expires", "status", "used_by"))
+    return f'<table class="va-table" id="invites-table"><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody></table>'
 
 
 class AdminEvents:
@@ -109,6 +132,20 @@ class AdminEvents:
             return report_html(admin.rescan_models(self.context, actor, step), lang)
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
+
+    def list_invites(self, request: gr.Request):
+        result = invites.list_invites(self._admin(request), 1, INVITE_PAGE)
+        return invites_html(result, request_language(request))
+
+    def make_invite(self, lifetime_days, request: gr.Request):
+        """A new invite code, shown once (and the list with it)."""
+        actor = self._admin(request)
+        lang = request_language(request)
+        try:
+            new = invites.create_invite(self.context.store, actor, int(lifetime_days or 0) or None)
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        return new.code, invites_html(invites.list_invites(actor, 1, INVITE_PAGE), lang)
 
     def _set_banned(self, username, banned: bool, request: gr.Request):
         lang = request_language(request)
@@ -157,6 +194,14 @@ def build_admin_tab(context: AppContext) -> gr.Tab:
         with gr.Row():
             rescan = gr.Button(label("admin.rescan"), scale=0, min_width=260, elem_id="admin-rescan")
         rescan_report = gr.HTML(elem_id="admin-rescan-report", css_template=render.BASE_CSS, js_on_load=None)
+        gr.Markdown(label("admin.invites_heading"))
+        with gr.Row(equal_height=True):
+            lifetime = gr.Dropdown([(label(f"admin.invite_lasts_{days}"), days) for days in INVITE_LIFETIMES], value=7,
+                                   label=label("admin.invite_lasts"), elem_id="admin-invite-lifetime")
+            make_invite = gr.Button(label("admin.make_invite"), scale=0, min_width=200, elem_id="admin-make-invite")
+            invite_code = gr.Textbox(label=label("admin.invite_code"), interactive=False, buttons=["copy"],
+                                     elem_id="admin-invite-code")
+        invite_list = gr.HTML(elem_id="admin-invites", css_template=render.BASE_CSS + ADMIN_CSS, js_on_load=None)
         gr.Markdown(label("admin.users_heading"))
         with gr.Row(equal_height=True):
             username = gr.Textbox(show_label=False, placeholder=label("admin.username_placeholder"), max_length=64,
@@ -178,6 +223,9 @@ def build_admin_tab(context: AppContext) -> gr.Tab:
 
     gr.on([tab.select, refresh.click], events.site_stats, None, stats, api_name="site_stats")
     gr.on([tab.select, refresh.click], events.first_audit, None, audit_outputs, api_name="audit_log")
+    gr.on([tab.select, refresh.click], events.list_invites, None, invite_list, api_name="list_invites")
+    make_invite.click(events.make_invite, lifetime, [invite_code, invite_list], api_name="make_invite").success(
+        events.first_audit, None, audit_outputs, api_visibility="private")
     pager.previous.click(events.previous_audit, pager.number, audit_outputs, api_visibility="private")
     pager.next.click(events.next_audit, pager.number, audit_outputs, api_visibility="private")
     for done in (rescan.click(events.rescan_models, None, rescan_report, api_name="rescan_models"),

@@ -8,26 +8,29 @@ from core.context import AppContext
 
 from .account import build_account_tab, whoami_text
 from .admin_tab import build_admin_tab
+from .event_guard import GuardedBlocks, open_to_visitors
 from .feed_tab import build_feed_tab
 from .gallery_tab import build_gallery_tab
 from .generate_tab import build_generate_tab
 from .home_tab import build_home_tab
-from .i18n import language_switch, request_language
+from .i18n import label, language_switch, request_language, text
 from .links import Links
 from .models_tab import build_models_tab
 from .pnginfo_tab import build_pnginfo_tab
 from .profile_tab import build_profile_tab
 from .search_tab import build_search_tab
 from .session import request_user
+from .toasts import HIDDEN_CLASS, SESSION_ENDED_ID
 from .upload_tab import build_upload_tab
 
 
 def build_ui(context: AppContext) -> gr.Blocks:
-    with gr.Blocks(title="Visionary Art") as blocks:
+    with GuardedBlocks(context, title="Visionary Art") as blocks:
         with gr.Row(equal_height=True):
             gr.Markdown("# Visionary Art")
             whoami = gr.Markdown(elem_id="whoami")
             switch = language_switch()
+            session_ended = gr.Button(label("header.session_ended"), elem_id=SESSION_ENDED_ID, elem_classes=[HIDDEN_CLASS])
         with gr.Tabs(elem_id="main-tabs") as tabs:
             links = Links(tabs)
             build_home_tab(context)
@@ -41,12 +44,23 @@ def build_ui(context: AppContext) -> gr.Blocks:
             build_profile_tab(context, links)
             admin_tab = build_admin_tab(context)
 
-            def refresh(request: gr.Request):
+            @open_to_visitors
+            def show_who_is_here(request: gr.Request):
                 user = request_user(context, request)
                 lang = request_language(request)
                 return whoami_text(user, lang), gr.Tab(visible=bool(user and user.is_admin)), lang
 
-            build_account_tab(context, (refresh, [whoami, admin_tab, switch]))
-        blocks.load(refresh, None, [whoami, admin_tab, switch], api_visibility="private")
+            build_account_tab(context, (show_who_is_here, [whoami, admin_tab, switch]))
+        blocks.load(show_who_is_here, None, [whoami, admin_tab, switch], api_visibility="private")
+
+        @open_to_visitors
+        def after_ban(request: gr.Request):
+            """The header once ``ui.toasts`` has ended a banned account's session."""
+            user = request_user(context, request)
+            header = whoami_text(user, request_language(request)) if user else \
+                text("header.banned_logged_out", request_language(request))
+            return header, gr.Tab(visible=bool(user and user.is_admin))
+
+        session_ended.click(after_ban, None, [whoami, admin_tab], api_visibility="private")
         links.wire()
     return blocks

@@ -7,7 +7,7 @@ import gradio as gr
 from community import follows
 from community.follows import FeedItem
 from core.context import AppContext
-from core.library import Page
+from core.paging import Page
 
 from . import render
 from .gallery_tab import SHOTS_CSS, image_card_html

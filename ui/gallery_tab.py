@@ -18,10 +18,10 @@ import gradio as gr
 from community import gallery, likes
 from community.gallery import ImageQuery, ImageRecord
 from community.image_upload import read_image_file
-from core import library
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
-from core.library_edit import require_login
+from core.library import library
+from core.library.library_edit import require_login
 
 from . import render
 from .generate_tab import GenerateTab

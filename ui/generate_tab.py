@@ -1,6 +1,6 @@
 """Generate tab: txt2img with the library's checkpoints, LoRAs and VAEs (A1111's layout and habits).
 
-The event runs ``core.txt2img.run_txt2img`` and maps the job's queue position
+The event runs ``core.generation.txt2img.run_txt2img`` and maps the job's queue position
 and step count onto ``gr.Progress``; the app's own generation queue does the
 real limiting, so the Gradio event allows many at once (each waiting one shows
 its position). Other tabs fill this one with ``GenerateTab.receive`` (PNG Info's
@@ -20,13 +20,26 @@ from gradio.processing_utils import save_file_to_cache
 
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.generation_queue import JobCancelled
-from core.library import get_model
-from core.pnginfo import parse_parameters, to_request_fields
-from core.samplers import SCHEDULE_TYPES, sampler_names
-from core.txt2img import (Txt2ImgParams, cancel_jobs_of, checkpoint_choices, last_parameters, lora_tag,
-                          models_of_type, native_size, run_txt2img, settings_from_infotext, title_of)
+from core.generation.limits import TooMuchWork
+from core.generation.pnginfo import parse_parameters, to_request_fields
+from core.generation.queue import JobCancelled, TooManyQueued
+from core.generation.samplers import SCHEDULE_TYPES, sampler_names
+from core.generation.txt2img import (
+    Txt2ImgParams,
+    cancel_jobs_of,
+    checkpoint_choices,
+    fits,
+    last_parameters,
+    lora_tag,
+    models_of_type,
+    native_size,
+    run_txt2img,
+    settings_from_infotext,
+    title_of,
+)
+from core.library.library import get_model
 
+from . import errors
 from .i18n import label, message, request_language, text
 from .session import request_user
 
@@ -56,6 +69,20 @@ CTRL_ENTER_JS = """
 def checkpoint_dropdown(checkpoints, value, lang: str) -> gr.Dropdown:
     info = None if checkpoints else text("generate.no_checkpoint", lang)
     return gr.Dropdown(choices=[(title_of(m), m.id) for m in checkpoints], value=value, info=info)
+
+
+def lora_dropdown(loras, checkpoint, lang: str) -> gr.Dropdown:
+    """The LoRAs that fit ``checkpoint`` (its base model's family); those that do not are named in the info, with
+    the base model they are made for."""
+    if not loras:
+        return gr.Dropdown(choices=[], value=None, info=text("generate.no_lora", lang))
+    fitting = [m for m in loras if checkpoint is None or fits(m.base_model, checkpoint.base_model)]
+    others = [m for m in loras if m not in fitting]
+    info = text("generate.lora_info" if fitting else "generate.no_fitting_lora", lang)
+    if others:
+        names = ", ".join(f"{m.name} ({m.base_model})" for m in others)
+        info += " " + text("generate.lora_not_fitting", lang, base=checkpoint.base_model, names=names)
+    return gr.Dropdown(choices=[(m.name, lora_tag(m)) for m in fitting], value=None, info=info)
 
 
 def schedule_choices() -> list:
@@ -131,7 +158,17 @@ def txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_t
         model_id=checkpoint if by_id else None, model_name=None if by_id else (checkpoint or None),
         vae_id=_whole(vae) or None, sampler=sampler or "Euler a", scheduler=schedule_type or "automatic",
         steps=_whole(steps), width=_whole(width), height=_whole(height), cfg_scale=cfg_scale,
-        seed=-1 if seed is None else _whole(seed), batch_size=_whole(batch_size))
+        seed=-1 if seed is None else _whole(seed), batch_size=_whole(batch_size), keep_interrupted=False)
+
+
+def refusal(exc: VisionaryError, lang: str) -> str:
+    """A service's refusal in ``lang``; the work budget and the queued-runs cap name their numbers."""
+    if isinstance(exc, TooMuchWork):
+        return text("generate.too_much_work", lang, work=f"{exc.work:g}", width=exc.width, height=exc.height,
+                    steps=exc.steps, images=exc.images, limit=f"{exc.limit:g}", device=exc.device_kind)
+    if isinstance(exc, TooManyQueued):
+        return text("generate.too_many_queued", lang, limit=exc.limit)
+    return errors.refusal(exc, lang)
 
 
 def progress_reporter(progress: gr.Progress, lang: str):
@@ -182,14 +219,11 @@ class GenerateEvents:
         checkpoints = checkpoint_choices(actor)
         selected = next((m for m in checkpoints if m.id == checkpoint), checkpoints[0] if checkpoints else None)
         vaes = models_of_type(actor, "vae")
-        loras = models_of_type(actor, "lora")
         built_in = (text("generate.vae_built_in", lang), BUILT_IN_VAE)
         return (checkpoint_dropdown(checkpoints, selected.id if selected else None, lang),
                 gr.Dropdown(choices=[built_in, *((m.name, m.id) for m in vaes)],
                             value=vae if vae in {m.id for m in vaes} else BUILT_IN_VAE),
-                gr.Dropdown(choices=[(m.name, lora_tag(m)) for m in loras], value=None,
-                            info=text("generate.lora_info" if loras else "generate.no_lora", lang)),
-                selected)
+                lora_dropdown(models_of_type(actor, "lora"), selected, lang), selected)
 
     def page_load(self, request: gr.Request):
         checkpoint, vae, lora, selected = self._library(request)
@@ -200,12 +234,14 @@ class GenerateEvents:
         return self._library(request, checkpoint, vae)[:3]
 
     def checkpoint_chosen(self, checkpoint, request: gr.Request):
-        """Width and height follow the chosen checkpoint (its native size)."""
+        """Width and height follow the chosen checkpoint (its native size), the LoRA picker its base model."""
+        actor = request_user(self.context, request)
         try:
-            size = native_size(get_model(request_user(self.context, request), int(checkpoint)))
+            model = get_model(actor, int(checkpoint))
         except (VisionaryError, TypeError, ValueError):
-            return gr.skip(), gr.skip()
-        return size, size
+            return gr.skip(), gr.skip(), gr.skip()
+        size = native_size(model)
+        return size, size, lora_dropdown(models_of_type(actor, "lora"), model, request_language(request))
 
     def _gallery_items(self, result, lang: str) -> list[tuple[str, str]]:
         """The saved PNGs copied byte for byte into the gallery's Gradio cache: the outputs folder needs no
@@ -223,7 +259,7 @@ class GenerateEvents:
             result = run_txt2img(self.context, request_user(self.context, request), params,
                                  on_update=progress_reporter(progress, lang))
         except VisionaryError as exc:
-            raise gr.Error(message(exc.message, lang)) from None
+            raise gr.Error(refusal(exc, lang)) from None
         except JobCancelled:
             gr.Warning(text("generate.cancelled", lang))
             return [], "", []
@@ -314,7 +350,7 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
         .then(tab.restore_last, None, tab.settings, api_visibility="private")
     gr.on(None, None, js=CTRL_ENTER_JS)
     refresh.click(events.refresh, [checkpoint, vae], [checkpoint, vae, lora], api_visibility="private")
-    checkpoint.input(events.checkpoint_chosen, [checkpoint], [width, height], api_visibility="private")
+    checkpoint.input(events.checkpoint_chosen, [checkpoint], [width, height, lora], api_visibility="private")
     lora.input(insert_lora, [prompt, lora], [prompt, lora], api_visibility="private")
     run.click(events.generate,
               [prompt, negative, checkpoint, vae, sampler, schedule, steps, width, height, cfg, seed, batch],

@@ -8,9 +8,9 @@ from pathlib import Path
 import gradio as gr
 
 from core.context import AppContext
-from core.demo_model import demo_available
 from core.errors import VisionaryError
-from core.library_edit import ModelFields, import_from_hub
+from core.generation.demo_model import demo_available
+from core.library.library_edit import ModelFields, import_from_hub
 
 from . import render
 from .i18n import DEFAULT_LANGUAGE, label, message, request_language, table, text

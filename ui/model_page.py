@@ -1,4 +1,5 @@
-"""The model page: description (safe Markdown), details, versions, files with hashes, training metadata, downloads."""
+"""The model page: description (safe Markdown), details, permissions (the licence), versions, files with hashes,
+training metadata, downloads."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from core.library import FileRecord, ModelRecord, VersionRecord
+from core.library.library import FileRecord, ModelRecord, VersionRecord
+from core.library.model_records import Licence
 
 from . import render
 from .i18n import label, plural, text
 
+# Each commercial use (Civitai's CommercialUse values) and its line in the permissions list and the editor.
+COMMERCIAL_USE_KEYS = {"Image": "licence.use_image", "Rent": "licence.use_rent",
+                       "RentCivit": "licence.use_rentcivit", "Sell": "licence.use_sell"}
 SCAN_KEYS = {"safe": "scan.safe", "found in models folder": "scan.found", "shipped with Visionary Art": "scan.shipped"}
 
 PAGE_CSS = """
@@ -44,6 +49,14 @@ PAGE_CSS = """
 .va-hashes { display: grid; grid-template-columns: auto 1fr; gap: 2px 12px; margin: 8px 0; }
 .va-hashes dt { color: var(--body-text-color-subdued); }
 .va-hashes dd { margin: 0; font-family: var(--font-mono); font-size: .85em; overflow-wrap: anywhere; }
+.va-licence { margin: 0; padding: 12px 16px; border: 1px solid var(--border-color-primary); border-radius: 10px; }
+.va-licence h4 { margin: 0 0 4px; }
+.va-licence ul { list-style: none; margin: 6px 0 0; padding: 0; display: flex; flex-direction: column; gap: 4px; }
+.va-licence li { display: flex; gap: 8px; align-items: baseline; }
+.va-licence .va-mark { width: 1.2em; flex: none; text-align: center; font-weight: 700; }
+.va-licence .va-yes .va-mark { color: #16a34a; }
+.va-licence .va-no { color: var(--body-text-color-subdued); }
+.va-licence .va-no .va-mark { color: #dc2626; }
 .va-training summary { cursor: pointer; font-weight: 600; margin: 6px 0; }
 .va-meta th { width: 1%; font-family: var(--font-mono); font-weight: 500; white-space: nowrap; }
 .va-meta-value { max-height: 9em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere;
@@ -84,6 +97,26 @@ def _facts(model: ModelRecord, lang: str) -> str:
             ("created", render.short_date(model.created_at)), ("updated", render.short_date(model.updated_at))]
     cells = "".join(f"<dt>{text(f'model.{name}', lang)}</dt><dd>{render.text(value)}</dd>" for name, value in rows)
     return f'<dl class="va-facts">{cells}</dl>'
+
+
+def licence_lines(licence: Licence) -> list[tuple[str, bool]]:
+    """The permissions list, Civitai's lines in Civitai's order: (translation key, allowed)."""
+    uses = licence.allow_commercial_use
+    return [("licence.no_credit", licence.allow_no_credit), ("licence.use_image", "Image" in uses),
+            ("licence.use_rent", "Rent" in uses), ("licence.use_rentcivit", "RentCivit" in uses),
+            ("licence.derivatives", licence.allow_derivatives), ("licence.use_sell", "Sell" in uses),
+            ("licence.different_license", licence.allow_different_license)]
+
+
+def _licence(licence: Licence, lang: str) -> str:
+    items = []
+    for key, allowed in licence_lines(licence):
+        mark, state = ("✓", "allowed") if allowed else ("✗", "not_allowed")
+        items.append(f'<li class="va-{"yes" if allowed else "no"}" data-licence="{key[8:]}">'
+                     f'<span class="va-mark" role="img" aria-label="{text(f"licence.{state}", lang)}">{mark}</span> '
+                     f'<span>{text(key, lang)}</span></li>')
+    return (f'<section class="va-licence"><h4>{text("licence.heading", lang)}</h4>'
+            f'<div class="va-muted">{text("licence.intro", lang)}</div><ul>{"".join(items)}</ul></section>')
 
 
 def _chips(title: str, values: tuple[str, ...], css_class: str) -> str:
@@ -162,6 +195,6 @@ def model_page_html(model: ModelRecord, lang: str) -> str:
         f'{render.text(render.base_label(model.base_model, lang))}</span>{private}</div>'
         f'<div class="va-description">{description}</div>'
         f'<h3>{text("model.versions_and_files", lang)}</h3>{versions}</div>'
-        f'<aside class="va-side">{_cover(model)}{_facts(model, lang)}'
+        f'<aside class="va-side">{_cover(model)}{_facts(model, lang)}{_licence(model.licence, lang)}'
         f'{_chips(text("model.trigger_words", lang), model.trigger_words, "va-triggers")}'
         f'{_chips(text("model.tags", lang), model.tags, "va-tags")}</aside></article>')

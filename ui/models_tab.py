@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from core import library
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
-from core.library import ModelQuery, ModelRecord
+from core.library import library
+from core.library.library import ModelQuery, ModelRecord
 
 from . import render
 from .i18n import label, message, request_language, text

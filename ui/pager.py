@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from core.library import Page
+from core.paging import Page
 
 from .i18n import label, plural
 

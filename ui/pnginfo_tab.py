@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from core.errors import VisionaryError
-from core.pnginfo import read_file_parameters
+from core.generation.pnginfo import read_file_parameters
 
 from .generate_tab import GenerateTab
 from .i18n import label, message, request_language, text

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import gradio as gr
 
 from community import comments, follows
-from community.accounts import UserInfo
 from community.follows import Profile
+from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.library import Page
+from core.paging import Page
 
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html

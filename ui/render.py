@@ -19,7 +19,8 @@ import nh3
 from gradio.i18n import I18nData
 from markdown_it import MarkdownIt
 
-from core.store import BASE_MODELS, MODEL_TYPES
+from core.library.base_models import BASE_MODELS, OTHER_BASE
+from core.store import MODEL_TYPES
 
 from .i18n import label
 from .i18n import text as translate
@@ -72,8 +73,8 @@ def type_label(kind: str, lang: str) -> str:
 
 
 def base_label(base_model: str, lang: str) -> str:
-    """A base model's name ("SDXL" stays; "other" is translated)."""
-    return translate("base.other", lang) if base_model == "other" else base_model
+    """A base model's name (Civitai's names stay; "Other" is translated)."""
+    return translate("base.other", lang) if base_model == OTHER_BASE else base_model
 
 
 def type_choices() -> list[tuple[I18nData, str]]:
@@ -82,8 +83,8 @@ def type_choices() -> list[tuple[I18nData, str]]:
 
 
 def base_choices() -> list[tuple[str | I18nData, str]]:
-    """Base models for a dropdown: their names, and "other" translated."""
-    return [(label("base.other") if base == "other" else base, base) for base in BASE_MODELS]
+    """Base models for a dropdown: Civitai's names, and "Other" translated."""
+    return [(label("base.other") if base == OTHER_BASE else base, base) for base in BASE_MODELS]
 
 
 def sort_choices(sorts: tuple[str, ...]) -> list[tuple[I18nData, str]]:

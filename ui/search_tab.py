@@ -12,12 +12,13 @@ from typing import Callable
 
 import gradio as gr
 
-from community import follows, search
-from community.accounts import UserInfo
+from community import follows, people
 from community.gallery import ImageQuery, list_images
+from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.library import Page
+from core.library import search
+from core.paging import Page
 
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html
@@ -83,7 +84,7 @@ def find_files(actor: UserInfo | None, text: str, page: int) -> Page:
 
 
 def find_people(actor: UserInfo | None, text: str, page: int) -> Page:
-    return search.search_users(text, page, PAGE_SIZE)
+    return people.search_users(text, page, PAGE_SIZE)
 
 
 def find_images(actor: UserInfo | None, text: str, page: int) -> Page:

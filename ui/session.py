@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from api.sessions import credential
-from community.accounts import UserInfo, resolve_session
+from core.accounts.accounts import UserInfo, resolve_session
+from core.accounts.credentials import credential
 from core.context import AppContext
 
 
 def request_user(context: AppContext, request: gr.Request | None) -> UserInfo | None:
-    """The logged-in user behind a Gradio event, or None for a visitor."""
+    """The logged-in user behind a Gradio event, or None for a visitor; ``Forbidden`` for a banned account's
+    session (``EventGate`` says so before any handler runs)."""
     raw = getattr(request, "request", None) if request is not None else None
     if raw is None:
         return None

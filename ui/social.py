@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from community import comments, gallery, likes
-from community.accounts import UserInfo
 from community.comments import CommentRecord
 from community.gallery import ImageQuery
+from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.library import ModelRecord, Page, get_model
+from core.library.library import ModelRecord, get_model
+from core.paging import Page
 
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html, like_button

@@ -1,8 +1,8 @@
 """Upload tab: upload a model file (a new model, or a new version of one's own) and manage "My uploads".
 
-Uploading, editing and deleting are public API events (``upload_model``, ``edit_model``,
+Uploading, editing and deleting are public API events (``upload_model``, ``edit_model``, ``edit_licence``,
 ``delete_upload``); each resolves the user from the request's session on the server and
-leaves every rule to core.library_edit.
+leaves every rule to core.library.library_edit.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ from typing import Callable
 
 import gradio as gr
 
-from community.accounts import UserInfo
-from core import library, library_edit
+from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
-from core.ingest import stage_local_file
-from core.library import ModelQuery, ModelRecord, Page
-from core.library_edit import ModelFields, split_list
+from core.library import library, library_edit
+from core.library.ingest import stage_local_file
+from core.library.library import ModelQuery, ModelRecord
+from core.library.library_edit import ModelFields, split_list
+from core.library.model_records import COMMERCIAL_USES, Licence
+from core.paging import Page
 
 from . import render
 from .i18n import label, message, request_language, text
-from .model_page import visibility_label
+from .model_page import COMMERCIAL_USE_KEYS, visibility_label
 from .pager import build_pager, pager_values
 from .session import request_user
 
@@ -92,6 +94,44 @@ def model_fields(name, kind, base, visibility, description, tags, trigger_words)
     return ModelFields(name=(name or "").strip() or None, type=None if kind in (DETECT, None) else kind,
                        base_model=None if base in (DETECT, None) else base, description=description,
                        tags=split_list(tags), trigger_words=split_list(trigger_words), visibility=visibility or None)
+
+
+@dataclass(frozen=True)
+class LicenceInputs:
+    """The licence as components: what others may do with the model, Civitai's terms."""
+
+    no_credit: gr.Checkbox
+    commercial_use: gr.CheckboxGroup
+    derivatives: gr.Checkbox
+    different_license: gr.Checkbox
+
+    def components(self) -> list:
+        return [getattr(self, field.name) for field in dataclasses.fields(self)]
+
+
+def licence_inputs(prefix: str) -> LicenceInputs:
+    """Three checkboxes and the commercial uses, starting at Civitai's defaults (everything allowed)."""
+    gr.Markdown(label("upload.licence_help"))
+    no_credit = gr.Checkbox(True, label=label("licence.no_credit"), elem_id=f"{prefix}-allow-no-credit")
+    uses = gr.CheckboxGroup([(label(key), use) for use, key in COMMERCIAL_USE_KEYS.items()],
+                            value=list(COMMERCIAL_USES), label=label("licence.commercial_use"),
+                            elem_id=f"{prefix}-commercial-use")
+    derivatives = gr.Checkbox(True, label=label("licence.derivatives"), elem_id=f"{prefix}-allow-derivatives")
+    different = gr.Checkbox(True, label=label("licence.different_license"),
+                            elem_id=f"{prefix}-allow-different-license")
+    return LicenceInputs(no_credit, uses, derivatives, different)
+
+
+def licence_fields(no_credit, commercial_use, derivatives, different_license) -> ModelFields:
+    """The licence form's values as core fields (all four are set: the form always shows the whole licence)."""
+    return ModelFields(allow_no_credit=bool(no_credit), allow_commercial_use=tuple(commercial_use or ()),
+                       allow_derivatives=bool(derivatives), allow_different_license=bool(different_license))
+
+
+def licence_values(licence: Licence) -> tuple:
+    """A model's licence as the values of ``LicenceInputs.components()``."""
+    return (licence.allow_no_credit, list(licence.allow_commercial_use), licence.allow_derivatives,
+            licence.allow_different_license)
 
 
 def model_id_of(value) -> int:
@@ -254,6 +294,9 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
     with gr.Accordion(label("upload.edit_metadata"), open=True):
         editor = metadata_inputs("edit", detect=False)
         save = gr.Button(label("upload.save"), variant="primary", elem_id="save-model-button")
+    with gr.Accordion(label("upload.licence_section"), open=True):
+        licence = licence_inputs("edit")
+        save_licence = gr.Button(label("upload.save_licence"), variant="primary", elem_id="save-licence-button")
     with gr.Accordion(label("upload.delete_section"), open=True):
         target = gr.Dropdown([], label=label("upload.what_to_delete"), allow_custom_value=True,
                              elem_id="delete-target")
@@ -277,10 +320,11 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
         try:
             model = library.get_model(request_user(context, request), model_id_of(model_id))
         except VisionaryError:
-            return (*[gr.update()] * 7, gr.Dropdown(choices=[], value=None), False)
+            return (*[gr.update()] * len(form), gr.Dropdown(choices=[], value=None), False)
         choices = delete_choices(model, request_language(request))
         return (model.name, model.type, model.base_model, model.visibility, model.description, ", ".join(model.tags),
-                ", ".join(model.trigger_words), gr.Dropdown(choices=choices, value=None), False)
+                ", ".join(model.trigger_words), *licence_values(model.licence), gr.Dropdown(choices=choices, value=None),
+                False)
 
     def edit_model(model_id, name=None, kind=None, base=None, visibility=None, description=None, tags=None,
                    trigger_words=None, request: gr.Request = None):
@@ -292,6 +336,18 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         saved = text("upload.saved", lang, name=f"<strong>{render.text(record.name)}</strong>")
+        return f'<div class="va-ok">{saved}</div>'
+
+    def edit_licence(model_id, no_credit=True, commercial_use=None, derivatives=True, different_license=True,
+                     request: gr.Request = None):
+        lang = request_language(request)
+        try:
+            record = library_edit.update_model(
+                context.store, request_user(context, request), model_id_of(model_id),
+                licence_fields(no_credit, commercial_use, derivatives, different_license))
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        saved = text("upload.licence_saved", lang, name=f"<strong>{render.text(record.name)}</strong>")
         return f'<div class="va-ok">{saved}</div>'
 
     def delete_upload(target_value, confirmed: bool, request: gr.Request):
@@ -320,11 +376,16 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
     pager.previous.click(previous_page, pager.number, list_outputs, api_visibility="private")
     pager.next.click(next_page, pager.number, list_outputs, api_visibility="private")
     refresh.click(show, pager.number, list_outputs, api_visibility="private")
-    editor_outputs = [*editor.components(), target, confirm]
+    form = [*editor.components(), *licence.components()]
+    editor_outputs = [*form, target, confirm]
     chosen.input(fill_editor, chosen, editor_outputs, api_visibility="private")
     saved = save.click(edit_model, [chosen, *editor.components()], status, api_name="edit_model")
     saved.success(show, pager.number, list_outputs, api_visibility="private")
     saved.success(fill_editor, chosen, editor_outputs, api_visibility="private")
+    licence_saved = save_licence.click(edit_licence, [chosen, *licence.components()], status,
+                                       api_name="edit_licence")
+    licence_saved.success(show, pager.number, list_outputs, api_visibility="private")
+    licence_saved.success(fill_editor, chosen, editor_outputs, api_visibility="private")
     deleted = delete.click(delete_upload, [target, confirm], status, api_name="delete_upload")
     deleted.success(show, pager.number, list_outputs, api_visibility="private")
     deleted.success(clear_choice, None, [chosen, target, confirm], api_visibility="private")

@@ -1,14 +1,17 @@
-"""Accounts and sessions: register, log in, resolve a session, log out, ban, promote.
+"""Accounts and sessions: create, log in, resolve a session, log out, ban, promote.
 
 Passwords: bcrypt (cost 12) over a SHA-256 pre-hash, so long passwords are
 neither truncated at bcrypt's 72 bytes nor rejected by bcrypt 5.
 Sessions: a random 32-byte token given to the client once; only its SHA-256
-is stored.  Sessions last 30 days, sliding.
+is stored.  Sessions last 30 days, sliding.  A ban ends them: a banned account's
+session is refused as banned (403, so its holder learns why) until it expires,
+and an unban deletes them, so none comes back to life.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 import secrets
@@ -43,8 +46,8 @@ class UserInfo:
     created_at: str
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "username": self.username, "bio": self.bio, "is_admin": self.is_admin,
-                "is_banned": self.is_banned, "createdAt": self.created_at}
+        return {"id": self.id, "username": self.username, "bio": self.bio, "isAdmin": self.is_admin,
+                "isBanned": self.is_banned, "createdAt": self.created_at}
 
 
 @dataclass(frozen=True)
@@ -113,19 +116,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def register(store: Store, username: str, password: str) -> UserInfo:
-    """Create an account; the first account on an empty database is the admin."""
-    name = check_username(username)
-    password_hash = hash_password(check_password(password))
-    with store.write():
-        if User.select().where(User.username_key == username_key(name)).exists():
-            raise Conflict(f"the username {name!r} is taken")
-        if User.select().where(User.username_skeleton == username_skeleton(name)).exists():
-            raise Conflict(f"the username {name!r} is too similar to an existing one")
-        is_first = not User.select().where(User.username_key != SITE_ACCOUNT).exists()
-        row = User.create(username=name, username_key=username_key(name),
-                          username_skeleton=username_skeleton(name), password_hash=password_hash,
-                          is_admin=is_first)
+def ensure_name_free(name: str) -> None:
+    """Conflict when the name, or one that passes for it, is taken."""
+    if User.select().where(User.username_key == username_key(name)).exists():
+        raise Conflict(f"the username {name!r} is taken")
+    if User.select().where(User.username_skeleton == username_skeleton(name)).exists():
+        raise Conflict(f"the username {name!r} is too similar to an existing one")
+
+
+def has_accounts() -> bool:
+    """Whether anyone has registered yet (the site's own account aside)."""
+    return User.select().where(User.username_key != SITE_ACCOUNT).exists()
+
+
+def create_account(name: str, password_hash: str) -> UserInfo:
+    """Insert a checked account, inside the caller's write transaction; the first on an empty site is the admin.
+
+    Who may register is ``core.accounts.registration``'s business."""
+    ensure_name_free(name)
+    row = User.create(username=name, username_key=username_key(name), username_skeleton=username_skeleton(name),
+                      password_hash=password_hash, is_admin=not has_accounts())
     return user_info(row)
 
 
@@ -147,12 +157,21 @@ def create_session(store: Store, user_id: int) -> str:
     return token
 
 
+@functools.cache
+def unknown_user_hash() -> str:
+    """A real bcrypt hash to check unknown usernames against (the same cost as a real one), made once."""
+    return hash_password("not-a-real-password")
+
+
 def authenticate(throttle: LoginThrottle, username: str, password: str, client: str) -> UserInfo:
-    """Check the password (slowed down after repeated failures); opens no session."""
+    """Check the password; opens no session.
+
+    Repeated failures slow down this username from this ``client`` and this client, never the username from
+    everywhere: an attacker cannot lock the owner out (``core.accounts.throttle``)."""
     throttle.check(username_key(username), client)
     row = find_user(username) if isinstance(username, str) else None
     # Run bcrypt even for unknown names, so response time does not reveal which names exist.
-    valid = verify_password(password or "", row.password_hash if row else throttle.dummy_hash)
+    valid = verify_password(password or "", row.password_hash if row else unknown_user_hash())
     if row is None or not valid:
         throttle.record_failure(username_key(username or ""), client)
         raise NotAuthenticated("wrong username or password")
@@ -169,14 +188,17 @@ def login(store: Store, throttle: LoginThrottle, username: str, password: str, c
 
 
 def resolve_session(store: Store, token: str | None) -> tuple[UserInfo | None, bool]:
-    """The user behind a token, and whether its expiry was just extended (sliding)."""
+    """The user behind a token, and whether its expiry was just extended (sliding); ``Forbidden`` for a session
+    of a banned account (see the module's docstring)."""
     if not token:
         return None, False
     session = (Session.select(Session, User).join(User)
                .where(Session.token_hash == hash_token(token)).first())
     now = utcnow()
-    if session is None or session.expires_at <= now or session.user.is_banned:
+    if session is None or session.expires_at <= now:
         return None, False
+    if session.user.is_banned:
+        raise Forbidden(BANNED_MESSAGE)
     refreshed = False
     if session.expires_at - now < SESSION_LIFETIME - SESSION_REFRESH_AFTER:
         with store.write():
@@ -205,7 +227,7 @@ def require_admin(actor: UserInfo | None) -> UserInfo:
 
 
 def set_banned(store: Store, actor: UserInfo | None, username: str, banned: bool) -> UserInfo:
-    """Ban (revoking every session at once) or unban a user."""
+    """Ban (every session of the user refused at once) or unban a user (their old sessions deleted)."""
     require_admin(actor)
     row = find_user(username)
     if row is None:
@@ -214,7 +236,7 @@ def set_banned(store: Store, actor: UserInfo | None, username: str, banned: bool
         raise InvalidInput("admins cannot ban themselves")
     with store.write():
         User.update(is_banned=banned).where(User.id == row.id).execute()
-        if banned:
+        if not banned:
             Session.delete().where(Session.user == row.id).execute()
         record_admin_action(actor, "ban" if banned else "unban", f"user:{row.username}")
     return get_user(row.username)

@@ -12,12 +12,12 @@ import io
 import re
 from pathlib import Path
 
-from community.accounts import UserInfo
+from core.accounts.accounts import UserInfo
+from core.accounts.preferences import get_preference, set_preference
 from core.errors import Forbidden, InvalidInput, NotFound, TooLarge
-from core.generation_queue import RUNNING, GenerationQueue, Job
-from core.library import ModelRecord
-from core.preferences import get_preference, set_preference
-from core.txt2img import cancel_jobs_of, checkpoint_choices, primary_file, title_of
+from core.generation.queue import RUNNING, GenerationQueue, Job
+from core.generation.txt2img import cancel_jobs_of, checkpoint_choices, primary_file, title_of
+from core.library.library import ModelRecord
 
 CHECKPOINT_PREFERENCE = "sdapi.sd_model_checkpoint"  # value: the SHA-256 of the checkpoint's file
 _CHECKSUM = re.compile(r"\s*\[[^\]]+\]\s*$")  # A1111's re_strip_checksum
@@ -100,7 +100,7 @@ def image_info(data: bytes) -> tuple[str, dict[str, str]]:
     """
     from PIL import Image, UnidentifiedImageError
 
-    from core.pnginfo import PARAMETERS_KEY, read_parameters
+    from core.generation.pnginfo import PARAMETERS_KEY, read_parameters
 
     try:
         with Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP")) as image:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
-from community.accounts import site_account
-from core.modelfiles import autov2, inspect_model_file, sha256_file
+from core.accounts.accounts import site_account
+from core.library.file_hashes import hash_columns, hash_file
+from core.library.modelfiles import inspect_model_file
 from core.store import AiModel, ModelFile, ModelVersion, ScanCache, Store
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "models_builtin"
+BUILTIN_DIR = Path(__file__).resolve().parents[2] / "models_builtin"
 DEMO_FILE = "visionary-shapes-demo.safetensors"
 DEMO_NAME = "Visionary Shapes (demo)"
 DEMO_DESCRIPTION = (
@@ -64,7 +66,8 @@ def install_demo_model(store: Store, models_dir: Path, builtin_dir: Path = BUILT
         return None
     target = _place(models_dir, builtin_dir)
     rel = target.relative_to(models_dir).as_posix()
-    digest = sha256_file(target)
+    hashes = hash_file(target)
+    digest = hashes.sha256
     existing = ModelFile.get_or_none(ModelFile.stored_path == rel)
     if existing is not None and existing.sha256 == digest:
         return existing.version.model_id
@@ -81,9 +84,9 @@ def install_demo_model(store: Store, models_dir: Path, builtin_dir: Path = BUILT
                                is_demo=True)
         version = ModelVersion.create(model=model, name="demo", base_model=info.base_model)
         ModelFile.create(version=version, original_name=DEMO_FILE, stored_path=rel, size=target.stat().st_size,
-                         sha256=digest, autov2=autov2(digest), format="safetensors",
+                         **hash_columns(hashes), format="safetensors",
                          metadata=json.dumps(info.metadata), scan_result="shipped with Visionary Art")
         stat = target.stat()
-        ScanCache.insert(path=rel, size=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest) \
+        ScanCache.insert(path=rel, size=stat.st_size, mtime_ns=stat.st_mtime_ns, **asdict(hashes)) \
             .on_conflict_replace().execute()
     return model.id

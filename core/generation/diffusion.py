@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core.lora import loras_applied, merge_weights, parse_lora_tags
-from core.samplers import make_scheduler, resolve_sampler
+from core.generation.lora import loras_applied, merge_weights, parse_lora_tags
+from core.generation.samplers import make_scheduler, resolve_sampler
 
 MAX_SEED = 2**63 - 1 - 8  # leaves room for seed + batch index
 MAX_RANDOM_SEED = 4294967294  # A1111 draws random seeds below this
@@ -244,8 +244,8 @@ def infotext(
     lora_hashes: dict[str, str] | None = None,
 ) -> str:
     """A1111's ``parameters`` text for one image of ``request`` (prompt with its LoRA tags, as A1111 keeps it)."""
-    from core.pnginfo import format_parameters
-    from core.samplers import display_name
+    from core.generation.pnginfo import format_parameters
+    from core.generation.samplers import display_name
 
     sampler, schedule_type = display_name(request.sampler, request.scheduler)
     return format_parameters(

@@ -66,6 +66,10 @@ def _load_lora_state_dict(path: Path) -> dict:
     return load_file(str(path), device="cpu")
 
 
+class LoraDoesNotLoad(ValueError):
+    """A LoRA whose layers the checkpoint does not have (made for another base model, or an unknown layout)."""
+
+
 @contextmanager
 def loras_applied(pipe, loras: Sequence[tuple[str | Path, float]]) -> Iterator[list[str]]:
     """Load ``[(path, weight), ...]`` into ``pipe`` for the ``with`` block, then unload them all.
@@ -83,7 +87,7 @@ def loras_applied(pipe, loras: Sequence[tuple[str | Path, float]]) -> Iterator[l
             try:
                 pipe.load_lora_weights(state_dict, adapter_name=name)
             except (ValueError, RuntimeError, KeyError) as exc:  # wrong base model, unknown layout
-                raise ValueError(f"LoRA {Path(path).name!r} does not fit this checkpoint: {exc}") from exc
+                raise LoraDoesNotLoad(f"the LoRA {Path(path).name!r} does not fit this checkpoint: {exc}") from exc
             names.append(name)
         if names:
             pipe.set_adapters(names, adapter_weights=[w for _p, w in active])

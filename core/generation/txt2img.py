@@ -3,8 +3,10 @@
 1. check the parameters (fast, before queueing);
 2. resolve the checkpoint, the optional VAE and the prompt's ``<lora:NAME:W>``
    tags to library files the user may see;
-3. queue the work on the device's generation queue (shared by everyone);
-4. in the job: generate in the generation process (``core.generation_worker``:
+3. check the request against the device's work budget (``core.generation.limits``)
+   and queue the work on the device's generation queue (shared by everyone, users
+   taking turns, at most ``--max-queued-per-user`` waiting or running per user);
+4. in the job: generate in the generation process (``core.generation.worker``:
    its LRU pipeline cache, loaded on a miss);
 5. save each image as a PNG with A1111's ``parameters`` chunk under
    ``outputs/<date>/`` (atomic write) and record it, private, for its maker.
@@ -17,14 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from community.accounts import UserInfo
+from core.accounts.accounts import UserInfo
+from core.accounts.preferences import get_preference, set_preference
+from core.blurhash import blurhash_of
 from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
-from core.library import FileRecord, ModelRecord, get_model, visible_models
-from core.preferences import get_preference, set_preference
+from core.generation.queue import JobCancelled
+from core.library.base_models import OTHER_FAMILY, SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
+from core.library.library import FileRecord, ModelRecord, get_model, visible_models
 from core.store import AiModel, Image, ModelFile, ModelVersion
 
 LAST_PARAMETERS = "txt2img.last_parameters"
-NATIVE_SIZES = {"SD 1.x": 512, "SD 2.x": 768, "SDXL": 1024}
+NATIVE_SIZES = {SD1_FAMILY: 512, SD2_FAMILY: 768, SDXL_FAMILY: 1024}
 DEMO_SIZE = 64
 
 
@@ -46,6 +51,8 @@ class Txt2ImgParams:
     seed: int = -1
     batch_size: int = 1
     vae_id: int | None = None
+    # A1111 keeps what an interrupted run made (/sdapi); the Generate tab does not: a cancelled run saves nothing.
+    keep_interrupted: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,12 +80,12 @@ class Txt2ImgResult:
 
 
 def native_size(model: ModelRecord) -> int:
-    return DEMO_SIZE if model.is_demo else NATIVE_SIZES.get(model.base_model, 512)
+    return DEMO_SIZE if model.is_demo else NATIVE_SIZES.get(family_of(model.base_model), 512)
 
 
 def models_of_type(actor: UserInfo | None, kind: str) -> list[ModelRecord]:
     """The models of one type (``checkpoint``, ``lora``, ``vae``...) the actor may see, demo last, by name."""
-    from core.library import model_records
+    from core.library.library import model_records
 
     rows = visible_models(actor).where(AiModel.type == kind).order_by(AiModel.is_demo, AiModel.name)
     return model_records(rows)
@@ -101,7 +108,7 @@ def resolve_checkpoint(actor: UserInfo | None, params: Txt2ImgParams) -> tuple[M
     if params.model_id is not None:
         model = get_model(actor, params.model_id)
     elif params.model_hash:
-        from core.library import find_version_by_hash
+        from core.library.library import find_version_by_hash
 
         model, _ = find_version_by_hash(actor, params.model_hash)
     else:
@@ -123,11 +130,36 @@ def title_of(model: ModelRecord) -> str:
     return f"{model.name} [{primary_file(model).autov2}]"
 
 
-def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]]) -> list[tuple[str, float, FileRecord]]:
-    """Map ``<lora:NAME:W>`` names to LoRA files by model name or file name (case-insensitive)."""
-    from core.library import file_record
+class LoraDoesNotFit(InvalidInput):
+    """A LoRA made for another family of base models than the checkpoint's (its layers would not fit)."""
 
-    found = []
+    def __init__(self, lora: str, lora_base: str, checkpoint: str, checkpoint_base: str):
+        super().__init__(f"the LoRA {lora!r} is made for {lora_base} and does not fit the checkpoint {checkpoint!r} "
+                         f"({checkpoint_base}): remove its <lora:…> tag or choose a {lora_base} checkpoint")
+        self.lora, self.lora_base, self.checkpoint, self.checkpoint_base = lora, lora_base, checkpoint, checkpoint_base
+
+
+def fits(lora_base: str, checkpoint_base: str) -> bool:
+    """Whether a LoRA of one base model can be applied to a checkpoint of another: the same family (a base the
+    library cannot place, "Other", is given the benefit of the doubt)."""
+    families = {family_of(lora_base), family_of(checkpoint_base)}
+    return len(families) == 1 or OTHER_FAMILY in families
+
+
+def check_loras_fit(model: ModelRecord, loras: list[tuple[str, float, FileRecord]], bases: dict[str, str]) -> None:
+    """Raise ``LoraDoesNotFit`` for the first LoRA (by tag name, its base model in ``bases``) that does not fit."""
+    for name, _weight, _record in loras:
+        if not fits(bases[name], model.base_model):
+            raise LoraDoesNotFit(name, bases[name], model.name, model.base_model)
+
+
+def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]],
+                  checkpoint: ModelRecord | None = None) -> list[tuple[str, float, FileRecord]]:
+    """Map ``<lora:NAME:W>`` names to LoRA files by model name or file name (case-insensitive); with a
+    ``checkpoint``, each must fit it (``LoraDoesNotFit``)."""
+    from core.library.library import file_record
+
+    found, bases = [], {}
     for name, weight in names:
         key = name.lower()
         rows = (ModelFile.select(ModelFile, ModelVersion, AiModel).join(ModelVersion).join(AiModel)
@@ -137,6 +169,9 @@ def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]]) -> lis
         if match is None:
             raise InvalidInput(f"unknown LoRA {name!r}: add it to the library, or fix the name in <lora:{name}:…>")
         found.append((name, weight, file_record(match)))
+        bases[name] = match.version.base_model
+    if checkpoint is not None:
+        check_loras_fit(checkpoint, found, bases)
     return found
 
 
@@ -151,7 +186,7 @@ def lora_tag(model: ModelRecord) -> str:
 
 
 def _request(params: Txt2ImgParams, model: ModelRecord):
-    from core.generation import GenerationRequest, check_inputs
+    from core.generation.diffusion import GenerationRequest, check_inputs
 
     size = native_size(model)
     request = GenerationRequest(
@@ -167,13 +202,15 @@ def _request(params: Txt2ImgParams, model: ModelRecord):
 
 def _record(store, actor: UserInfo, model: ModelRecord, record: FileRecord, path: str, image, seed: int,
             request, parameters: str) -> GeneratedImage:
-    from core.pnginfo import parse_parameters
+    from core.generation.pnginfo import parse_parameters
 
+    blurhash = blurhash_of(image)
     with store.write():
         row = Image.create(owner=actor.id, path=path, width=image.width, height=image.height, prompt=request.prompt,
                            negative_prompt=request.negative_prompt, parameters=parameters,
                            meta=json.dumps(parse_parameters(parameters), default=str), seed=seed,
-                           model_hash=record.autov2, model=model.id, model_version=record.version_id)
+                           model_hash=record.autov2, model=model.id, model_version=record.version_id,
+                           blurhash=blurhash)
     return GeneratedImage(row.id, path, seed, image.width, image.height, parameters)
 
 
@@ -184,8 +221,9 @@ class Txt2ImgJob:
         self.context, self.actor = context, actor
         self.model, self.file = resolve_checkpoint(actor, params)
         self.request = _request(params, self.model)
-        self.loras = resolve_loras(actor, self.request.loras)
+        self.loras = resolve_loras(actor, self.request.loras, self.model)
         self.vae = self._vae(params.vae_id)
+        self.keep_interrupted = params.keep_interrupted
 
     def _vae(self, vae_id: int | None) -> FileRecord | None:
         if vae_id is None:
@@ -200,7 +238,7 @@ class Txt2ImgJob:
 
     def task(self):
         """The run as the generation process gets it: absolute file paths, the request."""
-        from core.generation_worker import GenerationTask
+        from core.generation.worker import GenerationTask
 
         return GenerationTask(
             checkpoint=str(self._path(self.file)), cache_key=(self.file.sha256, self.vae.sha256 if self.vae else None),
@@ -219,11 +257,13 @@ class Txt2ImgJob:
         return outcome.images
 
     def __call__(self, job) -> Txt2ImgResult:
-        from core.generation import infotext
-        from core.outputs import write_png
-        from core.pnginfo import png_bytes
+        from core.generation.diffusion import infotext
+        from core.generation.outputs import write_png
+        from core.generation.pnginfo import png_bytes
 
         images = self.generate(job)
+        if job.should_stop() and not self.keep_interrupted:
+            raise JobCancelled("the generation was cancelled: nothing was saved")
         lora_hashes = {name: f.autov2 for name, _, f in self.loras} or None
         saved = []
         for image, seed in images:
@@ -241,11 +281,21 @@ class Txt2ImgJob:
         return Txt2ImgResult(tuple(saved), self.model.name, request)
 
 
+def check_work_budget(config, request) -> None:
+    """Raise ``TooMuchWork`` (400) for a request over ``--max-work-per-request`` (or the device's default)."""
+    from core.generation.limits import check_work, work_limit
+
+    limit, kind = work_limit(config.max_work_per_request, config.device)
+    check_work(request.width, request.height, request.steps, request.batch_size, limit, kind)
+
+
 def submit_txt2img(context, actor: UserInfo | None, params: Txt2ImgParams):
-    """Check, resolve and queue; returns the queue's Job at once (bad input raises before queueing)."""
+    """Check, resolve and queue; returns the queue's Job at once. Bad input and a request over the work budget
+    raise before queueing, and so does one more than the user may have queued (``TooManyQueued``, 429)."""
     if actor is None:
         raise NotAuthenticated("log in to generate images")
     work = Txt2ImgJob(context, actor, params)
+    check_work_budget(context.config, work.request)
     return context.queue.submit(work, owner=actor.id, label=f"txt2img {work.model.name}")
 
 
@@ -266,7 +316,7 @@ def cancel_jobs_of(context, actor: UserInfo | None) -> int:
     if actor is None:
         raise NotAuthenticated("log in to cancel a generation")
     jobs = context.queue.jobs_of(actor.id)
-    for job in jobs:
+    for job in reversed(jobs):  # the waiting ones first, so none starts when a running one stops
         context.queue.cancel(job.id, by=actor.id, is_admin=actor.is_admin)
     return len(jobs)
 
@@ -290,8 +340,8 @@ def settings_from_infotext(actor: UserInfo | None, text: str) -> dict:
     has them and they are valid here; ``model`` (a ModelRecord) when a checkpoint
     the actor may see matches, else ``missing_model`` (what the text names).
     """
-    from core.pnginfo import parse_parameters, to_request_fields
-    from core.samplers import find_schedule_type, resolve_sampler
+    from core.generation.pnginfo import parse_parameters, to_request_fields
+    from core.generation.samplers import find_schedule_type, resolve_sampler
 
     fields = to_request_fields(parse_parameters(text or ""))
     sampler, schedule = fields.pop("sampler", None), fields.pop("scheduler", None)

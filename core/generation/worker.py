@@ -17,7 +17,7 @@ the queue did before, sharing one ``PipelineCache``.
 Messages, parent → child: ``("run", id, task)``, ``("stop", id)``, ``("skip", id)``, ``("quit", 0)``;
 child → parent: ``("progress", id, step, total)``, ``("done", id, images, loaded)``,
 ``("failed", id, kind, message)``, where ``kind`` is ``"load"`` (the checkpoint
-cannot be loaded: the user's to fix) or ``"run"``.
+cannot be loaded: the user's to fix), ``"input"`` (a LoRA that does not fit) or ``"run"``.
 """
 
 from __future__ import annotations
@@ -27,19 +27,20 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Hashable
 
-from core.errors import VisionaryError
-from core.generation import GenerationRequest
+from core.errors import InvalidInput, VisionaryError
+from core.generation.diffusion import GenerationRequest
 from core.pipeline import ModelLoadError
 
 log = logging.getLogger(__name__)
 WORKER_NICE = 10  # added to the child's nice value (POSIX): pages first, images when the CPU is free
 POLL_S = 0.05  # how often a waiting run looks at its job's interrupt and skip requests
-CLOSE_TIMEOUT_S = 5
+QUIT_GRACE_S = 2  # a closing child that has not ended by itself after this is killed (shutdown well within 5 s)
 
 
 class GenerationCrashed(VisionaryError):
@@ -97,6 +98,7 @@ class GenerationWorker:
     def __init__(self, cache_models: int):
         self.cache_models = cache_models
         self._lock = threading.Lock()  # process, connection and pending calls
+        self._closing = threading.Lock()  # a second close waits for the first: the child is gone when it returns
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, _Call] = {}
@@ -112,7 +114,7 @@ class GenerationWorker:
     def run(self, task: GenerationTask, *, report: Callable[[int, int], None] | None = None,
             should_stop: Callable[[], bool] | None = None,
             should_skip: Callable[[], bool] | None = None) -> GenerationOutcome:
-        """Generate in the child; raises ``ModelLoadError``, ``GenerationCrashed`` or ``RuntimeError``."""
+        """Generate in the child; raises ``ModelLoadError``, ``InvalidInput`` (a LoRA that does not fit), ``GenerationCrashed`` or ``RuntimeError``."""
         call_id, call = self._start(task, report)
         stop_sent = False
         while not call.done.wait(POLL_S):
@@ -125,19 +127,24 @@ class GenerationWorker:
         return call.outcome
 
     def close(self) -> None:
-        """Stop the child (runs in flight fail); a later ``run`` starts a new one."""
-        with self._lock:
-            process, conn, pending = self._process, self._conn, self._pending
-            self._process, self._conn, self._pending = None, None, {}
-        if conn is None:
-            return
-        _fail_all(pending, "the app is shutting down; the generation was stopped")
-        self._send(("quit", 0), conn)  # (closing our end would not wake the reply thread's recv on it)
-        conn.close()
-        process.join(CLOSE_TIMEOUT_S)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        """Stop the child (runs in flight fail at once); a later ``run`` starts a new one.
+
+        The child is asked to quit and killed if it has not within ``QUIT_GRACE_S``: a step cannot be stopped
+        halfway, and one long step (or a stuck device) must not hold up the app's shutdown.
+        """
+        with self._closing:
+            with self._lock:
+                process, conn, pending = self._process, self._conn, self._pending
+                self._process, self._conn, self._pending = None, None, {}
+            if conn is None:
+                return
+            _fail_all(pending, "the app is shutting down; the generation was stopped")
+            self._send(("quit", 0), conn)  # (closing our end would not wake the reply thread's recv on it)
+            conn.close()
+            process.join(QUIT_GRACE_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
     # ---- parent internals
     def _start(self, task: GenerationTask, report) -> tuple[int, _Call]:
@@ -191,7 +198,7 @@ class GenerationWorker:
             elif kind == "failed":
                 pending.pop(call_id, None)
                 failure, message = rest
-                call.finish(error=ModelLoadError(message) if failure == "load" else RuntimeError(message))
+                call.finish(error=_failure(failure, message))
         with self._lock:
             if conn is self._conn:  # the next run starts a new child
                 self._process, self._conn, self._pending = None, None, {}
@@ -199,6 +206,14 @@ class GenerationWorker:
         how = f" (exit code {process.exitcode})" if process.exitcode not in (None, 0) else ""
         _fail_all(pending, f"the generation process stopped{how} before the image was finished, possibly out "
                            "of memory; try again, or with a smaller size or batch")
+
+
+def _failure(kind: str, message: str) -> Exception:
+    """The exception a run that failed in the child raises in the server: a checkpoint that does not load, bad input
+    (a LoRA that does not fit), or a crash."""
+    if kind == "load":
+        return ModelLoadError(message)
+    return InvalidInput(message) if kind == "input" else RuntimeError(message)
 
 
 def _report_quietly(report: Callable[[int, int], None], step: int, total: int) -> None:
@@ -243,9 +258,9 @@ def serve(conn, cache_models: int) -> None:
         try:
             kind, call_id, *rest = conn.recv()
         except (EOFError, OSError):
-            return
+            return _end(controls)
         if kind == "quit":
-            return
+            return _end(controls)
         if kind == "run":
             controls[call_id] = _Controls()
             threading.Thread(target=_run, args=(cache, send, call_id, rest[0], controls), daemon=True).start()
@@ -254,8 +269,18 @@ def serve(conn, cache_models: int) -> None:
             (flags.stop if kind == "stop" else flags.skip).set()
 
 
+def _end(controls: dict) -> None:
+    """End the child: a normal exit when idle; at once when a run is in flight (its caller has been told), since
+    a normal interpreter exit would wait for the step it is in, or abort in torch's threads."""
+    if controls:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
 def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> None:
-    from core.generation import generate
+    from core.generation.diffusion import generate
+    from core.generation.lora import LoraDoesNotLoad
     from core.pipeline import load_pipeline
 
     flags = controls[call_id]
@@ -267,9 +292,13 @@ def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> Non
         except ValueError as exc:  # ModelLoadError and the loaders' own checks
             send(("failed", call_id, "load", str(exc)))
             return
-        images = generate(pipe, task.request, loras=task.loras,
-                          progress_callback=lambda step, total: send(("progress", call_id, step, total)),
-                          should_stop=flags.stop.is_set, should_skip=flags.take_skip)
+        try:
+            images = generate(pipe, task.request, loras=task.loras,
+                              progress_callback=lambda step, total: send(("progress", call_id, step, total)),
+                              should_stop=flags.stop.is_set, should_skip=flags.take_skip)
+        except LoraDoesNotLoad as exc:  # the request's fault, not the process's: said as bad input
+            send(("failed", call_id, "input", str(exc)))
+            return
         send(("done", call_id, images, loaded))
     except Exception as exc:  # the run fails; the child lives on for the next one
         traceback.print_exc()

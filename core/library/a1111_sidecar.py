@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.library.base_models import SD1, SD2, SDXL
+
 FOLDER_TYPES = {"stable-diffusion": "checkpoint", "lora": "lora", "lycoris": "lora", "vae": "vae",
                 "embeddings": "embedding"}
-SD_VERSIONS = {"sd1": "SD 1.x", "sd 1": "SD 1.x", "sd1.5": "SD 1.x", "sd2": "SD 2.x", "sd 2": "SD 2.x",
-               "sdxl": "SDXL"}
+SD_VERSIONS = {"sd1": SD1, "sd 1": SD1, "sd1.5": SD1, "sd2": SD2, "sd 2": SD2, "sdxl": SDXL}
 PREVIEW_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".png", ".jpg", ".webp")
 
 

@@ -1,35 +1,48 @@
-"""SHA-256 in a thread of its own, so an upload is hashed while the same bytes are written to disk.
+"""Hashing in threads of their own, so an upload is hashed while the same bytes are written to disk.
 
-``hashlib`` releases the GIL while it hashes, and so does a file write: with
-the hash in its own thread the two run side by side on two cores instead of
-taking turns.  Bytes are handed over in batches of about ``BATCH`` through a
-bounded queue (memory stays flat).  What is handed over must not change
-afterwards: ``update`` copies anything mutable.
+``hashlib``, ``zlib.crc32`` and ``blake3`` release the GIL while they hash
+large buffers, and so does a file write: with the hashes in their own threads
+they run beside the write on other cores instead of taking turns.  Each lane
+(a group of hashes, see ``core.library.file_hashes``) gets its own thread and
+sees the same batches of bytes in the same order: every byte is received
+once and handed to every lane, never read again.  Bytes are handed over in
+batches of about ``BATCH`` through bounded queues (memory stays flat).  What
+is handed over must not change afterwards: ``update`` copies anything mutable.
 """
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
+from typing import Protocol, Sequence
 
 BATCH = 1 << 20
 QUEUED_BATCHES = 8
 
 
+class Lane(Protocol):
+    def update(self, data: bytes | memoryview) -> None: ...
+
+
 class BackgroundHasher:
-    def __init__(self):
-        self._hash = hashlib.sha256()
+    def __init__(self, lanes: Sequence[Lane]):
         self._pending: list[bytes | memoryview] = []
         self._pending_bytes = 0
-        self._batches: queue.Queue[list | None] = queue.Queue(maxsize=QUEUED_BATCHES)
-        self._thread = threading.Thread(target=self._run, name="upload-hash", daemon=True)
-        self._thread.start()
+        self._queues: list[queue.Queue[list | None]] = []
+        self._threads: list[threading.Thread] = []
+        for index, lane in enumerate(lanes):
+            batches: queue.Queue[list | None] = queue.Queue(maxsize=QUEUED_BATCHES)
+            thread = threading.Thread(target=self._run, args=(lane, batches), name=f"upload-hash-{index}",
+                                      daemon=True)
+            thread.start()
+            self._queues.append(batches)
+            self._threads.append(thread)
 
-    def _run(self) -> None:
-        while (batch := self._batches.get()) is not None:
+    @staticmethod
+    def _run(lane: Lane, batches: queue.Queue) -> None:
+        while (batch := batches.get()) is not None:
             for piece in batch:
-                self._hash.update(piece)
+                lane.update(piece)
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         if not (isinstance(data, bytes) or (isinstance(data, memoryview) and data.readonly)):
@@ -41,16 +54,18 @@ class BackgroundHasher:
 
     def _hand_over(self) -> None:
         if self._pending:
-            self._batches.put(self._pending)
+            for batches in self._queues:
+                batches.put(self._pending)
             self._pending, self._pending_bytes = [], 0
 
-    def hexdigest(self) -> str:
-        """The digest of everything given (waits for the thread to hash the rest); the hasher is then closed."""
+    def finish(self) -> None:
+        """Hand over the rest and wait until every lane has hashed everything; the hasher is then closed."""
         self._hand_over()
         self.close()
-        return self._hash.hexdigest()
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._batches.put(None)
-            self._thread.join()
+        for batches, thread in zip(self._queues, self._threads):
+            if thread.is_alive():
+                batches.put(None)
+        for thread in self._threads:
+            thread.join()

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterable
 
 from core.errors import Conflict, InsufficientStorage, InvalidInput, TooLarge
-from core.modelfile_errors import PICKLE_FORMATS, ModelFileError
-from core.background_hash import BackgroundHasher
-from core.modelfiles import ModelFileInfo, autov2, inspect_model_file, sha256_file
+from core.library.file_hashes import FileHasher, FileHashes, hash_file
+from core.library.modelfile_errors import PICKLE_FORMATS, ModelFileError
+from core.library.modelfiles import ModelFileInfo, inspect_model_file
 
 INCOMING = ".incoming"
 HUB_PREFIX = "hub-"  # temp folders of Hugging Face imports, inside INCOMING
@@ -44,9 +44,13 @@ class StagedFile:
     """Bytes received and hashed, waiting in the incoming folder."""
 
     path: Path
-    sha256: str
+    hashes: FileHashes
     size: int
     original_name: str
+
+    @property
+    def sha256(self) -> str:
+        return self.hashes.sha256
 
 
 @dataclass(frozen=True)
@@ -56,11 +60,18 @@ class StoredFile:
     stored_path: str
     original_name: str
     size: int
-    sha256: str
-    autov2: str
+    hashes: FileHashes
     info: ModelFileInfo
     scan_result: str = "safe"
     absolute: Path = field(repr=False, default=Path())
+
+    @property
+    def sha256(self) -> str:
+        return self.hashes.sha256
+
+    @property
+    def autov2(self) -> str:
+        return self.hashes.autov2
 
 
 def safe_original_name(name: str | None) -> str:
@@ -119,7 +130,7 @@ class UploadSink:
         fd, name = tempfile.mkstemp(dir=folder, prefix="upload-", suffix=".part")
         self.path = Path(name)
         self._file: BinaryIO = os.fdopen(fd, "wb")
-        self._hasher = BackgroundHasher()
+        self._hasher = FileHasher()
         self.size = 0
         self._written_back = 0  # bytes handed to the disk's writeback so far
 
@@ -163,7 +174,7 @@ class UploadSink:
         if self.size == 0:
             self.discard()
             raise InvalidInput("the uploaded file is empty")
-        return StagedFile(self.path, self._hasher.hexdigest(), self.size, self.original_name)
+        return StagedFile(self.path, self._hasher.result(), self.size, self.original_name)
 
     def discard(self) -> None:
         self._hasher.close()
@@ -201,16 +212,20 @@ def stage_local_file(models_dir: Path, path: Path, original_name: str, max_bytes
     except OSError:
         with open(path, "rb") as src:
             return stage_stream(models_dir, src, original_name, max_bytes, size)
-    return StagedFile(target, sha256_file(target), size, safe_original_name(original_name))
+    return StagedFile(target, hash_file(target), size, safe_original_name(original_name))
 
 
+# sha256 -> the holding model as the uploader may see it: None (no holder), "" (a model hidden from them), or
+# its description.
 DuplicateLookup = Callable[[str], "str | None"]
 
 
 def refuse_duplicate(sha256: str, holder_of: DuplicateLookup) -> None:
     holder = holder_of(sha256)
-    if holder is not None:
-        raise Conflict(f"this file is already in the library: it belongs to the model {holder}")
+    if holder is None:
+        return
+    raise Conflict(f"this file is already in the library: it belongs to the model {holder}" if holder
+                   else "this file is already in the library")
 
 
 def _inspect(staged: StagedFile, allow_pickle: bool) -> tuple[StagedFile, ModelFileInfo, str]:
@@ -221,7 +236,7 @@ def _inspect(staged: StagedFile, allow_pickle: bool) -> tuple[StagedFile, ModelF
         raise InvalidInput(str(exc).replace(staged.path.name, staged.original_name)) from None
     if info.format not in PICKLE_FORMATS:
         return staged, info, "safe"
-    from core.pickle_import import convert_pickle_to_safetensors
+    from core.library.pickle_import import convert_pickle_to_safetensors
 
     original_format = info.format
     converted = staged.path.with_name(staged.path.stem + "-converted.part")
@@ -233,7 +248,7 @@ def _inspect(staged: StagedFile, allow_pickle: bool) -> tuple[StagedFile, ModelF
         raise InvalidInput(f"'{staged.original_name}' could not be converted to safetensors: {exc}") from None
     staged.path.unlink(missing_ok=True)
     name = Path(staged.original_name).with_suffix(".safetensors").name
-    converted_staged = StagedFile(converted, result.sha256, result.size, name)
+    converted_staged = StagedFile(converted, result.hashes, result.size, name)
     return converted_staged, info, f"converted from {original_format} to safetensors in a sandbox"
 
 
@@ -246,14 +261,14 @@ def store_staged(models_dir: Path, staged: StagedFile, holder_of: DuplicateLooku
         refuse_duplicate(staged.sha256, holder_of)
         folder = models_dir / info.model_type
         folder.mkdir(parents=True, exist_ok=True)
-        final = folder / f"{autov2(staged.sha256)}-{secrets.token_hex(4)}.safetensors"
+        final = folder / f"{staged.hashes.autov2}-{secrets.token_hex(4)}.safetensors"
         os.rename(staged.path, final)
         _fsync_dir(folder)
     except BaseException:
         staged.path.unlink(missing_ok=True)
         raise
-    return StoredFile(final.relative_to(models_dir).as_posix(), staged.original_name, staged.size, staged.sha256,
-                      autov2(staged.sha256), info, scan_result, final)
+    return StoredFile(final.relative_to(models_dir).as_posix(), staged.original_name, staged.size, staged.hashes,
+                      info, scan_result, final)
 
 
 def discard(stored: StoredFile) -> None:

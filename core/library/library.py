@@ -6,47 +6,38 @@ the UI into cards and pages.
 
 from __future__ import annotations
 
-import base64
-import math
 from dataclasses import dataclass
 
-from peewee import SQL, NodeList, SqliteDatabase
+from peewee import SQL, NodeList, SqliteDatabase, fn
 
-from community.accounts import UserInfo
+from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
-from core.model_records import (  # noqa: F401  (re-exported: the records are part of this module's interface)
-    FileRecord, ModelRecord, VersionRecord, file_record, model_records, models_by_id, records_by_id)
-from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag, User
+from core.library.model_filters import ModelFilters, image_count, named_filters, narrowed
+from core.library.model_records import (  # noqa: F401  (re-exported: the records are part of this module's interface)
+    FileRecord,
+    ModelRecord,
+    VersionRecord,
+    file_record,
+    model_records,
+    models_by_id,
+    records_by_id,
+)
+from core.paging import MAX_PAGE_SIZE, Page, decode_cursor, paginate
+from core.search.fts import matching_file_ids
+from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag
 
 SORTS = {
     "newest": (AiModel.created_at.desc(), AiModel.id.desc()),
+    "oldest": (AiModel.created_at, AiModel.id),
     "most_liked": (AiModel.like_count.desc(), AiModel.id.desc()),
     "most_downloaded": (AiModel.download_count.desc(), AiModel.id.desc()),
+    "most_discussed": (AiModel.comment_count.desc(), AiModel.id.desc()),
+    "most_images": (image_count().desc(), AiModel.id.desc()),
 }
 # Civitai's names for the same sorts.
-SORT_ALIASES = {"Newest": "newest", "Highest Rated": "most_liked", "Most Liked": "most_liked",
-                "Most Downloaded": "most_downloaded"}
-MAX_PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class Page:
-    items: tuple
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def total_pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size)) if self.page_size else 1
-
-    @property
-    def next_page(self) -> int | None:
-        return self.page + 1 if self.page < self.total_pages else None
-
-    @property
-    def next_cursor(self) -> str | None:
-        return encode_cursor(self.page * self.page_size) if self.next_page else None
+SORT_ALIASES = {"Newest": "newest", "Oldest": "oldest", "Highest Rated": "most_liked", "Most Liked": "most_liked",
+                "Most Downloaded": "most_downloaded", "Most Discussed": "most_discussed",
+                "Most Images": "most_images"}
 
 
 @dataclass(frozen=True)
@@ -61,21 +52,7 @@ class ModelQuery:
     limit: int = 20
     cursor: str | None = None
     mine: bool = False
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind != "o" or not 0 <= int(value) < 2**63:  # an offset SQLite can take
-            raise ValueError
-        return int(value)
-    except ValueError:
-        raise InvalidInput("invalid cursor") from None
+    filters: ModelFilters = ModelFilters()
 
 
 def can_view(actor: UserInfo | None, model: AiModel | ModelRecord) -> bool:
@@ -128,27 +105,15 @@ def get_model(actor: UserInfo | None, model_id: int) -> ModelRecord:
 
 def _filtered(query, actor: UserInfo | None, q: ModelQuery):
     """``query`` (the models the actor may see) narrowed by the listing's filters."""
-    if q.mine:
-        query = query.where(AiModel.owner == (actor.id if actor else -1))
-    if q.types:
-        query = query.where(AiModel.type.in_([t.lower() for t in q.types]))
-    if q.base_models:
-        query = query.where(AiModel.base_model.in_(list(q.base_models)))
-    if q.tag:
-        query = query.where(AiModel.id.in_(ModelTag.select(ModelTag.model).join(Tag).where(Tag.name == q.tag.lower())))
-    if q.username:
-        from community.accounts import username_key
-        query = query.join(User, on=(AiModel.owner == User.id)).where(User.username_key == username_key(q.username))
-    if q.query.strip():
-        from community.search import matching_model_ids
-        query = query.where(AiModel.id.in_(matching_model_ids(q.query)))
-    return query
+    query = named_filters(query, actor, mine=q.mine, types=q.types, base_models=q.base_models, tag=q.tag,
+                          username=q.username, text=q.query)
+    return narrowed(query, actor, q.filters)
 
 
 def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
     sort = SORT_ALIASES.get(q.sort, q.sort) or "newest"
     if sort not in SORTS:
-        raise InvalidInput(f"unknown sort {q.sort!r}: use one of {', '.join(SORTS)}")
+        raise InvalidInput(f"sort: unknown {q.sort!r}; use one of {', '.join(SORT_ALIASES)}")
     limit = min(max(int(q.limit or 20), 1), MAX_PAGE_SIZE)
     offset = decode_cursor(q.cursor) if q.cursor else (max(int(q.page or 1), 1) - 1) * limit
     total = _filtered(visible_models(actor), actor, q).count()
@@ -166,17 +131,39 @@ def owned_models(actor: UserInfo | None) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
+# Hex length -> the columns a hash of that length may be in: Civitai's kinds share lengths, so an 8-digit hash
+# is tried as AutoV1 and as CRC32, a 64-digit one as SHA-256 and as BLAKE3.
+HASH_COLUMNS_BY_LENGTH = {
+    64: (ModelFile.sha256, ModelFile.blake3),
+    12: (ModelFile.autov3,),
+    10: (ModelFile.autov2,),
+    8: (ModelFile.autov1, ModelFile.crc32),
+}
+HASH_KINDS = "SHA256 or BLAKE3 (64 hex characters), AutoV3 (12), AutoV2 (10), AutoV1 or CRC32 (8)"
+
+
+def _hash_condition(value: str):
+    """Where a file with this (lower-case hex) hash may be; a CRC32 is also tried in the conventional byte
+    order, since Civitai writes it little-endian (``core.library.file_hashes.civitai_crc32``)."""
+    condition = None
+    for column in HASH_COLUMNS_BY_LENGTH[len(value)]:
+        term = column == value
+        condition = term if condition is None else condition | term
+    if len(value) == 8:
+        condition |= ModelFile.crc32 == bytes.fromhex(value)[::-1].hex()
+    return condition
+
+
 def find_version_by_hash(actor: UserInfo | None, file_hash: str) -> tuple[ModelRecord, VersionRecord]:
-    """The version holding a file with this SHA-256 or AutoV2 (any case)."""
+    """The version holding a file with this hash of any kind Civitai names (any case), among the versions the
+    actor may see."""
     value = (file_hash or "").strip().lower()
-    if len(value) == 64:
-        row = ModelFile.get_or_none(ModelFile.sha256 == value)
-    elif len(value) == 10:
-        row = ModelFile.select().where(ModelFile.autov2 == value).first()
-    else:
-        raise InvalidInput("give a SHA-256 (64 hex characters) or an AutoV2 hash (10 hex characters)")
+    if len(value) not in HASH_COLUMNS_BY_LENGTH or not all(ch in "0123456789abcdef" for ch in value):
+        raise InvalidInput(f"give a file hash: {HASH_KINDS}")
+    row = (ModelFile.select(ModelFile.version).join(ModelVersion).join(AiModel)
+           .where(_hash_condition(value), visible_to(actor)).order_by(ModelFile.id).first())
     if row is None:
-        raise NotFound(f"no file with hash {file_hash.upper()}")
+        raise NotFound(f"no file with hash {value.upper()}")
     return get_version(actor, row.version_id)
 
 
@@ -184,21 +171,26 @@ def get_version(actor: UserInfo | None, version_id: int) -> tuple[ModelRecord, V
     version = ModelVersion.get_or_none(ModelVersion.id == version_id)
     if version is None:
         raise NotFound(f"no model version with id {version_id}")
-    model = get_model(actor, version.model_id)
+    try:
+        model = get_model(actor, version.model_id)
+    except NotFound:  # the same answer as for no version at all: the model's id stays private
+        raise NotFound(f"no model version with id {version_id}") from None
     return model, next(v for v in model.versions if v.id == version_id)
 
 
-def holder_of(sha256: str) -> str | None:
-    """Describes the model that already holds a file with this hash, for duplicate messages."""
+def holder_of(actor: UserInfo | None, sha256: str) -> str | None:
+    """Describes the model that already holds a file with this hash, for duplicate messages: None when no
+    model does, "" when the actor may not see that model (its name and id stay private)."""
     row = (ModelFile.select(ModelFile, ModelVersion, AiModel).join(ModelVersion).join(AiModel)
            .where(ModelFile.sha256 == sha256).first())
-    return None if row is None else f"'{row.version.model.name}' (id {row.version.model_id})"
+    if row is None:
+        return None
+    model = row.version.model
+    return f"'{model.name}' (id {model.id})" if can_view(actor, model) else ""
 
 
 def list_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
     """Files whose original name matches ``text``, among models the actor may see: items are (model_id, FileRecord)."""
-    from community.search import matching_file_ids
-
     limit = min(max(limit, 1), MAX_PAGE_SIZE)
     query = (ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion).join(AiModel)
              .where(visible_to(actor)))
@@ -235,3 +227,14 @@ def count_download(store, version_id: int) -> None:
         version = ModelVersion.get_by_id(version_id)
         ModelVersion.update(download_count=ModelVersion.download_count + 1).where(ModelVersion.id == version_id).execute()
         AiModel.update(download_count=AiModel.download_count + 1).where(AiModel.id == version.model_id).execute()
+
+
+def list_tags(actor: UserInfo | None, text: str = "", page: int = 1, limit: int = 20) -> Page:
+    """Tags (their names holding ``text``), most used first, with how many models the actor may see carry each:
+    a Page of ``(name, model_count)``."""
+    count = fn.COUNT(ModelTag.id)
+    query = (Tag.select(Tag.name, count.alias("models")).join(ModelTag).join(AiModel).where(visible_to(actor))
+             .group_by(Tag.id))
+    if text.strip():
+        query = query.where(fn.INSTR(Tag.name, text.strip().lower()) > 0)
+    return paginate(query.order_by(count.desc(), Tag.name).tuples(), page, limit, list, max_size=200)

@@ -6,17 +6,30 @@ changes a model; visitors get NotAuthenticated, others Forbidden.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from community.accounts import UserInfo, record_admin_action
+from core.accounts.accounts import UserInfo, record_admin_action
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.ingest import StagedFile, StoredFile, discard, store_staged
-from core.library import ModelRecord, get_model, get_model_row, holder_of
-from core.store import BASE_MODELS, MODEL_TYPES, VISIBILITIES, AiModel, ModelFile, ModelTag, ModelVersion, Store, \
-    Tag, utcnow
+from core.library.base_models import BASE_MODELS, stored_name
+from core.library.file_hashes import hash_columns
+from core.library.ingest import StagedFile, StoredFile, discard, store_staged
+from core.library.library import ModelRecord, get_model, get_model_row, holder_of
+from core.library.model_records import COMMERCIAL_USES
+from core.store import (
+    MODEL_TYPES,
+    VISIBILITIES,
+    AiModel,
+    ModelFile,
+    ModelTag,
+    ModelVersion,
+    Store,
+    Tag,
+    utcnow,
+)
 
 MAX_TAGS = 20
 TAG_PATTERN = re.compile(r"^[\w .+#-]{1,64}$")
@@ -33,6 +46,11 @@ class ModelFields:
     tags: tuple[str, ...] | None = None
     trigger_words: tuple[str, ...] | None = None
     visibility: str | None = None
+    # The licence, Civitai's terms (``None``: keep, or Civitai's default on upload: everything allowed).
+    allow_no_credit: bool | None = None
+    allow_commercial_use: tuple[str, ...] | None = None  # of COMMERCIAL_USES; () or ("None",): none of them
+    allow_derivatives: bool | None = None
+    allow_different_license: bool | None = None
 
 
 def require_login(actor: UserInfo | None) -> UserInfo:
@@ -61,12 +79,42 @@ def split_list(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ..
     return tuple(seen)
 
 
+# The licence's true/false fields -> their names in Civitai's JSON (and in messages about them).
+LICENCE_FLAGS = {"allow_no_credit": "allowNoCredit", "allow_derivatives": "allowDerivatives",
+                 "allow_different_license": "allowDifferentLicense"}
+
+
+def stored_commercial_use(uses: tuple[str, ...]) -> str:
+    """The commercial uses as stored (comma-joined, in Civitai's order); ``"None"`` alone means none of them."""
+    unknown = [use for use in uses if use not in COMMERCIAL_USES + ("None",)]
+    if unknown:
+        raise InvalidInput(f"allowCommercialUse: unknown {', '.join(map(repr, unknown))}; "
+                           f"use None or any of {', '.join(COMMERCIAL_USES)}")
+    if "None" in uses and len(set(uses)) > 1:
+        raise InvalidInput("allowCommercialUse: None cannot be combined with other uses")
+    return ",".join(use for use in COMMERCIAL_USES if use in uses)
+
+
+def _licence_columns(fields: ModelFields) -> dict:
+    """The licence columns ``fields`` sets (checked); the ones left ``None`` are not in it."""
+    columns = {}
+    for name, api_name in LICENCE_FLAGS.items():
+        value = getattr(fields, name)
+        if value is not None:
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{api_name} must be true or false")
+            columns[name] = value
+    if fields.allow_commercial_use is not None:
+        columns["allow_commercial_use"] = stored_commercial_use(tuple(fields.allow_commercial_use))
+    return columns
+
+
 def _check_fields(fields: ModelFields) -> None:
     if fields.name is not None and not 1 <= len(fields.name.strip()) <= 200:
         raise InvalidInput("the model name must be 1-200 characters")
     if fields.type is not None and fields.type not in MODEL_TYPES:
         raise InvalidInput(f"type must be one of {', '.join(MODEL_TYPES)}")
-    if fields.base_model is not None and fields.base_model not in BASE_MODELS:
+    if fields.base_model is not None and stored_name(fields.base_model) is None:
         raise InvalidInput(f"base model must be one of {', '.join(BASE_MODELS)}")
     if fields.visibility is not None and fields.visibility not in VISIBILITIES:
         raise InvalidInput("visibility must be public or private")
@@ -80,6 +128,7 @@ def _check_fields(fields: ModelFields) -> None:
     if fields.trigger_words is not None and (len(fields.trigger_words) > 50
                                              or any(len(w) > 200 for w in fields.trigger_words)):
         raise InvalidInput("at most 50 trigger words of up to 200 characters")
+    _licence_columns(fields)
 
 
 def _set_tags(model_id: int, tags: tuple[str, ...]) -> None:
@@ -91,13 +140,13 @@ def _set_tags(model_id: int, tags: tuple[str, ...]) -> None:
 
 def _add_file_rows(version: ModelVersion, stored: StoredFile) -> None:
     ModelFile.create(version=version, original_name=stored.original_name, stored_path=stored.stored_path,
-                     size=stored.size, sha256=stored.sha256, autov2=stored.autov2, format="safetensors"
+                     size=stored.size, **hash_columns(stored.hashes), format="safetensors"
                      if stored.info.format != "diffusers" else "diffusers",
                      metadata=json.dumps(stored.info.metadata), scan_result=stored.scan_result)
 
 
-def _stored(models_dir: Path, staged: StagedFile, allow_pickle: bool) -> StoredFile:
-    return store_staged(models_dir, staged, holder_of, allow_pickle)
+def _stored(models_dir: Path, staged: StagedFile, allow_pickle: bool, actor: UserInfo) -> StoredFile:
+    return store_staged(models_dir, staged, functools.partial(holder_of, actor), allow_pickle)
 
 
 def create_model(store: Store, models_dir: Path, actor: UserInfo | None, staged: StagedFile, fields: ModelFields,
@@ -109,14 +158,15 @@ def create_model(store: Store, models_dir: Path, actor: UserInfo | None, staged:
     except BaseException:
         staged.path.unlink(missing_ok=True)
         raise
-    stored = _stored(models_dir, staged, allow_pickle)
+    stored = _stored(models_dir, staged, allow_pickle, actor)
     try:
         with store.write():
-            base = fields.base_model or stored.info.base_model
+            base = stored_name(fields.base_model) if fields.base_model else stored.info.base_model
             model = AiModel.create(
                 owner=actor.id, name=(fields.name or Path(stored.original_name).stem).strip()[:200],
                 type=fields.type or stored.info.model_type, base_model=base, description=fields.description or "",
-                trigger_words="\n".join(fields.trigger_words or ()), visibility=fields.visibility or "public")
+                trigger_words="\n".join(fields.trigger_words or ()), visibility=fields.visibility or "public",
+                **_licence_columns(fields))
             _set_tags(model.id, fields.tags or ())
             version = ModelVersion.create(model=model, name=version_name, base_model=base)
             _add_file_rows(version, stored)
@@ -136,7 +186,7 @@ def add_version(store: Store, models_dir: Path, actor: UserInfo | None, model_id
     except BaseException:
         staged.path.unlink(missing_ok=True)
         raise
-    stored = _stored(models_dir, staged, allow_pickle)
+    stored = _stored(models_dir, staged, allow_pickle, actor)
     try:
         with store.write():
             version = ModelVersion.create(model=model, name=name.strip(), base_model=stored.info.base_model)
@@ -154,10 +204,16 @@ def update_model(store: Store, actor: UserInfo | None, model_id: int, fields: Mo
     _check_fields(fields)
     changes = {key: getattr(fields, key) for key in ("name", "type", "base_model", "description", "visibility")
                if getattr(fields, key) is not None}
+    if fields.base_model is not None:
+        changes["base_model"] = stored_name(fields.base_model)
     if fields.trigger_words is not None:
         changes["trigger_words"] = "\n".join(fields.trigger_words)
+    changes.update(_licence_columns(fields))
     with store.write():
         AiModel.update(**changes, updated_at=utcnow()).where(AiModel.id == model_id).execute()
+        if "base_model" in changes:  # the versions that had the model's base model follow it
+            ModelVersion.update(base_model=changes["base_model"]).where(
+                (ModelVersion.model == model_id) & (ModelVersion.base_model == model.base_model)).execute()
         if fields.tags is not None:
             _set_tags(model_id, fields.tags)
         if actor.id != model.owner_id:
@@ -226,8 +282,8 @@ def import_from_hub(store: Store, models_dir: Path, actor: UserInfo | None, repo
     """Download one file from the Hugging Face Hub and ingest it like an upload."""
     import tempfile
 
-    from core.hf_import import download_from_hub
-    from core.ingest import HUB_PREFIX, incoming_dir, stage_local_file
+    from core.library.hf_import import download_from_hub
+    from core.library.ingest import HUB_PREFIX, incoming_dir, stage_local_file
 
     actor = require_login(actor)
     _check_fields(fields)

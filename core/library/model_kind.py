@@ -12,7 +12,7 @@ layouts in the wild:
 * VAE: LDM (``encoder.down.*``/``decoder.up.*``) or diffusers AutoencoderKL;
 * anything else is ``other``.
 
-The base model comes first from the weights (cross-attention width, text
+The base model (each family's usual name, ``core.library.base_models``) comes first from the weights (cross-attention width, text
 encoder width, SDXL-only keys), then from training metadata hints.
 """
 
@@ -22,10 +22,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.library.base_models import OTHER_BASE, SD1, SD2, SDXL
+
 CHECKPOINT, LORA, EMBEDDING, VAE, OTHER = "checkpoint", "lora", "embedding", "vae", "other"
 MODEL_TYPES = (CHECKPOINT, LORA, EMBEDDING, VAE, OTHER)
-SD1, SD2, SDXL = "SD 1.x", "SD 2.x", "SDXL"
-BASE_MODELS = (SD1, SD2, SDXL, OTHER)
 
 # Cross-attention context width (the text encoder's hidden size) per family.
 _CONTEXT_DIM_BASE = {768: SD1, 1024: SD2, 2048: SDXL}
@@ -73,8 +73,8 @@ def detect_model(shapes: Shapes, metadata: Mapping[str, str] | None = None) -> t
     if embedding_base is not None:
         return EMBEDDING, embedding_base
     if _is_vae(keys):
-        return VAE, _metadata_base(metadata) or OTHER
-    return OTHER, _context_base(shapes) or _metadata_base(metadata) or OTHER
+        return VAE, _metadata_base(metadata) or OTHER_BASE
+    return OTHER, _context_base(shapes) or _metadata_base(metadata) or OTHER_BASE
 
 
 def detect_diffusers(model_index: Mapping[str, Any], unet_config: Mapping[str, Any] | None) -> tuple[str, str]:
@@ -90,7 +90,7 @@ def detect_diffusers(model_index: Mapping[str, Any], unet_config: Mapping[str, A
             base = _CONTEXT_DIM_BASE.get(context)
     if base is None and "XL" in str(model_index.get("_class_name", "")):
         base = SDXL
-    return CHECKPOINT, base or OTHER
+    return CHECKPOINT, base or OTHER_BASE
 
 
 def _context_dim(shapes: Shapes) -> int | None:
@@ -119,7 +119,7 @@ def _checkpoint_base(shapes: Shapes) -> str:
         return SDXL  # e.g. the SDXL refiner (context width 1280)
     if any(k.startswith("cond_stage_model.transformer.") for k in keys):
         return SD1
-    return OTHER
+    return OTHER_BASE
 
 
 def _is_lora(keys: Sequence[str]) -> bool:
@@ -132,7 +132,7 @@ def _lora_base(shapes: Shapes, metadata: Mapping[str, str]) -> str:
         return SDXL
     if any("label_emb" in k or "add_embedding" in k for k in keys):
         return SDXL
-    return _context_base(shapes) or _text_encoder_base(shapes) or _metadata_base(metadata) or OTHER
+    return _context_base(shapes) or _text_encoder_base(shapes) or _metadata_base(metadata) or OTHER_BASE
 
 
 def _text_encoder_base(shapes: Shapes) -> str | None:
@@ -151,7 +151,7 @@ def _embedding_base(shapes: Shapes) -> str | None:
     named = [k for k in shapes if k == "emb_params" or k.startswith("string_to_param")]
     if named and len(shapes) == 1:
         width = _vectors(shapes[named[0]])
-        return _TEXT_DIM_BASE.get(width, OTHER) if width is not None else None
+        return _TEXT_DIM_BASE.get(width, OTHER_BASE) if width is not None else None
     if len(shapes) == 1:  # A1111 also accepts any single small [vectors, width] tensor
         width = _vectors(next(iter(shapes.values())))
         return _TEXT_DIM_BASE.get(width) if width is not None else None
@@ -197,7 +197,7 @@ def _base_from_text(text: str, prefixes: Mapping[str, str]) -> str:
     for prefix, base in prefixes.items():
         if text.startswith(prefix):
             return base
-    return OTHER  # a known field naming another family (Flux, SD3, ...)
+    return OTHER_BASE  # a known field naming another family (Flux, SD3, ...)
 
 
 def _base_from_name(name: str) -> str | None:

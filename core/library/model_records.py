@@ -16,7 +16,22 @@ from peewee import JOIN, fn
 from core.compiled_sql import rows_for_ids
 from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored
 
-TAG_SEPARATOR = "\n"  # tag names never hold one (core.library_edit.TAG_PATTERN)
+TAG_SEPARATOR = "\n"  # tag names never hold one (core.library.library_edit.TAG_PATTERN)
+COMMERCIAL_USES = ("Image", "RentCivit", "Rent", "Sell")  # Civitai's CommercialUse values ("None": none of them)
+
+
+@dataclass(frozen=True)
+class Licence:
+    """What the owner lets others do with the model, Civitai's terms; the defaults are Civitai's."""
+
+    allow_no_credit: bool = True
+    allow_commercial_use: tuple[str, ...] = COMMERCIAL_USES
+    allow_derivatives: bool = True
+    allow_different_license: bool = True
+
+
+def commercial_uses(stored: str) -> tuple[str, ...]:
+    return tuple(use for use in stored.split(",") if use)
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,10 @@ class FileRecord:
     size: int
     sha256: str
     autov2: str
+    autov1: str | None  # the other hashes (core.library.file_hashes): None where they do not apply, or for a
+    autov3: str | None  # file stored before they were computed until a scan fills them in
+    crc32: str | None
+    blake3: str | None
     format: str
     metadata: dict
     scan_result: str
@@ -69,6 +88,7 @@ class ModelRecord:
     cover_image: str | None  # newest published image made with it, relative to outputs_dir
     versions: tuple[VersionRecord, ...]
     preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
+    licence: Licence = Licence()
 
 
 def _metadata(text: str | None) -> dict:
@@ -79,8 +99,8 @@ def _metadata(text: str | None) -> dict:
 
 
 FILE_COLUMNS = (ModelFile.id, ModelFile.original_name, ModelFile.stored_path, ModelFile.size, ModelFile.sha256,
-                ModelFile.autov2, ModelFile.format, ModelFile.metadata, ModelFile.scan_result, ModelFile.is_primary,
-                ModelFile.created_at)
+                ModelFile.autov2, ModelFile.autov1, ModelFile.autov3, ModelFile.crc32, ModelFile.blake3, ModelFile.format,
+                ModelFile.metadata, ModelFile.scan_result, ModelFile.is_primary, ModelFile.created_at)
 
 
 def file_record(row: ModelFile) -> FileRecord:
@@ -90,9 +110,10 @@ def file_record(row: ModelFile) -> FileRecord:
 def file_record_of(version_id: int, values: Sequence) -> FileRecord:
     """A FileRecord from the values of ``FILE_COLUMNS``, raw from the database (no peewee object in between)
     or read from a row."""
-    (file_id, name, stored, size, sha256, autov2, kind, metadata, scan, primary, created) = values
-    return FileRecord(file_id, version_id, name, stored, size, sha256, autov2, kind, _metadata(metadata), scan,
-                      bool(primary), iso_stored(created))
+    (file_id, name, stored, size, sha256, autov2, autov1, autov3, crc32, blake3, kind, metadata, scan, primary,
+     created) = values
+    return FileRecord(file_id, version_id, name, stored, size, sha256, autov2, autov1, autov3, crc32, blake3, kind,
+                      _metadata(metadata), scan, bool(primary), iso_stored(created))
 
 
 def _models_by_id(ids: list[int]):
@@ -158,7 +179,8 @@ def _extras_of(model_ids: Sequence[int]) -> dict[int, _Extras]:
 _MODEL_COLUMNS = (AiModel.id, AiModel.name, AiModel.type, AiModel.base_model, AiModel.description,
                   AiModel.trigger_words, AiModel.visibility, AiModel.owner, AiModel.source, AiModel.is_demo,
                   AiModel.created_at, AiModel.updated_at, AiModel.like_count, AiModel.download_count,
-                  AiModel.comment_count, AiModel.preview_path)
+                  AiModel.comment_count, AiModel.preview_path, AiModel.allow_no_credit, AiModel.allow_commercial_use,
+                  AiModel.allow_derivatives, AiModel.allow_different_license)
 
 
 def _model_columns(ids: list[int]):
@@ -183,8 +205,9 @@ def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
 
 def _record(row: tuple, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
     (model_id, name, kind, base_model, description, trigger_words, visibility, owner_id, source, is_demo, created,
-     updated, likes, downloads, comments, preview) = row
+     updated, likes, downloads, comments, preview, no_credit, commercial, derivatives, different_license) = row
     return ModelRecord(
         model_id, name, kind, base_model, description, extras.tags, tuple(w for w in trigger_words.split("\n") if w),
         visibility, owner_id, extras.owner, source, bool(is_demo), iso_stored(created), iso_stored(updated), likes,
-        downloads, comments, extras.cover_image, versions, preview)
+        downloads, comments, extras.cover_image, versions, preview,
+        Licence(bool(no_credit), commercial_uses(commercial), bool(derivatives), bool(different_license)))

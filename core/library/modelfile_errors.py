@@ -38,7 +38,7 @@ def pickle_refusal_message(name: str, fmt: str, detail: str = "") -> str:
         f"'{name}'{where} is {kind} (.ckpt/.pt/.pth/.bin style). Loading a pickle can run "
         "arbitrary code, so only safetensors files are accepted. Convert it on a machine "
         f"you trust, for example with `python visionary_app.py convert-pickle {name}` "
-        "(or `python -m core.pickle_import FILE`, or the convert script of the safetensors "
+        "(or `python -m core.library.pickle_import FILE`, or the convert script of the safetensors "
         "project), and upload the resulting .safetensors file. An admin can instead start "
         "the server with --allow-pickle-import to convert pickles in a sandboxed process."
     )

@@ -3,14 +3,14 @@
 Plain Python, no web or database knowledge.  The format of a file is always
 decided from its content, never from its extension, and nothing here ever
 unpickles anything: pickles are recognised and refused (or handed to
-`core.pickle_import`, which converts them in a sandboxed child process).
+`core.library.pickle_import`, which converts them in a sandboxed child process).
 
 Public API (see each docstring):
 
 * `sniff_format(path)` -> "safetensors" | "pickle" | "torch-zip" | "diffusers" | "unknown"
-* `validate_safetensors(path)` -> `SafetensorsHeader` (from `core.safetensors_check`)
+* `validate_safetensors(path)` -> `SafetensorsHeader` (from `core.library.safetensors_check`)
 * `validate_diffusers_folder(path)` -> `DiffusersFolder`
-* `detect_model(shapes, metadata)` -> (model_type, base_model) (from `core.model_kind`)
+* `detect_model(shapes, metadata)` -> (model_type, base_model) (from `core.library.model_kind`)
 * `inspect_model_file(path, allow_pickle=False)` -> `ModelFileInfo`
 * `HashingWriter`, `copy_and_hash`, `sha256_file`, `autov2`
 * `ModelFileError`, `PickleRefused`
@@ -29,12 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from core.model_kind import (  # noqa: F401  (re-exported)
-    BASE_MODELS, CHECKPOINT, MODEL_TYPES, OTHER, detect_diffusers, detect_model,
+from core.library.base_models import OTHER_BASE
+from core.library.model_kind import (  # noqa: F401  (re-exported)
+    CHECKPOINT,
+    MODEL_TYPES,
+    OTHER,
+    detect_diffusers,
+    detect_model,
 )
-from core.modelfile_errors import PICKLE_FORMATS, ModelFileError, PickleRefused  # noqa: F401
-from core.safetensors_check import (  # noqa: F401
-    MAX_HEADER_BYTES, SafetensorsHeader, TensorInfo, validate_safetensors,
+from core.library.modelfile_errors import PICKLE_FORMATS, ModelFileError, PickleRefused  # noqa: F401
+from core.library.safetensors_check import (  # noqa: F401
+    MAX_HEADER_BYTES,
+    SafetensorsHeader,
+    TensorInfo,
+    validate_safetensors,
 )
 
 FORMATS = ("safetensors", "pickle", "torch-zip", "diffusers", "unknown")
@@ -220,7 +228,7 @@ def inspect_model_file(path: str | os.PathLike, *, allow_pickle: bool = False) -
     """Sniff, validate and classify a model file or diffusers folder.
 
     Raises `PickleRefused` for pickles unless ``allow_pickle`` (the caller then
-    converts with `core.pickle_import.convert_pickle_to_safetensors`), and
+    converts with `core.library.pickle_import.convert_pickle_to_safetensors`), and
     `ModelFileError` for malformed or unrecognised files.
     """
     path = Path(path)
@@ -238,7 +246,7 @@ def inspect_model_file(path: str | os.PathLike, *, allow_pickle: bool = False) -
     if fmt in PICKLE_FORMATS:
         if not allow_pickle:
             raise PickleRefused(path, fmt)
-        return ModelFileInfo(fmt, OTHER, OTHER, {}, 0, path.stat().st_size)
+        return ModelFileInfo(fmt, OTHER, OTHER_BASE, {}, 0, path.stat().st_size)
     raise ModelFileError(
         f"'{path.name}' is not a model file we recognise: expected a safetensors file, "
         "a diffusers folder (with model_index.json) or a PyTorch checkpoint"

@@ -1,7 +1,7 @@
 """Convert a pickle checkpoint (.ckpt/.pt/.pth/.bin) to safetensors, safely.
 
 The calling process never unpickles anything.  The work happens in a separate
-short-lived child (`core/pickle_worker.py`) that
+short-lived child (`core/library/pickle_worker.py`) that
 
 * runs under ``resource`` limits set in ``preexec_fn``: CPU seconds, address
   space, output file size, open files, no core dumps;
@@ -16,7 +16,7 @@ The parent then validates the output as any upload (`validate_safetensors`),
 hashes it, and moves it into place atomically.  On any failure no output file
 is left behind.
 
-Command line: ``python -m core.pickle_import IN [OUT]``.
+Command line: ``python -m core.library.pickle_import IN [OUT]``.
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from core.modelfile_errors import PICKLE_FORMATS, ModelFileError
-from core.modelfiles import sniff_format, sha256_file
-from core.safetensors_check import SafetensorsHeader, validate_safetensors
+from core.library.file_hashes import FileHashes, hash_file
+from core.library.modelfile_errors import PICKLE_FORMATS, ModelFileError
+from core.library.modelfiles import sniff_format
+from core.library.safetensors_check import SafetensorsHeader, validate_safetensors
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,15 @@ class ConversionResult:
     """The converted, re-validated and re-hashed safetensors file."""
 
     path: Path
-    sha256: str
+    hashes: FileHashes
     size: int
     header: SafetensorsHeader
     dropped: tuple[str, ...]  # non-tensor entries left out (first 50)
     network_isolated: bool
+
+    @property
+    def sha256(self) -> str:
+        return self.hashes.sha256
 
 
 def convert_pickle_to_safetensors(src: str | os.PathLike, dst: str | os.PathLike, *,
@@ -98,7 +103,7 @@ def convert_pickle_to_safetensors(src: str | os.PathLike, dst: str | os.PathLike
     try:
         report = _run_worker(src, tmp, limits)
         header = validate_safetensors(tmp)
-        digest = sha256_file(tmp)
+        hashes = hash_file(tmp)
         _fsync(tmp)
         os.replace(tmp, dst)
     except BaseException:
@@ -109,7 +114,7 @@ def convert_pickle_to_safetensors(src: str | os.PathLike, dst: str | os.PathLike
     if not isolated:
         log.warning("pickle conversion of %s ran without network isolation "
                     "(user namespaces are not available here)", src.name)
-    return ConversionResult(dst, digest, header.file_size, header,
+    return ConversionResult(dst, hashes, header.file_size, header,
                             tuple(report.get("dropped", ())), isolated)
 
 
@@ -283,10 +288,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m core.pickle_import IN [OUT]``: convert on the command line."""
+    """``python -m core.library.pickle_import IN [OUT]``: convert on the command line."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (1, 2) or args[0] in ("-h", "--help"):
-        print("usage: python -m core.pickle_import IN.ckpt [OUT.safetensors]", file=sys.stderr)
+        print("usage: python -m core.library.pickle_import IN.ckpt [OUT.safetensors]", file=sys.stderr)
         return 2
     src = Path(args[0])
     dst = Path(args[1]) if len(args) == 2 else src.with_suffix(".safetensors")

@@ -1,7 +1,7 @@
 """Child process that converts ONE pickle checkpoint to safetensors.
 
-Run only by `core.pickle_import`, as ``python -I core/pickle_worker.py IN OUT``
-(``python -m core.pickle_worker IN OUT`` works too), inside resource limits and,
+Run only by `core.library.pickle_import`, as ``python -I core/library/pickle_worker.py IN OUT``
+(``python -m core.library.pickle_worker IN OUT`` works too), inside resource limits and,
 where the OS allows, without network.  It must stay self-contained (stdlib,
 torch, safetensors) so that running it imports nothing else of the project.
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.modelfile_errors import ModelFileError
+from core.library.modelfile_errors import ModelFileError
 
 # The safetensors library refuses headers above 100 MB; so do we.
 MAX_HEADER_BYTES = 100_000_000
@@ -58,7 +58,7 @@ class SafetensorsHeader:
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        """Tensor name -> shape, the input `core.model_kind.detect_model` wants."""
+        """Tensor name -> shape, the input `core.library.model_kind.detect_model` wants."""
         return {name: info.shape for name, info in self.tensors.items()}
 
 

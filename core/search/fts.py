@@ -1,6 +1,6 @@
 """Search: the only module that knows how text search is done.
 
-On SQLite the FTS5 tables of ``core.search_index`` answer (kept in step by
+On SQLite the FTS5 tables of ``core.search.index`` answer (kept in step by
 triggers); on other databases a ``LIKE`` scan does.  User text never reaches
 FTS5 as syntax: it is cut into words of letters and digits, each quoted, so
 ``"``, ``*``, ``AND (`` or ``name:`` are plain text and never an error.  The
@@ -16,7 +16,7 @@ search scores at most ``WINDOW`` newest matches of the whole text plus at most
 ``WINDOW`` newest matches in the name, so a query that matches half of a large
 table still answers in milliseconds; the newest name matches are always among
 the candidates.  The name matches come from the name-only tables of
-``core.search_index``: a column filter on the whole-text table would walk a
+``core.search.index``: a column filter on the whole-text table would walk a
 common word's whole match list to find the few rows with it in the name.  The
 scores are computed here: each window row comes with its text, every matched
 word marked by FTS5's ``highlight()`` as many times as its column's weight,
@@ -35,17 +35,12 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable
+from typing import Callable, Hashable
 
 from peewee import SQL, SqliteDatabase
 
-from community.accounts import USER_INFO_COLUMNS, UserInfo, user_info_of
-from community.paging import slice_page
-from core.compiled_sql import rows_for_ids
-from core.library import Page, records_by_id, visible_models, visible_to
-from core.model_records import FILE_COLUMNS, file_record_of
-from core.search_index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User
+from core.search.index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
+from core.store import AiModel, Image, ModelFile, ModelTag, Tag, User
 
 WINDOW = 100
 BM25_K1 = 1.2  # FTS5's bm25 constants
@@ -202,7 +197,7 @@ def per_row_test(scope) -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def compiled_scope(build: Callable, actor: UserInfo | None) -> tuple[str, tuple]:
+def compiled_scope(build: Callable, actor: Hashable) -> tuple[str, tuple]:
     """``per_row_test(build(actor))``, its SQL written once per (scope, viewer, kind of database): peewee takes
     longer to write a joined scope's SQL than FTS5 takes to find the window. ``build`` must be a module-level
     function."""
@@ -210,7 +205,7 @@ def compiled_scope(build: Callable, actor: UserInfo | None) -> tuple[str, tuple]
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled_scope(build: Callable, actor: UserInfo | None, _kind: type) -> tuple[str, tuple]:
+def _compiled_scope(build: Callable, actor: Hashable, _kind: type) -> tuple[str, tuple]:
     return per_row_test(build(actor))
 
 
@@ -247,53 +242,3 @@ def in_order(rows, ids: list[int]) -> list:
     """``rows`` (having ``id``) sorted as ``ids`` lists them."""
     by_id = {row.id: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
-
-
-def search_models(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
-    """Models the actor may see, ranked by how well they match ``text``: a Page of ModelRecord."""
-    ranked = ranked_ids(ModelSearch, text, _visible_model_ids(actor), compiled_scope(_visible_model_ids, actor))
-    ids, page, limit = slice_page(ranked, page, limit)
-    return Page(tuple(records_by_id(ids)), len(ranked), page, limit)
-
-
-def _files_by_id(ids: list[int]):
-    return (ModelFile.select(*FILE_COLUMNS, ModelFile.version, ModelVersion.model).join(ModelVersion)
-            .where(ModelFile.id.in_(ids)))
-
-
-def _users_by_id(ids: list[int]):
-    return User.select(*USER_INFO_COLUMNS).where(User.id.in_(ids))
-
-
-def _rows_by_id(build, ids: list[int]) -> dict[int, tuple]:
-    """``build(ids)``'s rows as tuples by their first column (the query's SQL written once: core.compiled_sql)."""
-    return {row[0]: row for row in rows_for_ids(AiModel._meta.database, build, ids)}
-
-
-def _visible_file_ids(actor: UserInfo | None):
-    return ModelFile.select(ModelFile.id).join(ModelVersion).join(AiModel).where(visible_to(actor))
-
-
-def _visible_model_ids(actor: UserInfo | None):
-    return visible_models(actor).select(AiModel.id)
-
-
-def _all_user_ids(_actor: None):
-    return User.select(User.id)
-
-
-def search_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
-    """Files of models the actor may see, ranked by their file name: a Page of (model_id, FileRecord)."""
-    ranked = ranked_ids(FileSearch, text, _visible_file_ids(actor), compiled_scope(_visible_file_ids, actor))
-    ids, page, limit = slice_page(ranked, page, limit)
-    rows = _rows_by_id(_files_by_id, ids)  # a file's columns, its version's id, its model's id
-    items = tuple((rows[i][-1], file_record_of(rows[i][-2], rows[i][:-2])) for i in ids if i in rows)
-    return Page(items, len(ranked), page, limit)
-
-
-def search_users(text: str, page: int = 1, limit: int = 20) -> Page:
-    """Users ranked by name (then bio) match: a Page of UserInfo."""
-    ranked = ranked_ids(UserSearch, text, _all_user_ids(None), compiled_scope(_all_user_ids, None))
-    ids, page, limit = slice_page(ranked, page, limit)
-    rows = _rows_by_id(_users_by_id, ids)
-    return Page(tuple(user_info_of(rows[i]) for i in ids if i in rows), len(ranked), page, limit)

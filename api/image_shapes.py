@@ -1,0 +1,66 @@
+"""Civitai-shaped JSON for images: the ``/images`` listing's records and the sample images of a model version."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from community.gallery import ImageRecord
+
+from .shapes import base_url
+
+META_NAMES = {"Prompt": "prompt", "Negative prompt": "negativePrompt", "Seed": "seed", "Steps": "steps",
+              "Sampler": "sampler", "CFG scale": "cfgScale"}
+META_TYPES = {"seed": int, "steps": int, "cfgScale": float}
+# Civitai's browsing levels are bit flags (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX); everything here is PG until the
+# site rates images.
+PG = 1
+
+
+def _typed(name: str, value):
+    try:
+        return META_TYPES[name](value) if name in META_TYPES else value
+    except (TypeError, ValueError):
+        return value
+
+
+def civitai_meta(image: ImageRecord) -> dict | None:
+    """The parsed A1111 parameters under Civitai's names (``prompt``, ``cfgScale``, ``Size``, ``Model hash`` ...)."""
+    meta = image.meta
+    if not meta and not image.prompt:
+        return None
+    out = {"prompt": image.prompt, "negativePrompt": image.negative_prompt}
+    for key, value in meta.items():
+        if key == "Lora hashes dict" or key.endswith("-2"):
+            continue
+        if key.endswith("-1") and f"{key[:-2]}-2" in meta:
+            out[key[:-2]] = f"{value}x{meta[key[:-2] + '-2']}"
+        else:
+            out[META_NAMES.get(key, key)] = _typed(META_NAMES.get(key, key), value)
+    return out
+
+
+def image_url(request: Request, image: ImageRecord) -> str:
+    return f"{base_url(request)}/media/{image.path}"
+
+
+def image_json(request: Request, image: ImageRecord) -> dict:
+    """An item of ``/api/v1/images``."""
+    return {
+        "id": image.id, "url": image_url(request, image), "hash": image.blurhash,
+        "width": image.width, "height": image.height, "nsfw": False, "nsfwLevel": "None", "browsingLevel": PG,
+        "type": "image", "createdAt": image.published_at or image.created_at, "published": image.published,
+        "postId": image.post_id, "username": image.username, "baseModel": image.base_model,
+        "modelId": image.model_id, "modelVersionId": image.model_version_id,
+        "modelVersionIds": [image.model_version_id] if image.model_version_id else [],
+        "stats": {"likeCount": image.like_count, "heartCount": 0, "laughCount": 0, "cryCount": 0,
+                  "dislikeCount": 0, "commentCount": 0},
+        "meta": civitai_meta(image),
+    }
+
+
+def version_image_json(request: Request, image: ImageRecord) -> dict:
+    """An item of a model version's ``images``."""
+    meta = civitai_meta(image)
+    return {"id": image.id, "url": image_url(request, image), "nsfwLevel": PG, "width": image.width,
+            "height": image.height, "hash": image.blurhash, "type": "image", "hasMeta": meta is not None,
+            "onSite": True, "meta": meta}
