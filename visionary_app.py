@@ -37,13 +37,13 @@ def build_context(config: Config):
     from core.context import AppContext
     from core.generation.demo_model import install_demo_model
     from core.library.ingest import clear_incoming
-    from core.store import Store
+    from core.migrations import open_store
 
     config.models_path.mkdir(parents=True, exist_ok=True)
     config.outputs_path.mkdir(parents=True, exist_ok=True)
     if removed := clear_incoming(config.models_path):
         log.info("removed %d partial upload(s) left in %s by an interrupted run", removed, config.models_path)
-    context = AppContext(config=config, store=Store(config.db))
+    context = AppContext(config=config, store=open_store(config.db))
     if config.admin_user:
         accounts.promote_admin(context.store, config.admin_user)
     install_demo_model(context.store, config.models_path)
@@ -179,10 +179,10 @@ def backup(args: list[str]) -> int:
     if not args or args[0].startswith("-"):
         print("usage: python visionary_app.py backup PATH [--db PATH_OR_URL]", file=sys.stderr)
         return 2
-    from core.store import Store
+    from core.migrations import open_store
 
     config = load_config(args[1:])
-    store = Store(config.db)
+    store = open_store(config.db)
     try:
         path = store.backup(args[0])
     except (ValueError, RuntimeError) as exc:

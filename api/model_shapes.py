@@ -11,8 +11,8 @@ from community.gallery import ImageRecord, version_images
 from core.accounts.accounts import UserInfo
 from core.errors import NotFound
 from core.library.base_models import family_of
-from core.library.library import FileRecord, ModelRecord, VersionRecord
 from core.library.model_filters import FILE_FORMATS, GENERATION_KINDS
+from core.library.model_records import FileRecord, ModelRecord, VersionRecord
 
 from .image_shapes import PG, version_image_json
 from .shapes import CIVITAI_TYPES, base_url

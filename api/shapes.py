@@ -33,14 +33,6 @@ def list_param(values: list[str] | None) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
 
 
-def refuse_unknown(request: Request, known: set[str], hints: dict[str, str] | None = None) -> None:
-    """A 400 naming the first query parameter this route does not take (none is silently ignored)."""
-    for name in request.query_params:
-        if name not in known:
-            reason = (hints or {}).get(name, f"{request.url.path} does not take it")
-            raise InvalidInput(f"{name}: {reason}")
-
-
 def id_list(name: str, values: list[str] | None) -> tuple[int, ...]:
     """A Civitai list of ids (comma-joined or repeated); a 400 naming ``name`` for anything else."""
     parts = list_param(values)

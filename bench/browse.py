@@ -53,9 +53,10 @@ class Samples:
 
 def seed_database(server: LiveServer, models: int) -> list[int]:
     """Models (with their versions, files and owners) written before the server starts; returns their ids."""
-    from core.store import AiModel, Store
+    from core.migrations import open_store
+    from core.store import AiModel
 
-    store = Store(str(server.db_path))
+    store = open_store(str(server.db_path))
     try:
         build_library(store.db, LibrarySizes(users=max(1, models // 10), models=models, images=0), vocab_size=5_000)
         return [row.id for row in AiModel.select(AiModel.id)]

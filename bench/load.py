@@ -114,9 +114,10 @@ class Client:
 
 def seed(server: LiveServer, sizes: Sizes) -> tuple[list[int], list[str]]:
     """The library, written before the server starts; a few models (the touched ones) get activity."""
-    from core.store import AiModel, Store
+    from core.migrations import open_store
+    from core.store import AiModel
 
-    store = Store(str(server.db_path))
+    store = open_store(str(server.db_path))
     try:
         words = build_library(store.db, sizes.library, vocab_size=5_000)
         ids = [row.id for row in AiModel.select(AiModel.id).order_by(AiModel.id)]

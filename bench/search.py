@@ -153,10 +153,10 @@ def rows_for(conditions: dict[str, dict], classes: dict[str, list[str]], library
 
 
 def run(ws: Workspace) -> list[Row]:
-    from core.store import Store
+    from core.migrations import open_store
 
     sizes = QUICK if ws.quick else FULL
-    store = Store(str(ws.path("search") / "search.db"))
+    store = open_store(str(ws.path("search") / "search.db"))
     try:
         started = time.monotonic()
         words = build_library(store.db, sizes.library)

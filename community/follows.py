@@ -9,8 +9,9 @@ from peewee import SQL, Value, fn
 from community.gallery import ImageRecord, image_records
 from core.accounts.accounts import UserInfo, find_user, user_info
 from core.errors import InvalidInput, NotFound
-from core.library.library import ModelRecord, model_records, visible_models
+from core.library.library import visible_models
 from core.library.library_edit import require_login
+from core.library.model_records import ModelRecord, model_records
 from core.paging import Page, bounds
 from core.store import AiModel, Follow, Image, Store, User
 

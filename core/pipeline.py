@@ -1,4 +1,4 @@
-"""Offline Stable Diffusion loader, pipeline cache and txt2img engine.
+"""Offline Stable Diffusion loader and pipeline cache: the engine room under ``core.generation``.
 
 Plain Python: no web, UI or database knowledge. The stages, in the order a
 generation goes through them:
@@ -12,10 +12,9 @@ generation goes through them:
    fetched from a hub: every call passes ``local_files_only=True`` and a local
    config folder.
 3. ``PipelineCache`` — an LRU of loaded pipelines keyed by the file's SHA-256.
-4. ``GenerationRequest`` + ``check_inputs`` — validated parameters.
-5. ``generate`` — one CPU ``torch.Generator`` per image (seed, seed+1, ...),
-   the sampler's scheduler, LoRAs for this run only, progress and interrupt hooks.
-   (4 and 5 live in ``core.generation.diffusion`` and are re-exported here.)
+
+The request and the denoise loop that run on a loaded pipeline are
+``core.generation.diffusion`` (which imports this module, never the reverse).
 
 torch and diffusers are imported inside the functions, so importing this module
 at web-app start-up costs nothing.
@@ -32,24 +31,6 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterator
-
-from core.generation.diffusion import (
-    GenerationRequest,
-    ModelLock,
-    check_inputs,
-    generate,
-    infotext,
-    model_lock,
-    resolve_seeds,
-)
-from core.generation.lora import parse_lora_tags
-from core.generation.samplers import sampler_names, sdapi_samplers, sdapi_schedulers
-
-__all__ = [  # loading and caching here; the engine re-exported from core.generation.diffusion
-    "CONFIGS_DIR", "GenerationRequest", "ModelLoadError", "ModelLock", "PipelineCache", "check_inputs",
-    "find_config_dir", "generate", "infotext", "load_pipeline", "load_vae", "model_lock", "parse_lora_tags",
-    "resolve_device", "resolve_seeds", "safetensors_shapes", "sampler_names", "sdapi_samplers", "sdapi_schedulers",
-]
 
 CONFIGS_DIR = Path(__file__).resolve().parent / "pipeline_configs"
 BASE_CONFIG_DIRS = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl"}  # by family (core.library.base_models)
@@ -228,7 +209,6 @@ def _prepare(pipe, device):
             pipe.enable_xformers_memory_efficient_attention()
         except Exception:  # a broken xformers build: SDPA stays in place
             pass
-    model_lock(pipe)
     return pipe
 
 

@@ -1,4 +1,4 @@
-"""The database: schema, connection and schema migrations.
+"""The database: its tables and the connection (the migrations that build them: ``core.migrations``).
 
 SQLite is the default (a file, WAL journal, ``busy_timeout``, foreign keys on,
 ``BEGIN IMMEDIATE`` for every write transaction so that concurrent writers
@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 from peewee import (
     BigIntegerField,
@@ -30,9 +30,6 @@ from peewee import (
     SqliteDatabase,
     TextField,
 )
-
-from core.data_version import create_library_version
-from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -241,10 +238,6 @@ SCHEMA_MODELS: list[type[Model]] = [SchemaVersion, User, Session, AuditLog, AiMo
                                     ModelTag, ScanCache, Image, Comment, ModelLike, ImageLike, Follow]
 
 
-def _create_initial_schema(db: Database) -> None:
-    db.create_tables(SCHEMA_MODELS)
-
-
 class UserPreference(BaseModel):
     """One per-user setting, e.g. the checkpoint the A1111 API uses for this user (migration 3)."""
 
@@ -254,10 +247,6 @@ class UserPreference(BaseModel):
 
     class Meta:
         indexes = ((("user", "key"), True),)
-
-
-def _create_user_preferences(db: Database) -> None:
-    db.create_tables([UserPreference])
 
 
 class Invite(BaseModel):
@@ -271,86 +260,7 @@ class Invite(BaseModel):
     used_at = DateTimeField(null=True)
 
 
-def _create_invites(db: Database) -> None:
-    db.create_tables([Invite])
-
-
-def _add_model_preview(db: Database) -> None:
-    """``model.preview_path`` (databases made before it existed; new ones get it from version 1)."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    if "preview_path" not in {column.name for column in db.get_columns("model")}:
-        migrate(SchemaMigrator.from_database(db).add_column("model", "preview_path", AiModel.preview_path))
-
-
-def _index_published_images_by_model(db: Database) -> None:
-    """Model covers and sample images look up a model's newest published images; without this index SQLite
-    walks every published image (the ``published`` index) for each listing page."""
-    db.execute_sql('CREATE INDEX IF NOT EXISTS "image_model_published_id" ON "image" ("model_id", "published", "id")')
-
-
-def _add_file_hash_columns(db: Database) -> None:
-    """AutoV1, AutoV3, CRC32 and BLAKE3 beside each file's SHA-256 (and in the scan cache), indexed for
-    ``/model-versions/by-hash``.  Existing rows keep None until the next models-folder scan (one at every
-    start-up) hashes their files once (``core.library.scanner``)."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    migrator = SchemaMigrator.from_database(db)
-    for model in (ModelFile, ScanCache):
-        table = model._meta.table_name
-        present = {column.name for column in db.get_columns(table)}
-        fields = [model.autov1, model.autov3, model.crc32, model.blake3]
-        migrate(*(migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in present))
-    for field in (ModelFile.autov1, ModelFile.autov3, ModelFile.crc32, ModelFile.blake3):
-        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "model_file_{field.column_name}" '
-                       f'ON "model_file" ("{field.column_name}")')
-
-
 LICENCE_COLUMNS = ("allow_no_credit", "allow_commercial_use", "allow_derivatives", "allow_different_license")
-
-
-def _add_licences_blurhash_posts(db: Database) -> None:
-    """The model's licence fields, an image's BlurHash and its post (databases made before them; new ones get
-    them from version 1).  Published images of older databases become posts of their own."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    migrator = SchemaMigrator.from_database(db)
-    model_columns = {column.name for column in db.get_columns("model")}
-    image_columns = {column.name for column in db.get_columns("image")}
-    operations = [migrator.add_column("model", name, getattr(AiModel, name))
-                  for name in LICENCE_COLUMNS if name not in model_columns]
-    operations += [migrator.add_column("image", name, getattr(Image, name))
-                   for name in ("blurhash", "post_id") if name not in image_columns]
-    if operations:
-        migrate(*operations)
-    if "post_id" not in image_columns:
-        db.execute_sql('CREATE INDEX IF NOT EXISTS "image_post_id" ON "image" ("post_id")')
-    db.execute_sql('UPDATE "image" SET "post_id" = "id" WHERE "published" AND "post_id" IS NULL')
-
-
-def _rename_base_models(db: Database) -> None:
-    """Civitai's base model names in place of the family names used before (``core.library.base_models``):
-    each family becomes its usual name."""
-    renames = {"SD 1.x": "SD 1.5", "SD 2.x": "SD 2.1", "SDXL": "SDXL 1.0", "other": "Other"}
-    for table in (AiModel, ModelVersion):
-        for old, new in renames.items():
-            table.update(base_model=new).where(table.base_model == old).execute()
-
-
-# Forward migrations: version -> function.  Append; never edit a released one.
-MIGRATIONS: dict[int, Callable[[Database], None]] = {
-    1: _create_initial_schema,
-    2: create_search_index,
-    3: _create_user_preferences,
-    4: _add_model_preview,
-    5: _index_published_images_by_model,
-    6: create_library_version,
-    7: create_name_index,
-    8: _create_invites,
-    9: _add_file_hash_columns,
-    10: _add_licences_blurhash_posts,
-    11: _rename_base_models,
-}
 
 
 def open_database(target: str) -> Database:
@@ -367,16 +277,21 @@ def open_database(target: str) -> Database:
     return connect(target)
 
 
-class Store:
-    """An open database with the schema in place."""
+Migration = Callable[[Database], None]
 
-    def __init__(self, target: str):
+
+class Store:
+    """An open database with the given tables bound to it.
+
+    ``core.migrations.open_store`` is the way in: it binds the whole schema
+    (these tables and the search index's) and brings it up to date.
+    """
+
+    def __init__(self, target: str, models: Iterable[type[Model]] = ()):
         self.target = target
         self.db = open_database(target)
-        self.db.bind(SCHEMA_MODELS + SEARCH_MODELS)
-        self.db.bind([UserPreference, Invite])
+        self.db.bind(SCHEMA_MODELS + [UserPreference, Invite] + list(models))
         self.db.connect(reuse_if_open=True)
-        self.migrate()
 
     @property
     def is_sqlite(self) -> bool:
@@ -397,12 +312,12 @@ class Store:
             return set()
         return {row.version for row in SchemaVersion.select(SchemaVersion.version)}
 
-    def migrate(self) -> int:
+    def migrate(self, migrations: Mapping[int, Migration]) -> int:
         """Apply every migration the database has not had (also one numbered below the newest); returns the version."""
         with self.write():
             applied = self.applied_versions()
-            for version in sorted(set(MIGRATIONS) - applied):
-                MIGRATIONS[version](self.db)
+            for version in sorted(set(migrations) - applied):
+                migrations[version](self.db)
                 SchemaVersion.create(version=version)
         return self.schema_version()
 

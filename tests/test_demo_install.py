@@ -7,7 +7,7 @@ import shutil
 from core.generation.demo_model import DEMO_FILE, DEMO_NAME, install_demo_model
 from core.library.library import ModelQuery, list_models
 from core.library.library_edit import delete_model
-from core.store import Store
+from core.migrations import open_store
 from tests import sample_files
 from tests.community_helpers import account_in
 
@@ -23,7 +23,7 @@ def fake_builtin(folder):
 def test_demo_is_listed_once_and_stays_deleted(tmp_path):
     builtin = fake_builtin(tmp_path / "builtin")
     models_dir = tmp_path / "models"
-    store = Store(str(tmp_path / "v.db"))
+    store = open_store(str(tmp_path / "v.db"))
     try:
         model_id = install_demo_model(store, models_dir, builtin)
         assert install_demo_model(store, models_dir, builtin) == model_id
@@ -45,7 +45,7 @@ def test_demo_is_listed_once_and_stays_deleted(tmp_path):
 
 
 def test_no_demo_weights_means_no_demo(tmp_path):
-    store = Store(str(tmp_path / "v.db"))
+    store = open_store(str(tmp_path / "v.db"))
     try:
         assert install_demo_model(store, tmp_path / "models", tmp_path / "empty") is None
     finally:

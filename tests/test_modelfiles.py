@@ -14,20 +14,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from core.library.model_kind import detect_model
+from core.library.modelfile_errors import ModelFileError, PickleRefused
 from core.library.modelfiles import (
     HashingWriter,
-    ModelFileError,
     ModelFileInfo,
-    PickleRefused,
     autov2,
     copy_and_hash,
-    detect_model,
     inspect_model_file,
     sha256_file,
     sniff_format,
     validate_diffusers_folder,
-    validate_safetensors,
 )
+from core.library.safetensors_check import validate_safetensors
 from tests import modelfile_fixtures as fx
 
 F32_2 = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}

@@ -14,8 +14,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from core.library.modelfiles import ModelFileError, inspect_model_file, sha256_file, validate_safetensors
+from core.library.modelfile_errors import ModelFileError
+from core.library.modelfiles import inspect_model_file, sha256_file
 from core.library.pickle_import import ConversionLimits, convert_pickle_to_safetensors, main, run_sandboxed
+from core.library.safetensors_check import validate_safetensors
 from tests import modelfile_fixtures as fx
 
 

@@ -116,7 +116,7 @@ def file_pipe(tiny):
 
 
 def request(**overrides):
-    from core.pipeline import GenerationRequest
+    from core.generation.diffusion import GenerationRequest
 
     fields = dict(prompt="a photo of a cat", negative_prompt="blurry", width=64, height=64, steps=4, seed=1)
     fields.update(overrides)
@@ -128,7 +128,7 @@ def pixels(image) -> np.ndarray:
 
 
 def image_of(pipe, **overrides):
-    from core.pipeline import generate
+    from core.generation.diffusion import generate
 
     [(image, _seed)] = generate(pipe, request(**overrides))
     return pixels(image)
@@ -219,7 +219,7 @@ def test_same_seed_same_pixels_different_seed_differs(file_pipe):
 
 
 def test_batch_uses_seed_and_seed_plus_one_like_single_runs(file_pipe):
-    from core.pipeline import generate
+    from core.generation.diffusion import generate
 
     batch = generate(file_pipe, request(seed=100, batch_size=2))
     assert [seed for _img, seed in batch] == [100, 101]
@@ -228,7 +228,7 @@ def test_batch_uses_seed_and_seed_plus_one_like_single_runs(file_pipe):
 
 
 def test_skip_ends_one_image_of_a_batch_and_stop_ends_the_batch(file_pipe):
-    from core.pipeline import generate
+    from core.generation.diffusion import generate
 
     wanted, progress_seen = {"skip": False}, []
 
@@ -249,7 +249,7 @@ def test_skip_ends_one_image_of_a_batch_and_stop_ends_the_batch(file_pipe):
 
 
 def test_random_seed_is_reported_and_reproduces(file_pipe):
-    from core.pipeline import generate
+    from core.generation.diffusion import generate
 
     [(image, seed)] = generate(file_pipe, request(seed=-1))
     assert 0 <= seed < 2**32
@@ -383,7 +383,7 @@ def test_cache_evicts_least_recently_used(tiny):
 
 # --------------------------------------------------------------------------- LoRA
 def test_lora_changes_the_image_and_unloads_completely(tiny, folder_pipe, tmp_path):
-    from core.pipeline import generate
+    from core.generation.diffusion import generate
 
     def with_loras(loras, **overrides):
         [(image, _)] = generate(folder_pipe, request(**overrides), loras=loras)
@@ -407,7 +407,7 @@ def test_lora_for_another_base_model_is_refused_and_leaves_the_model_clean(folde
     import torch
     from safetensors.torch import save_file
 
-    from core.pipeline import generate
+    from core.generation.diffusion import generate
 
     key = "lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k"
     wrong = tmp_path / "sdxl_lora.safetensors"  # context width 2048, the tiny model has 32
@@ -420,7 +420,7 @@ def test_lora_for_another_base_model_is_refused_and_leaves_the_model_clean(folde
 
 
 def test_lora_tags_are_parsed_and_kept_out_of_the_text_prompt(folder_pipe):
-    from core.pipeline import parse_lora_tags
+    from core.generation.lora import parse_lora_tags
 
     assert parse_lora_tags("a cat, <lora:add detail:0.6> <LORA:style>  on a mat") == (
         "a cat, on a mat", [("add detail", 0.6), ("style", 1.0)]
@@ -458,14 +458,14 @@ def test_every_listed_sampler_generates(file_pipe):
     ("prompt", "<lora:x:abc>", "not a number"),
 ])
 def test_check_inputs_rejects_out_of_range(field, value, message):
-    from core.pipeline import check_inputs
+    from core.generation.diffusion import check_inputs
 
     with pytest.raises(ValueError, match=message):
         check_inputs(request(**{field: value}))
 
 
 def test_check_inputs_accepts_limits():
-    from core.pipeline import check_inputs
+    from core.generation.diffusion import check_inputs
 
     for fields in ({"width": 64, "height": 2048, "steps": 1, "cfg_scale": 1, "batch_size": 8, "seed": 0},
                    {"steps": 150, "cfg_scale": 30, "sampler": "DPM++ 2M", "scheduler": "Karras"}):
@@ -487,8 +487,8 @@ def test_device_selection():
 
 
 def test_infotext_of_a_generation_reads_back():
+    from core.generation.diffusion import infotext
     from core.generation.pnginfo import parse_parameters, to_request_fields
-    from core.pipeline import infotext
 
     req = request(prompt="cat <lora:tiny:0.5>", sampler="DPM++ 2M Karras", cfg_scale=6.5, seed=5, batch_size=2)
     text = infotext(req, 6, model_hash="ABCDEF0123", model_name="tiny", lora_hashes={"tiny": "0123456789ab"})
@@ -501,8 +501,8 @@ def test_infotext_of_a_generation_reads_back():
 
 # --------------------------------------------------------------------------- with the queue
 def test_queue_runs_model_jobs_one_at_a_time_and_interrupt_stops_after_the_current_step(file_pipe):
+    from core.generation.diffusion import generate
     from core.generation.queue import INTERRUPTED, GenerationQueue
-    from core.pipeline import generate
 
     queue = GenerationQueue(max_concurrent=1, name="cpu")
     at_step_3, interrupted = threading.Event(), threading.Event()

@@ -14,8 +14,9 @@ import pytest
 import requests
 
 from core import data_version
+from core.migrations import open_store
 from core.read_cache import ReadCache
-from core.store import AiModel, Image, Store, User
+from core.store import AiModel, Image, User
 from tests import sample_files
 from tests.conftest import bearer, register
 
@@ -91,7 +92,7 @@ def test_a_private_model_read_by_its_owner_is_never_served_to_others(server, own
 
 
 def test_the_library_version_moves_with_library_writes_only(tmp_path):
-    store = Store(str(tmp_path / "v.db"))
+    store = open_store(str(tmp_path / "v.db"))
     try:
         def version():
             return data_version.read(store.db)
@@ -111,7 +112,7 @@ def test_the_library_version_moves_with_library_writes_only(tmp_path):
 
 
 def test_the_cache_holds_at_most_its_byte_budget_dropping_the_least_recently_read(tmp_path):
-    store = Store(str(tmp_path / "c.db"))
+    store = open_store(str(tmp_path / "c.db"))
     try:
         cache = ReadCache(store, max_bytes=250)
         for key in ("a", "b"):

@@ -6,13 +6,13 @@ import pytest
 import requests
 
 from community.people import search_users
-from core import store as store_module
 from core.library import search
 from core.library.library import ModelQuery, list_models
 from core.library.library_edit import _set_tags
+from core.migrations import MIGRATIONS, open_store
 from core.search import fts
 from core.search.index import ImageSearch
-from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User
+from core.store import AiModel, Image, ModelFile, ModelVersion, User
 from tests.community_helpers import account_in as register_account
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register
@@ -23,7 +23,7 @@ HOSTILE_QUERIES = ['"', '*', "AND (", "OR", "NOT", 'name:"x', "(((", "a*b*", "^"
 
 @pytest.fixture()
 def store(tmp_path):
-    opened = Store(str(tmp_path / "search.db"))
+    opened = open_store(str(tmp_path / "search.db"))
     yield opened
     opened.close()
 
@@ -175,15 +175,13 @@ def test_index_stays_consistent_through_cascades(store, people):
         store.db.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
 
 
-def test_migration_back_fills_rows_made_before_it(tmp_path, monkeypatch):
+def test_migration_back_fills_rows_made_before_it(tmp_path):
     path = str(tmp_path / "old.db")
-    monkeypatch.setattr(store_module, "MIGRATIONS", {1: store_module.MIGRATIONS[1]})
-    old = Store(path)
+    old = open_store(path, migrations={1: MIGRATIONS[1]})
     alice = register_account(old, "Early_Bird", "correct horse battery")
     add_model(old, alice, "Ancient Relic", tags=("history",))
     old.close()
-    monkeypatch.undo()
-    upgraded = Store(path)
+    upgraded = open_store(path)
     assert 2 in upgraded.applied_versions()
     assert names(search.search_models(None, "relic")) == ["Ancient Relic"]
     assert names(search.search_models(None, "early")) == ["Ancient Relic"]
@@ -191,15 +189,13 @@ def test_migration_back_fills_rows_made_before_it(tmp_path, monkeypatch):
     upgraded.close()
 
 
-def test_name_index_migration_fills_it_from_rows_made_before_it(tmp_path, monkeypatch):
+def test_name_index_migration_fills_it_from_rows_made_before_it(tmp_path):
     path = str(tmp_path / "old.db")
-    monkeypatch.setattr(store_module, "MIGRATIONS", {k: v for k, v in store_module.MIGRATIONS.items() if k < 7})
-    old = Store(path)
+    old = open_store(path, migrations={k: v for k, v in MIGRATIONS.items() if k < 7})
     alice = register_account(old, "Early_Bird", "correct horse battery")
     add_model(old, alice, "Ancient Relic")
     old.close()
-    monkeypatch.undo()
-    upgraded = Store(path)
+    upgraded = open_store(path)
     try:
         assert 7 in upgraded.applied_versions()
         found = "SELECT rowid FROM {0} WHERE {0} MATCH ?"

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from core.library.library import FileRecord, ModelRecord, VersionRecord
-from core.library.model_records import Licence
+from core.library.model_records import FileRecord, Licence, ModelRecord, VersionRecord
 
 from . import render
 from .i18n import label, plural, text

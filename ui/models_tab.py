@@ -9,7 +9,8 @@ import gradio as gr
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
 from core.library import library
-from core.library.library import ModelQuery, ModelRecord
+from core.library.library import ModelQuery
+from core.library.model_records import ModelRecord
 
 from . import render
 from .i18n import label, message, request_language, text

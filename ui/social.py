@@ -18,7 +18,8 @@ from community.gallery import ImageQuery
 from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.library.library import ModelRecord, get_model
+from core.library.library import get_model
+from core.library.model_records import ModelRecord
 from core.paging import Page
 
 from . import render

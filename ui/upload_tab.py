@@ -19,9 +19,9 @@ from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
 from core.library import library, library_edit
 from core.library.ingest import stage_local_file
-from core.library.library import ModelQuery, ModelRecord
+from core.library.library import ModelQuery
 from core.library.library_edit import ModelFields, split_list
-from core.library.model_records import COMMERCIAL_USES, Licence
+from core.library.model_records import COMMERCIAL_USES, Licence, ModelRecord
 from core.paging import Page
 
 from . import render

@@ -158,11 +158,3 @@ def sdapi_schedulers() -> list[dict[str, Any]]:
         for s in SCHEDULE_TYPES
     ]
 
-
-def ui_sampler_name(sampler_name: str, schedule_type: str | None = None) -> str:
-    """One name for a UI's single sampler list: ``DPM++ 2M`` + ``Karras`` -> ``DPM++ 2M Karras`` where listed."""
-    sampler, schedule = resolve_sampler(sampler_name, schedule_type)
-    if schedule.name == "automatic":
-        return sampler.name
-    combined = f"{sampler.name} {schedule.label}"
-    return combined if combined in LEGACY_COMBINED else sampler.name

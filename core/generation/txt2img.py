@@ -25,7 +25,8 @@ from core.blurhash import blurhash_of
 from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
 from core.generation.queue import JobCancelled
 from core.library.base_models import OTHER_FAMILY, SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
-from core.library.library import FileRecord, ModelRecord, get_model, visible_models
+from core.library.library import get_model, visible_models
+from core.library.model_records import FileRecord, ModelRecord
 from core.store import AiModel, Image, ModelFile, ModelVersion
 
 LAST_PARAMETERS = "txt2img.last_parameters"
@@ -85,7 +86,7 @@ def native_size(model: ModelRecord) -> int:
 
 def models_of_type(actor: UserInfo | None, kind: str) -> list[ModelRecord]:
     """The models of one type (``checkpoint``, ``lora``, ``vae``...) the actor may see, demo last, by name."""
-    from core.library.library import model_records
+    from core.library.model_records import model_records
 
     rows = visible_models(actor).where(AiModel.type == kind).order_by(AiModel.is_demo, AiModel.name)
     return model_records(rows)
@@ -157,7 +158,7 @@ def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]],
                   checkpoint: ModelRecord | None = None) -> list[tuple[str, float, FileRecord]]:
     """Map ``<lora:NAME:W>`` names to LoRA files by model name or file name (case-insensitive); with a
     ``checkpoint``, each must fit it (``LoraDoesNotFit``)."""
-    from core.library.library import file_record
+    from core.library.model_records import file_record
 
     found, bases = [], {}
     for name, weight in names:

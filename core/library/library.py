@@ -13,12 +13,10 @@ from peewee import SQL, NodeList, SqliteDatabase, fn
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
 from core.library.model_filters import ModelFilters, image_count, named_filters, narrowed
-from core.library.model_records import (  # noqa: F401  (re-exported: the records are part of this module's interface)
-    FileRecord,
+from core.library.model_records import (
     ModelRecord,
     VersionRecord,
     file_record,
-    model_records,
     models_by_id,
     records_by_id,
 )

@@ -17,8 +17,8 @@ from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.library.base_models import BASE_MODELS, stored_name
 from core.library.file_hashes import hash_columns
 from core.library.ingest import StagedFile, StoredFile, discard, store_staged
-from core.library.library import ModelRecord, get_model, get_model_row, holder_of
-from core.library.model_records import COMMERCIAL_USES
+from core.library.library import get_model, get_model_row, holder_of
+from core.library.model_records import COMMERCIAL_USES, ModelRecord
 from core.store import (
     MODEL_TYPES,
     VISIBILITIES,

@@ -30,18 +30,15 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from core.library.base_models import OTHER_BASE
-from core.library.model_kind import (  # noqa: F401  (re-exported)
-    CHECKPOINT,
-    MODEL_TYPES,
+from core.library.model_kind import (
     OTHER,
     detect_diffusers,
     detect_model,
 )
-from core.library.modelfile_errors import PICKLE_FORMATS, ModelFileError, PickleRefused  # noqa: F401
-from core.library.safetensors_check import (  # noqa: F401
+from core.library.modelfile_errors import PICKLE_FORMATS, ModelFileError, PickleRefused
+from core.library.safetensors_check import (
     MAX_HEADER_BYTES,
     SafetensorsHeader,
-    TensorInfo,
     validate_safetensors,
 )
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from core.accounts.accounts import UserInfo
 from core.compiled_sql import rows_for_ids
-from core.library.library import records_by_id, visible_models, visible_to
-from core.library.model_records import FILE_COLUMNS, file_record_of
+from core.library.library import visible_models, visible_to
+from core.library.model_records import FILE_COLUMNS, file_record_of, records_by_id
 from core.paging import Page, slice_page
 from core.search.fts import compiled_scope, ranked_ids
 from core.search.index import FileSearch, ModelSearch

@@ -1,0 +1,121 @@
+"""The schema's history: every migration in order, and ``open_store``, which applies the missing ones.
+
+The tables are declared where they belong (``core.store``; the full-text index's in ``core.search.index``);
+this module is the one place that knows them all, so the store itself imports no domain.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from peewee import Database
+
+from core.data_version import create_library_version
+from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
+from core.store import (
+    LICENCE_COLUMNS,
+    SCHEMA_MODELS,
+    AiModel,
+    Image,
+    Invite,
+    Migration,
+    ModelFile,
+    ModelVersion,
+    ScanCache,
+    Store,
+    UserPreference,
+)
+
+
+def _create_initial_schema(db: Database) -> None:
+    db.create_tables(SCHEMA_MODELS)
+
+
+def _create_user_preferences(db: Database) -> None:
+    db.create_tables([UserPreference])
+
+
+def _create_invites(db: Database) -> None:
+    db.create_tables([Invite])
+
+
+def _add_model_preview(db: Database) -> None:
+    """``model.preview_path`` (databases made before it existed; new ones get it from version 1)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    if "preview_path" not in {column.name for column in db.get_columns("model")}:
+        migrate(SchemaMigrator.from_database(db).add_column("model", "preview_path", AiModel.preview_path))
+
+
+def _index_published_images_by_model(db: Database) -> None:
+    """Model covers and sample images look up a model's newest published images; without this index SQLite
+    walks every published image (the ``published`` index) for each listing page."""
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "image_model_published_id" ON "image" ("model_id", "published", "id")')
+
+
+def _add_file_hash_columns(db: Database) -> None:
+    """AutoV1, AutoV3, CRC32 and BLAKE3 beside each file's SHA-256 (and in the scan cache), indexed for
+    ``/model-versions/by-hash``.  Existing rows keep None until the next models-folder scan (one at every
+    start-up) hashes their files once (``core.library.scanner``)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    for model in (ModelFile, ScanCache):
+        table = model._meta.table_name
+        present = {column.name for column in db.get_columns(table)}
+        fields = [model.autov1, model.autov3, model.crc32, model.blake3]
+        migrate(*(migrator.add_column(table, f.column_name, f) for f in fields if f.column_name not in present))
+    for field in (ModelFile.autov1, ModelFile.autov3, ModelFile.crc32, ModelFile.blake3):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "model_file_{field.column_name}" '
+                       f'ON "model_file" ("{field.column_name}")')
+
+
+def _add_licences_blurhash_posts(db: Database) -> None:
+    """The model's licence fields, an image's BlurHash and its post (databases made before them; new ones get
+    them from version 1).  Published images of older databases become posts of their own."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    model_columns = {column.name for column in db.get_columns("model")}
+    image_columns = {column.name for column in db.get_columns("image")}
+    operations = [migrator.add_column("model", name, getattr(AiModel, name))
+                  for name in LICENCE_COLUMNS if name not in model_columns]
+    operations += [migrator.add_column("image", name, getattr(Image, name))
+                   for name in ("blurhash", "post_id") if name not in image_columns]
+    if operations:
+        migrate(*operations)
+    if "post_id" not in image_columns:
+        db.execute_sql('CREATE INDEX IF NOT EXISTS "image_post_id" ON "image" ("post_id")')
+    db.execute_sql('UPDATE "image" SET "post_id" = "id" WHERE "published" AND "post_id" IS NULL')
+
+
+def _rename_base_models(db: Database) -> None:
+    """Civitai's base model names in place of the family names used before (``core.library.base_models``):
+    each family becomes its usual name."""
+    renames = {"SD 1.x": "SD 1.5", "SD 2.x": "SD 2.1", "SDXL": "SDXL 1.0", "other": "Other"}
+    for table in (AiModel, ModelVersion):
+        for old, new in renames.items():
+            table.update(base_model=new).where(table.base_model == old).execute()
+
+
+# Forward migrations: version -> function.  Append; never edit a released one.
+MIGRATIONS: dict[int, Migration] = {
+    1: _create_initial_schema,
+    2: create_search_index,
+    3: _create_user_preferences,
+    4: _add_model_preview,
+    5: _index_published_images_by_model,
+    6: create_library_version,
+    7: create_name_index,
+    8: _create_invites,
+    9: _add_file_hash_columns,
+    10: _add_licences_blurhash_posts,
+    11: _rename_base_models,
+}
+
+
+def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
+    """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
+    store = Store(target, models=SEARCH_MODELS)
+    store.migrate(migrations)
+    return store
