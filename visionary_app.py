@@ -23,6 +23,7 @@ log = logging.getLogger("visionary")
 
 OFFLINE_DEFAULTS = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}
 SHARE_TIMEOUT_S = 15
+SHUTDOWN_GRACE_S = 3  # the bound is 5 s; generation runs are stopped at once, not waited for
 GIL_SWITCH_INTERVAL_S = 0.0005
 
 
@@ -135,8 +136,10 @@ def serve(config: Config) -> None:
     # (api/http_protocol.py); no per-request access log. uvicorn's own X-Forwarded-* handling stays off (it
     # trusts loopback): api/forwarded.py trusts only --forwarded-allow-ips.
     http = functools.partial(DeadlineHttpToolsProtocol, client_timeout=config.client_timeout)
+    # A shutdown waits at most SHUTDOWN_GRACE_S for open requests (a slow upload, a stalled client) to finish.
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
-                                           access_log=False, http=http, loop="uvloop", proxy_headers=False))
+                                           access_log=False, http=http, loop="uvloop", proxy_headers=False,
+                                           timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
     if config.share:
         threading.Thread(target=lambda: _share_when_up(server, config), daemon=True).start()
     threading.Thread(target=lambda: _stop_generation_on_exit(server, context), daemon=True).start()

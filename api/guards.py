@@ -17,7 +17,7 @@ from http.cookies import SimpleCookie
 
 import anyio
 
-from core.accounts.accounts import resolve_session
+from core.accounts.accounts import hash_token, resolve_session
 from core.accounts.credentials import credential
 from core.errors import Forbidden
 
@@ -87,7 +87,9 @@ class Guards:
             if path not in OPEN_TO_BANNED_SESSIONS:
                 return await _send_json(send, banned.status, banned.message)
             user, refreshed = None, False
-        scope.setdefault("state", {})["user"] = user
+        state = scope.setdefault("state", {})
+        state["user"] = user
+        state["session_key"] = hash_token(token) if user is not None else None  # whose uploads (ui.upload_route)
         if user is None:
             if method == "POST" and path in GRADIO_UPLOAD_PATHS:
                 return await _send_json(send, 401, "log in to upload files")

@@ -4,8 +4,10 @@ The browser uploads a file first and names it in the form's event afterwards. If
 the event could name any path, a user could make the server read any file on its
 disk (and learn which paths exist from the errors). So the upload route hands the
 client a random handle instead of the stored path, and an event may only use
-handles that were issued to the same user: the handle is the one way back to the
-file, and it tells nothing about the server's folders.
+handles that were issued to the same login session (the SHA-256 of its token,
+as the sessions table keeps it): the handle is the one way back to the file, it
+tells nothing about the server's folders, and it is worth nothing to another
+session, even the same user's.
 """
 
 from __future__ import annotations
@@ -22,31 +24,31 @@ MAX_HANDLES = 20_000  # oldest forgotten first; a form is filled long before 20,
 
 @dataclass(frozen=True)
 class _Upload:
-    user_id: int
+    session: str
     path: Path
 
 
 class UploadHandles:
-    """Issued handles, per user, bounded; thread-safe (the upload route and events run on several threads)."""
+    """Issued handles, per session, bounded; thread-safe (the upload route and events run on several threads)."""
 
     def __init__(self, capacity: int = MAX_HANDLES):
         self._capacity = capacity
         self._lock = threading.Lock()
         self._uploads: OrderedDict[str, _Upload] = OrderedDict()
 
-    def issue(self, user_id: int, path: str | Path) -> str:
-        """A new handle for ``path``, uploaded by ``user_id``; it keeps the file's name for the page to show."""
+    def issue(self, session: str, path: str | Path) -> str:
+        """A new handle for ``path``, uploaded in ``session``; it keeps the file's name for the page to show."""
         handle = f"{HANDLE_PREFIX}{secrets.token_urlsafe(24)}/{Path(path).name}"
         with self._lock:
-            self._uploads[handle] = _Upload(user_id, Path(path))
+            self._uploads[handle] = _Upload(session, Path(path))
             while len(self._uploads) > self._capacity:
                 self._uploads.popitem(last=False)
         return handle
 
-    def file_of(self, user_id: int | None, handle: str) -> Path | None:
-        """The stored file behind ``handle`` if ``user_id`` uploaded it and it is still there, else None."""
+    def file_of(self, session: str | None, handle: str) -> Path | None:
+        """The stored file behind ``handle`` if it was uploaded in ``session`` and is still there, else None."""
         upload = self._get(handle)
-        if upload is None or user_id is None or upload.user_id != user_id:
+        if upload is None or session is None or not secrets.compare_digest(upload.session, session):
             return None
         return upload.path
 

@@ -25,6 +25,14 @@ OPEN_TO_VISITORS = {"show_who_is_here", "after_auth", "after_register", "after_l
 UPLOAD_FORM_REST = ["new", "v1", "", "detect", "detect", "public", "", "", "", None]
 
 
+def login(server, username: str) -> str:
+    """A second login session of the same user: its token."""
+    reply = requests.post(server.api("/api/v1/auth/login"), json={"username": username, "password": PASSWORD},
+                          timeout=60)
+    assert reply.status_code == 200, reply.text
+    return reply.json()["token"]
+
+
 def base_name(api_name: str) -> str:
     return re.sub(r"_\d+$", "", api_name)
 
@@ -136,9 +144,11 @@ def test_upload_event_refuses_any_path_it_did_not_hand_out(server, painter, tmp_
     secret = elsewhere_on_disk(tmp_path_factory)
     other = register(server)
     others_upload = gradio_upload(server, other["token"], secret.read_bytes(), "theirs.safetensors")
+    my_other_session = login(server, painter["user"]["username"])
+    upload_in_my_other_session = gradio_upload(server, my_other_session, secret.read_bytes(), "mine.safetensors")
     before = (model_count(server), stored_files(server))
     for path in (str(secret), "/no/such/file.safetensors", "/etc/passwd", "../../etc/passwd",
-                 "http://127.0.0.1:9/model.safetensors", others_upload["path"]):
+                 "http://127.0.0.1:9/model.safetensors", others_upload["path"], upload_in_my_other_session["path"]):
         message = call_event(server, events["upload_model"], [file_data(path), *UPLOAD_FORM_REST], painter["token"])
         assert not message["success"], path
         assert message["output"]["error"] == UPLOAD_AGAIN, path  # the same words whether the path exists or not
@@ -187,6 +197,18 @@ def test_a_duplicate_of_someone_elses_private_model_names_nothing(server, tmp_pa
                         files={"file": ("again.safetensors", path.read_bytes())}, timeout=60)
     assert own.status_code == 409 and "SECRETMODEL" in own.json()["error"]  # the owner may see their own model
     assert model_count(server, server.admin_token) == before
+
+
+def test_the_upload_tab_names_no_private_model_either(server, tmp_path_factory):
+    owner, other = register(server), register(server)
+    folder = tmp_path_factory.mktemp("tab_dupes")
+    secret = upload_model(server, owner, folder, 4747, name="SECRETTAB", visibility="private")
+    copy = gradio_upload(server, other["token"], (folder / "emb_4747.safetensors").read_bytes(), "copy.safetensors")
+    before = (model_count(server, server.admin_token), stored_files(server))
+    message = call_event(server, gradio_events(server)["upload_model"], [copy, *UPLOAD_FORM_REST], other["token"])
+    assert not message["success"] and message["output"]["error"] == "this file is already in the library"
+    assert "SECRETTAB" not in str(message) and secret["name"] == "SECRETTAB"
+    assert (model_count(server, server.admin_token), stored_files(server)) == before
 
 
 def test_pictures_link_only_to_models_the_viewer_may_see(server, tmp_path_factory):

@@ -167,6 +167,25 @@ def test_a_huge_request_is_refused_everywhere_with_the_numbers_and_nothing_is_ma
     assert made_so_far(app) == before  # and nothing was made
 
 
+def test_a_request_whose_single_steps_are_too_large_to_cancel_soon_is_refused(app, tmp_path):
+    """Within the budget in megapixel-steps, but one step of 2048² × 2 images would take minutes on a CPU, and a
+    cancel is seen between steps: at most an eighth of the budget (5 megapixels on the CPU) per step."""
+    user = register(app)
+    before = made_so_far(app)
+    wide_and_short = {"width": 2048, "height": 2048, "steps": 1, "batch_size": 2}
+    for reply in (txt2img(app, user["token"], **wide_and_short), sdapi_txt2img(app, user["token"], **wide_and_short)):
+        assert reply.status_code == 400, reply.text
+        assert "one step of this generation is 8.39 megapixels (2048×2048 px × 2 images), more than the 5 this " \
+               "server allows in one step on its CPU" in reply.json()["error"]
+    client = Client(app.url, analytics_enabled=False, verbose=False, download_files=str(tmp_path),
+                    headers={"Cookie": f"visionary_session={user['token']}", "Accept-Language": "zh-CN"})
+    with pytest.raises(AppError) as refused:
+        client.predict("wide", "", app.checkpoint_id, 0, "Euler a", "automatic", 1, 2048, 2048, 7, 1, 2,
+                       api_name="/txt2img")
+    assert "8.39 百万像素" in str(refused.value) and "取消" in str(refused.value)
+    assert job_count(progress(app, user["token"])) == 0 and made_so_far(app) == before
+
+
 # --------------------------------------------------------------------------- the per-user cap
 def test_a_fifth_run_of_one_user_is_refused_with_429_and_other_users_are_not_affected(app):
     alice, bob = register(app), register(app)
@@ -242,18 +261,32 @@ def is_running(pid: int) -> bool:
         return False
 
 
+def open_page_stream(server: LiveServer) -> requests.Response:
+    """What an open browser tab holds: Gradio's event stream, which never ends by itself."""
+    stream = requests.get(server.api("/gradio_api/queue/data"), params={"session_hash": "an_open_tab"},
+                          stream=True, timeout=TIMEOUT)
+    assert stream.status_code == 200
+    return stream
+
+
 def test_stopping_the_server_stops_a_running_generation_instead_of_waiting_for_it(tiny, tmp_path_factory):
+    """Shutdown within 5 s (finding 4: it took 15 s), with a run in flight and a browser tab's stream open."""
     server = tiny_app(tmp_path_factory.mktemp("shutdown"), tiny, "--max-work-per-request", "1000")
     try:
         user = register(server)
         run = Background(sdapi_txt2img, server, user["token"], **LONGER)
         wait_progress(server, user["token"], running)
         [child] = generation_processes(server.process.pid)
+        tab = open_page_stream(server)
+        asked = time.monotonic()
         server.process.terminate()
         server.process.wait(60)  # uvicorn waits for open requests: this one no longer waits for its images
+        stopped_after = time.monotonic() - asked
         reply = run.join()
+        tab.close()
     finally:
         server.stop()
+    assert stopped_after < 5, f"the server took {stopped_after:.1f} s to stop"
     assert reply.status_code == 503, reply.text
     assert reply.json()["error"] == "the app is shutting down; the generation was stopped"
     assert not is_running(child)

@@ -9,8 +9,8 @@ Gradio even reads its inputs, so an event wired later cannot forget the checks:
 - a banned account's session gets "this account is banned" from every event (shown once on page load, by the
   header's event), as the API answers it with a 403;
 - whatever an event raises reaches the page in words (``ui.errors.user_error``), never as a bare "Error";
-- a file named in an event's inputs must be one this user uploaded through Gradio's upload route, named by the
-  handle that route gave back (``ui.upload_route``); anything else, a server path or a URL, is refused with the
+- a file named in an event's inputs must be one this login session uploaded through Gradio's upload route, named
+  by the handle that route gave back (``ui.upload_route``); anything else, a server path or a URL, is refused with the
   same words whether it exists or not.
 
 Ownership and visibility of content are checked by the services the events call (they take the user resolved
@@ -31,7 +31,7 @@ from core.errors import Forbidden
 
 from .errors import user_error
 from .i18n import request_language, text
-from .session import request_user
+from .session import request_session_key, request_user
 
 _OPEN_TO_VISITORS = "__open_to_visitors__"
 
@@ -66,13 +66,14 @@ class EventGate:
             # A page-load event fails quietly: the header already tells a visitor to log in.
             raise gr.Error(text("error.private_site", lang), visible=not _runs_on_page_load(block_fn),
                            print_exception=False)
-        return [self._with_uploaded_files(value, user.id if user else None, lang) for value in inputs]
+        session = request_session_key(request) if user is not None else None
+        return [self._with_uploaded_files(value, session, lang) for value in inputs]
 
-    def _with_uploaded_files(self, value: Any, user_id: int | None, lang: str) -> Any:
+    def _with_uploaded_files(self, value: Any, session: str | None, lang: str) -> Any:
         def resolve(file: dict) -> dict:
-            if user_id is None:  # visitors cannot upload, so no file can be theirs
+            if session is None:  # visitors cannot upload, so no file can be theirs
                 raise gr.Error(text("error.log_in_first", lang), print_exception=False)
-            stored = self.context.uploads.file_of(user_id, str(file.get("path") or ""))
+            stored = self.context.uploads.file_of(session, str(file.get("path") or ""))
             if stored is None:
                 raise gr.Error(text("error.upload_again", lang), print_exception=False)
             return {**file, "path": str(stored), "url": None}

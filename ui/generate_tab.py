@@ -20,7 +20,7 @@ from gradio.processing_utils import save_file_to_cache
 
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.generation.limits import TooMuchWork
+from core.generation.limits import StepTooLarge, TooMuchWork
 from core.generation.pnginfo import parse_parameters, to_request_fields
 from core.generation.queue import JobCancelled, TooManyQueued
 from core.generation.samplers import SCHEDULE_TYPES, sampler_names
@@ -166,6 +166,9 @@ def refusal(exc: VisionaryError, lang: str) -> str:
     if isinstance(exc, TooMuchWork):
         return text("generate.too_much_work", lang, work=f"{exc.work:g}", width=exc.width, height=exc.height,
                     steps=exc.steps, images=exc.images, limit=f"{exc.limit:g}", device=exc.device_kind)
+    if isinstance(exc, StepTooLarge):
+        return text("generate.step_too_large", lang, megapixels=f"{exc.megapixels:g}", width=exc.width,
+                    height=exc.height, images=exc.images, limit=f"{exc.step_limit:g}", device=exc.device_kind)
     if isinstance(exc, TooManyQueued):
         return text("generate.too_many_queued", lang, limit=exc.limit)
     return errors.refusal(exc, lang)

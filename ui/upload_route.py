@@ -2,8 +2,8 @@
 
 A pure ASGI middleware around the app:
 - ``POST /gradio_api/upload`` (closed to visitors by the guard in front of it): each stored path in Gradio's
-  JSON answer is swapped for a handle issued to the uploader (``core.upload_handles``), so no absolute path
-  ever reaches the client;
+  JSON answer is swapped for a handle issued to the uploader's login session (``core.upload_handles``), so no
+  absolute path ever reaches the client;
 - ``GET /gradio_api/file=<handle>`` (the page's preview of what it just uploaded) is served from the file the
   handle stands for; an unknown handle is a 404.
 The events that receive these handles turn them back into files (``ui.event_guard``).
@@ -66,10 +66,10 @@ class _HandleWriter:
 
     async def _flush(self):
         start, body = self.start, bytes(self.body)
-        user = self.scope.get("state", {}).get("user")
-        if start["status"] == 200 and user is not None:
+        session = self.scope.get("state", {}).get("session_key")
+        if start["status"] == 200 and session is not None:
             paths = json.loads(body)
-            body = json.dumps([self.handles.issue(user.id, path) for path in paths]).encode()
+            body = json.dumps([self.handles.issue(session, path) for path in paths]).encode()
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         await self.send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await self.send({"type": "http.response.body", "body": body})

@@ -5,8 +5,10 @@ CPU a 512×512 step of SD 1.x takes seconds, and a step's cost grows with its
 pixels (attention more than linearly), so a 2048×2048 × 150-step × 8-image
 request would hold the one generation slot for hours and its single steps for
 minutes each (an interrupt is seen between steps). Bounding the work per request
-bounds both. ``--max-work-per-request`` sets the budget; without it the device
-kind decides (``DEFAULT_WORK``).
+bounds the first; bounding one step's pixels to a share of that budget
+(``STEP_SHARE``) bounds the second, so a cancel takes effect soon.
+``--max-work-per-request`` sets the budget; without it the device kind decides
+(``DEFAULT_WORK``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from core.errors import InvalidInput
 
 CPU, GPU = "CPU", "GPU"
 DEFAULT_WORK = {CPU: 40.0, GPU: 4000.0}  # megapixel-steps: ~5 minutes of SD 1.x on a desktop CPU; GPUs ~100× faster
+# One step may be at most this share of the request budget (in megapixels: width × height × images), so an
+# interrupt or skip, seen between steps, waits for at most an eighth of the longest run the server allows.
+STEP_SHARE = 1 / 8
 NVIDIA_DEVICES = ("/dev/nvidia[0-9]*", "/proc/driver/nvidia/gpus/*")
 
 
@@ -79,7 +84,24 @@ class TooMuchWork(InvalidInput):
             "setting changes the limit)")
 
 
+class StepTooLarge(InvalidInput):
+    """A request whose single steps are too large to interrupt soon; numbers kept as for ``TooMuchWork``."""
+
+    def __init__(self, width: int, height: int, images: int, step_limit: float, device_kind: str):
+        self.width, self.height, self.images = width, height, images
+        self.megapixels = round(request_work(width, height, 1, images), 2)
+        self.step_limit, self.device_kind = step_limit, device_kind
+        super().__init__(
+            f"one step of this generation is {self.megapixels:g} megapixels ({width}×{height} px × {images} "
+            f"image{'s' if images != 1 else ''}), more than the {step_limit:g} this server allows in one step on its "
+            f"{device_kind} (so that cancelling takes effect soon): lower the size or the batch size")
+
+
 def check_work(width: int, height: int, steps: int, images: int, limit: float, kind: str) -> None:
-    """Raise ``TooMuchWork`` when the request's megapixel-steps are over ``limit``."""
+    """Raise ``TooMuchWork`` when the request's megapixel-steps are over ``limit``, ``StepTooLarge`` when one of
+    its steps is over ``limit × STEP_SHARE`` megapixels."""
     if request_work(width, height, steps, images) > limit:
         raise TooMuchWork(width, height, steps, images, limit, kind)
+    step_limit = limit * STEP_SHARE
+    if request_work(width, height, 1, images) > step_limit:
+        raise StepTooLarge(width, height, images, step_limit, kind)
