@@ -75,7 +75,9 @@ def test_server_side_texts_messages_and_plurals():
     assert plural("pager.models", 97, "zh", page=2, pages=5) == "第 2/5 页 · 共 97 个模型"
     assert message("log in to generate images", "zh") == "登录后才能生成图片"
     assert message("log in to generate images", "en") == "log in to generate images"
-    assert message("no user named 'bob'", "zh") == "no user named 'bob'"  # one with a name in it stays
+    assert message("no user named 'bob'", "zh") == "no user named 'bob'"  # one the table does not know stays
+    # A message with a number in it: the table's template reads the number back out of the English.
+    assert message("too many failed logins; try again in 37 seconds", "zh") == "登录失败次数过多；请在 37 秒后重试"
 
 
 def test_language_from_the_cookie_or_the_browser():

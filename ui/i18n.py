@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 
 import gradio as gr
@@ -99,83 +100,29 @@ def plural(key: str, count: int, lang: str, **values) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _message_keys() -> dict[str, str]:
-    return {english: key for key, english in table(DEFAULT_LANGUAGE).items() if key.startswith("error.")}
+    return {english: key for key, english in table(DEFAULT_LANGUAGE).items()
+            if key.startswith("error.") and "{" not in english}
+
+
+@functools.lru_cache(maxsize=None)
+def _message_patterns() -> list[tuple[re.Pattern, str]]:
+    """``error.*`` texts with ``{name}`` fields, as patterns that read the values back out of the English."""
+    patterns = []
+    for key, english in table(DEFAULT_LANGUAGE).items():
+        if key.startswith("error.") and "{" in english:
+            parts = re.split(r"\{(\w+)\}", english)
+            regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+            patterns.append((re.compile(regex + r"\Z"), key))
+    return patterns
 
 
 def message(english: str, lang: str) -> str:
-    """A fixed English message (a service's ``VisionaryError``, a form check) in ``lang``: the ``error.*`` key
-    whose English text it is; a message the table does not know (one with names or numbers in it) stays."""
+    """A service's English message (a ``VisionaryError``, a form check, a REST error) in ``lang``: the ``error.*``
+    key whose English text it is, with the names and numbers it carries filled in; an unknown message stays."""
     key = _message_keys().get(english)
-    return text(key, lang) if key else english
-
-
-def language_from_headers(cookie_value: str | None, accept_language: str | None) -> str:
-    if cookie_value in LANGUAGES:
-        return cookie_value
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh"
-        if tag.startswith("en"):
-            return "en"
-    return DEFAULT_LANGUAGE
-
-
-def request_language(request: gr.Request | None) -> str:
-    """The language of the person behind a Gradio event."""
-    raw = getattr(request, "request", None) if request is not None else None
-    if raw is None:
-        return DEFAULT_LANGUAGE
-    return language_from_headers(raw.cookies.get(LANG_COOKIE), raw.headers.get("accept-language"))
-
-
-class PageLanguage:
-    """ASGI middleware: the page at ``/`` gets ``HEAD_SCRIPT`` first thing in its ``<head>``.
-
-    Only that page's body is buffered (an HTML page, not compressed); every other response streams through."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("method") == "GET" and scope.get("path") == "/":
-            send = _HeadWriter(send)
-        await self.app(scope, receive, send)
-
-
-class _HeadWriter:
-    """The ``send`` of one response to ``GET /``: inserts ``HEAD_SCRIPT`` after ``<head>`` of an HTML body."""
-
-    def __init__(self, send):
-        self.send = send
-        self.start: dict | None = None
-        self.chunks: list[bytes] = []
-
-    async def __call__(self, message: dict) -> None:
-        if message["type"] == "http.response.start" and _is_plain_html(message["headers"]):
-            self.start = message
-            return
-        if message["type"] != "http.response.body" or self.start is None:
-            await self.send(message)
-            return
-        self.chunks.append(message.get("body", b""))
-        if message.get("more_body"):
-            return
-        body = b"".join(self.chunks).replace(b"<head>", b"<head>" + HEAD_SCRIPT.encode(), 1)
-        headers = [(k, v) for k, v in self.start["headers"] if k.lower() != b"content-length"]
-        await self.send({**self.start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-        await self.send({"type": "http.response.body", "body": body})
-
-
-def _is_plain_html(headers: list[tuple[bytes, bytes]]) -> bool:
-    names = {k.lower(): v.lower() for k, v in headers}
-    return names.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in names
-
-
-def language_switch() -> gr.Radio:
-    """The header's language switch (its value is set from the request on page load)."""
-    switch = gr.Radio(choices=[(name, code) for code, name in LANGUAGES.items()], value=DEFAULT_LANGUAGE,
-                      label=label("header.language"), show_label=False, container=False, elem_id="language-switch",
-                      min_width=160)
-    switch.input(None, [switch], [switch], js=SWITCH_JS)
-    return switch
+    if key:
+        return text(key, lang)
+    for pattern, key in _message_patterns():
+        if found := pattern.match(english):
+            return text(key, lang, **found.groupdict())
+    return english

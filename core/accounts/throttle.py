@@ -61,9 +61,12 @@ def _keys(username_key: str, client: str) -> tuple[tuple[str, ...], tuple[str, .
     return ("account", username_key, client), ("client", client)
 
 
-def _wait_message(wait: float) -> Throttled:
-    seconds = int(wait) + 1
-    return Throttled(f"too many failed logins; try again in {seconds} seconds", seconds)
+class TooManyLogins(Throttled):
+    """Too many failed logins: wait ``retry_after`` seconds (the UI says it in the user's language)."""
+
+    def __init__(self, wait: float):
+        seconds = int(wait) + 1
+        super().__init__(f"too many failed logins; try again in {seconds} seconds", seconds)
 
 
 class LoginThrottle:
@@ -86,7 +89,7 @@ class LoginThrottle:
         with self._lock:
             wait = max(self._wait_for(key, now) for key in _keys(username_key, client))
         if wait > 0:
-            raise _wait_message(wait)
+            raise TooManyLogins(wait)
 
     def record_failure(self, username_key: str, client: str) -> None:
         now = self._clock()
