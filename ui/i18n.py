@@ -126,3 +126,75 @@ def message(english: str, lang: str) -> str:
         if found := pattern.match(english):
             return text(key, lang, **found.groupdict())
     return english
+
+
+def language_from_headers(cookie_value: str | None, accept_language: str | None) -> str:
+    if cookie_value in LANGUAGES:
+        return cookie_value
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANGUAGE
+
+
+def request_language(request: gr.Request | None) -> str:
+    """The language of the person behind a Gradio event."""
+    raw = getattr(request, "request", None) if request is not None else None
+    if raw is None:
+        return DEFAULT_LANGUAGE
+    return language_from_headers(raw.cookies.get(LANG_COOKIE), raw.headers.get("accept-language"))
+
+
+class PageLanguage:
+    """ASGI middleware: the page at ``/`` gets ``HEAD_SCRIPT`` first thing in its ``<head>``.
+
+    Only that page's body is buffered (an HTML page, not compressed); every other response streams through."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("method") == "GET" and scope.get("path") == "/":
+            send = _HeadWriter(send)
+        await self.app(scope, receive, send)
+
+
+class _HeadWriter:
+    """The ``send`` of one response to ``GET /``: inserts ``HEAD_SCRIPT`` after ``<head>`` of an HTML body."""
+
+    def __init__(self, send):
+        self.send = send
+        self.start: dict | None = None
+        self.chunks: list[bytes] = []
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start" and _is_plain_html(message["headers"]):
+            self.start = message
+            return
+        if message["type"] != "http.response.body" or self.start is None:
+            await self.send(message)
+            return
+        self.chunks.append(message.get("body", b""))
+        if message.get("more_body"):
+            return
+        body = b"".join(self.chunks).replace(b"<head>", b"<head>" + HEAD_SCRIPT.encode(), 1)
+        headers = [(k, v) for k, v in self.start["headers"] if k.lower() != b"content-length"]
+        await self.send({**self.start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await self.send({"type": "http.response.body", "body": body})
+
+
+def _is_plain_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    names = {k.lower(): v.lower() for k, v in headers}
+    return names.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in names
+
+
+def language_switch() -> gr.Radio:
+    """The header's language switch (its value is set from the request on page load)."""
+    switch = gr.Radio(choices=[(name, code) for code, name in LANGUAGES.items()], value=DEFAULT_LANGUAGE,
+                      label=label("header.language"), show_label=False, container=False, elem_id="language-switch",
+                      min_width=160)
+    switch.input(None, [switch], [switch], js=SWITCH_JS)
+    return switch
