@@ -5,7 +5,8 @@ A pure ASGI middleware (it never buffers a body, so multi-GB uploads stream):
   this site's; HTTP Basic, which browsers also send by themselves, is checked by api/basic_auth.py);
 - gives another origin no CORS permission: its preflights are refused and its responses carry no
   ``Access-Control-*`` header, whatever Gradio's own CORS middleware behind this one would allow;
-- closes Gradio's upload route to visitors, and the routes it checks to a banned account's session (403);
+- closes Gradio's upload route to visitors, and every API, A1111 and media route to a banned account's session
+  (403 "this account is banned", as the login says);
 - with ``--private``, closes the API, downloads and file routes to visitors;
 - slides the session cookie's expiry forward when the session was extended.
 """
@@ -32,6 +33,7 @@ PRIVATE_OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/he
 OPEN_TO_BANNED_SESSIONS = {"/", "/api/v1/auth/login", "/api/v1/auth/register"}
 # /sdapi/ closes itself (api/basic_auth.py): its clients log in with HTTP Basic, which this guard does not check.
 PRIVATE_CLOSED_PREFIXES = ("/api/", "/media/", "/gradio_api/file=", "/file=", "/gradio_api/upload")
+API_PREFIXES = ("/api/", "/sdapi/", "/media/")
 
 
 def _headers(scope) -> dict[str, str]:
@@ -60,8 +62,10 @@ class Guards:
         self.context = context
         self.site = SiteOrigin(context.config.public_origin)
 
-    def _needs_user(self, method: str, path: str) -> bool:
+    def _needs_user(self, method: str, path: str, token: str | None) -> bool:
         if path == "/" or (method == "POST" and path in GRADIO_UPLOAD_PATHS):
+            return True
+        if token and path.startswith(API_PREFIXES):  # a banned account's token is refused on every API route
             return True
         return self.context.config.private and path.startswith(PRIVATE_CLOSED_PREFIXES)
 
@@ -78,7 +82,7 @@ class Guards:
             return await _send_json(send, 403, "cross-site request refused")
         if foreign:
             send = without_cors_headers(send)
-        if not self._needs_user(method, path):
+        if not self._needs_user(method, path, token):
             return await self.app(scope, receive, send)
 
         try:

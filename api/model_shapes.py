@@ -44,8 +44,8 @@ def sample_images(viewer: UserInfo | None, models: Sequence[ModelRecord]) -> Ima
 
 
 def file_hashes(record: FileRecord) -> dict[str, str]:
-    """Every hash kind Civitai names that the file has, upper-case (AutoV1 needs 1 MiB + 64 KiB, AutoV3 a
-    safetensors header)."""
+    """Every hash kind Civitai names that the file has, upper-case (AutoV3 needs a safetensors header; a file
+    stored before a kind was computed lacks it until the next models-folder scan)."""
     return {name: value.upper() for name, value in (
         ("AutoV1", record.autov1), ("AutoV2", record.autov2), ("AutoV3", record.autov3),
         ("SHA256", record.sha256), ("CRC32", record.crc32), ("BLAKE3", record.blake3)) if value}

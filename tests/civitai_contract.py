@@ -68,6 +68,17 @@ class FileMetadata(Contract):
     format: FileFormat | None = None
 
 
+class FileHashes(Contract):
+    """Every hash kind Civitai lists for a file (``src/server/schema/model-file.schema.ts``), upper-case hex."""
+
+    AutoV1: str
+    AutoV2: str
+    AutoV3: str
+    SHA256: str
+    CRC32: str
+    BLAKE3: str
+
+
 class ModelFile(Contract):
     id: int
     name: str
@@ -75,7 +86,7 @@ class ModelFile(Contract):
     type: ModelFileType
     primary: bool | None = None
     metadata: FileMetadata
-    hashes: dict[str, str]
+    hashes: FileHashes
     pickleScanResult: ScanResult
     pickleScanMessage: str | None
     virusScanResult: ScanResult
@@ -225,7 +236,7 @@ class VersionMini(Contract):
     size: Number | None
     fileType: ModelFileType
     fileName: str
-    hashes: dict[str, str]
+    hashes: FileHashes
     downloadUrls: list[str] | None
     format: FileFormat | None
     canGenerate: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import requests
@@ -127,6 +128,14 @@ def test_me_answers_in_camel_case(server):
     assert (me["isAdmin"], me["isBanned"]) == (True, False)
 
 
+def every_get_route(server, username: str) -> list[str]:
+    """Each GET route of the REST API (OpenAPI), its path parameters filled in."""
+    spec = requests.get(server.api("/api/v1/openapi.json"), timeout=60).json()
+    routes = [path for path, methods in spec["paths"].items() if "get" in methods]
+    assert len(routes) > 20, routes
+    return [re.sub(r"\{(\w+)\}", lambda m: username if m.group(1) == "username" else "1", path) for path in routes]
+
+
 def test_ban_ends_live_sessions_at_once_and_says_why(server):
     victim = register(server)
     name = victim["user"]["username"]
@@ -140,6 +149,10 @@ def test_ban_ends_live_sessions_at_once_and_says_why(server):
                   requests.get(server.api("/sdapi/v1/options"), headers=bearer(victim["token"])),
                   victim["session"].post(server.api("/gradio_api/upload"), files={"files": ("a.txt", b"x")})):
         assert (reply.status_code, reply.json()["error"]) == (403, banned), reply.request.url
+    # Every other route too, whatever it would have answered (a listing, a 404, a file).
+    for path in every_get_route(server, name) + ["/media/outputs/none.png", "/sdapi/v1/sd-models"]:
+        reply = requests.get(server.api(path), headers=bearer(victim["token"]), timeout=60)
+        assert (reply.status_code, reply.json()["error"]) == (403, banned), path
     login = requests.post(server.api("/api/v1/auth/login"), json={"username": name, "password": PASSWORD})
     assert (login.status_code, login.json()["error"]) == (403, banned)
     assert victim["session"].get(server.api("/")).status_code == 200  # the page, whose Log out clears the cookie

@@ -37,7 +37,8 @@ READ_BLOCK = 4 << 20  # 4 MiB: large enough that hashing runs at full speed
 
 @dataclass(frozen=True)
 class FileHashes:
-    """Lower-case hex digests; ``autov1`` / ``autov3`` are None where they do not apply."""
+    """Lower-case hex digests; ``autov3`` is None where it does not apply (not safetensors), ``autov1`` only for
+    a file hashed before it was computed (``core.library.scanner``'s cache)."""
 
     sha256: str
     autov1: str | None
@@ -67,7 +68,6 @@ class _Sha256WithAutoV1:
         self.offset = 0
         self.whole = hashlib.sha256()
         self.slice = hashlib.sha256()
-        self.slice_bytes = 0
 
     def update(self, data: bytes | memoryview) -> None:
         self.whole.update(data)
@@ -75,11 +75,12 @@ class _Sha256WithAutoV1:
         if start < AUTOV1_OFFSET + AUTOV1_LENGTH and end > AUTOV1_OFFSET:
             part = memoryview(data)[max(AUTOV1_OFFSET - start, 0):AUTOV1_OFFSET + AUTOV1_LENGTH - start]
             self.slice.update(part)
-            self.slice_bytes += len(part)
         self.offset = end
 
-    def autov1(self) -> str | None:
-        return self.slice.hexdigest()[:8] if self.slice_bytes == AUTOV1_LENGTH else None
+    def autov1(self) -> str:
+        """A1111's old model hash reads at most 64 KiB from offset 1 MiB; of a shorter file, what is there
+        (nothing: the SHA-256 of no bytes), exactly as A1111 computes it."""
+        return self.slice.hexdigest()[:8]
 
 
 class _SafetensorsData:
