@@ -2,8 +2,8 @@
 
 * ``SHA256``: of the whole file; ``AutoV2`` is its first 10 hex characters.
 * ``AutoV1``: A1111's old model hash (``sd_models.model_hash``): SHA-256 of the 64 KiB at offset 1 MiB, first 8
-  hex characters.  None when the file is too short to hold that slice (A1111 would hash whatever is there, so
-  every small file would share a few values; Civitai leaves it out for small files too).
+  hex characters.  Of a file too short to hold that slice, the hash of what is there, as A1111 computes it (so
+  files under 1 MiB share one value: a by-hash lookup by it answers one of them).
 * ``AutoV3``: A1111's ``addnet_hash_safetensors`` (kohya's hash of LoRAs): SHA-256 of a safetensors file's data
   after its header, first 12 hex characters, the width Civitai stores.  None when the bytes are not a
   safetensors file.
