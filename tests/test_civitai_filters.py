@@ -3,6 +3,8 @@ refused with a 400 naming the parameter: never an unfiltered list."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import requests
 
@@ -14,8 +16,8 @@ from tests.conftest import bearer, register
 
 @pytest.fixture(scope="module")
 def library(server, tmp_path_factory):
-    """An embedding with two pictures and a comment, and a LoRA (newer) with one picture without parameters,
-    liked by its trainer."""
+    """An embedding made ten days ago with a comment, a LoRA liked by its trainer, and three pictures: two made
+    with the embedding (the first, ten days old, liked) and one without parameters."""
     trainer = register(server)
     folder = tmp_path_factory.mktemp("filters")
     embedding = upload_model(server, trainer, folder, seed=601, name="Night Castle", tags="castle,night")
@@ -31,7 +33,19 @@ def library(server, tmp_path_factory):
                   headers=bearer(trainer["token"]), timeout=30).raise_for_status()
     requests.put(server.api(f"/api/v1/models/{lora['id']}/like"), headers=bearer(trainer["token"]),
                  timeout=30).raise_for_status()
+    requests.put(server.api(f"/api/v1/images/{images[0]['id']}/like"), headers=bearer(trainer["token"]),
+                 timeout=30).raise_for_status()
+    backdate(server, "model", embedding["id"], days=10)  # made ten days ago: outside a Day and a Week
+    backdate(server, "image", images[0]["id"], days=10)
     return {"trainer": trainer, "E": embedding, "L": lora, "images": images}
+
+
+def backdate(server, table: str, row_id: int, days: int) -> None:
+    """Move a row's creation (and a picture's publication) back ``days`` (in the server's own database)."""
+    columns = ["created_at"] + (["published_at"] if table == "image" else [])
+    with sqlite3.connect(server.db_path) as db:
+        for column in columns:
+            db.execute(f"UPDATE {table} SET {column} = datetime({column}, ?) WHERE id = ?", (f"-{days} days", row_id))
 
 
 def listing(server, route, library, params, authed=False):
@@ -58,7 +72,9 @@ MODEL_CASES = [
     ({"baseModels": "SDXL"}, []),
     ({"fileFormats": "SafeTensor"}, ["L", "E"]),
     ({"fileFormats": "Diffusers"}, []),
-    ({"period": "Day"}, ["L", "E"]),
+    ({"period": "Day"}, ["L"]),
+    ({"period": "Week"}, ["L"]),
+    ({"period": "Month"}, ["L", "E"]),
     ({"period": "AllTime"}, ["L", "E"]),
     ({"rating": "1"}, []),
     ({"rating": "0"}, ["L", "E"]),
@@ -138,13 +154,14 @@ IMAGE_CASES = [
     ({"baseModels": "SDXL 1.0"}, []),
     ({"type": "image"}, [2, 1, 0]),
     ({"type": "video"}, []),
-    ({"period": "Week"}, [2, 1, 0]),
+    ({"period": "Week"}, [2, 1]),
+    ({"period": "Year"}, [2, 1, 0]),
     ({"nsfw": "None"}, [2, 1, 0]),
     ({"nsfw": "false"}, [2, 1, 0]),
     ({"sort": "Oldest"}, [0, 1, 2]),
     ({"sort": "Newest"}, [2, 1, 0]),
-    ({"sort": "Most Comments"}, [2, 1, 0]),
-    ({"sort": "Most Reactions"}, [2, 1, 0]),
+    ({"sort": "Most Comments"}, [2, 1, 0]),  # no picture has comments yet: newest first among equals
+    ({"sort": "Most Reactions"}, [0, 2, 1]),
     ({"limit": "1"}, [2]),
 ]
 IMAGE_REFUSALS = [
