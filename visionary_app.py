@@ -72,7 +72,8 @@ def build_app(context):
 
     from api.app import create_api
     from ui.app import build_ui
-    from ui.i18n import PageLanguage, i18n
+    from ui.i18n import i18n
+    from ui.page_head import PageHead
     from ui.toasts import head
     from ui.upload_route import UploadHandleRoute
 
@@ -82,7 +83,7 @@ def build_app(context):
     app = gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
                               max_file_size=context.config.max_upload_bytes, i18n=i18n(), head=head())
     app.add_middleware(UploadHandleRoute, handles=context.uploads)
-    app.add_middleware(PageLanguage)
+    app.add_middleware(PageHead, context=context)
     return app
 
 

@@ -28,9 +28,9 @@ from .sessions import session_cookie_header
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 GRADIO_UPLOAD_PATHS = {"/upload", "/gradio_api/upload"}
 PRIVATE_OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/health"}
-# Where a banned account's session gets through as no login: the page (its events then say why, and its Log out
-# button clears the cookie) and the routes that log in with other credentials.
-OPEN_TO_BANNED_SESSIONS = {"/", "/api/v1/auth/login", "/api/v1/auth/register"}
+# Where a banned account's session gets through as no login: the page (its events then say why, and it logs the
+# session out to clear the cookie), logging out, and the routes that log in with other credentials.
+OPEN_TO_BANNED_SESSIONS = {"/", "/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/logout"}
 # /sdapi/ closes itself (api/basic_auth.py): its clients log in with HTTP Basic, which this guard does not check.
 PRIVATE_CLOSED_PREFIXES = ("/api/", "/media/", "/gradio_api/file=", "/file=", "/gradio_api/upload")
 API_PREFIXES = ("/api/", "/sdapi/", "/media/")

@@ -144,10 +144,11 @@ MEMBER = expect(401, 200, 403, 200, 200)  # any logged-in user, acting for thems
 CREATE = expect(401, 201, 403, 201, 201)
 ADMIN = expect(401, 403, 403, 403, 200)
 OPEN = expect(200, 200, 200, 200, 200)
-NO_ROUTE = expect(404, 404, 404, 404, 404)
-# /sdapi/v1 reads the caller on every route (A1111's --api-auth), so it refuses a banned account's session there too.
+# Every API route reads the caller, so a banned account's session gets 403 "this account is banned" even where no
+# route is (/sdapi/v1 as A1111's --api-auth does).
+NO_ROUTE = expect(404, 404, 403, 404, 404)
 SDAPI_OPEN = expect(200, 200, 403, 200, 200)
-SDAPI_NO_ROUTE = expect(404, 404, 403, 404, 404)
+SDAPI_NO_ROUTE = NO_ROUTE
 # Allowed past the check, then no such checkpoint: the route checks the caller before the library.
 NO_CHECKPOINT = expect(401, 404, 403, 404, 404)
 
@@ -383,9 +384,9 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     **numbered(BROWSE, "page_load", "refresh", "checkpoint_chosen", "fill", "first_page", "previous_page",
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
-               "model_choices", "run", "page_of", "open_clicked"),
+               "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice"),
-    **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last"),
+    **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last", "open_mine"),
     **numbered(SESSION, "who_text", "after_auth", "after_register", "after_logout", "show_who_is_here", "after_ban"),
     **numbered(Read("reads the picture the caller dropped in"), "read_image"),
     **numbered(ADMIN_VIEW, "first_audit"), "site_stats_*": ADMIN_VIEW,

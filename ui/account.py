@@ -17,6 +17,7 @@ from core.errors import VisionaryError
 
 from .event_guard import open_to_visitors
 from .i18n import label, message, request_language, text
+from .links import page_tab
 from .session import request_user
 
 # Posts the form's fields (named in order by ``fields``) to the REST route; hands them on to the server event with
@@ -61,7 +62,7 @@ def whoami_text(user: accounts.UserInfo | None, lang: str) -> str:
 def build_account_tab(context: AppContext, on_session_change) -> None:
     """The Account tab.  ``on_session_change`` lists the (fn, outputs) that refresh the page."""
     refresh_fn, refresh_outputs = on_session_change
-    with gr.Tab(label("tab.account"), id="account"):
+    with page_tab("account"):
         status = gr.Markdown(elem_id="account-status")
         with gr.Row():
             with gr.Column():

@@ -23,6 +23,7 @@ from core.paging import Page
 
 from . import render
 from .i18n import label, message, request_language, text
+from .links import page_tab
 from .pager import build_pager, pager_values
 from .session import request_user
 
@@ -185,7 +186,7 @@ class AdminEvents:
 def build_admin_tab(context: AppContext) -> gr.Tab:
     """The Admin tab, hidden; the page shows it to admins (the returned tab)."""
     events = AdminEvents(context)
-    with gr.Tab(label("tab.admin"), id="admin", visible=False) as tab:
+    with page_tab("admin", visible=False) as tab:
         with gr.Row(equal_height=True):
             gr.Markdown(label("admin.site_heading"))
             refresh = gr.Button(label("admin.refresh"), size="sm", scale=0, min_width=110, elem_id="admin-refresh")

@@ -23,6 +23,10 @@ from .session import request_user
 from .toasts import HIDDEN_CLASS, SESSION_ENDED_ID
 from .upload_tab import build_upload_tab
 
+# The top-level tabs, in order (``ui.links.page_tab`` names each; ``?tab=<id>`` opens one).
+TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "pnginfo", "profile", "admin",
+           "account")
+
 
 def build_ui(context: AppContext) -> gr.Blocks:
     with GuardedBlocks(context, title="Visionary Art") as blocks:
@@ -31,8 +35,8 @@ def build_ui(context: AppContext) -> gr.Blocks:
             whoami = gr.Markdown(elem_id="whoami")
             switch = language_switch()
             session_ended = gr.Button(label("header.session_ended"), elem_id=SESSION_ENDED_ID, elem_classes=[HIDDEN_CLASS])
+            links = Links(TAB_IDS)
         with gr.Tabs(elem_id="main-tabs") as tabs:
-            links = Links(tabs)
             build_home_tab(context)
             generate = build_generate_tab(context, tabs)
             build_models_tab(context, links)
@@ -62,5 +66,5 @@ def build_ui(context: AppContext) -> gr.Blocks:
             return header, gr.Tab(visible=bool(user and user.is_admin))
 
         session_ended.click(after_ban, None, [whoami, admin_tab], api_visibility="private")
-        links.wire()
+        links.wire(blocks, tabs)
     return blocks

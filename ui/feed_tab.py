@@ -12,7 +12,7 @@ from core.paging import Page
 from . import render
 from .gallery_tab import SHOTS_CSS, image_card_html
 from .i18n import label, request_language, text
-from .links import Links, user_link
+from .links import Links, page_tab, user_link
 from .models_tab import GRID_CSS, card_html
 from .pager import build_pager, pager_values
 from .session import request_user
@@ -46,7 +46,7 @@ def feed_html(page: Page, lang: str) -> str:
 
 
 def build_feed_tab(context: AppContext, links: Links) -> None:
-    with gr.Tab(label("tab.feed"), id="feed") as tab:
+    with page_tab("feed") as tab:
         with gr.Row(equal_height=True):
             gr.Markdown(label("feed.intro"))
             refresh = gr.Button(label("feed.refresh"), size="sm", scale=0, min_width=110, elem_id="feed-refresh")

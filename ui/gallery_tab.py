@@ -19,14 +19,14 @@ from community import gallery, likes
 from community.gallery import ImageQuery, ImageRecord
 from community.image_upload import read_image_file
 from core.context import AppContext
-from core.errors import InvalidInput, VisionaryError
+from core.errors import InvalidInput, NotFound, VisionaryError
 from core.library import library
 from core.library.library_edit import require_login
 
 from . import render
 from .generate_tab import GenerateTab
 from .i18n import label, message, request_language, text
-from .links import Links, link, user_link
+from .links import NOT_FOUND_CSS, Links, copy_link_button, link, not_found_html, page_tab, tab_address, user_link
 from .model_page import private_badge
 from .pager import build_pager, pager_values
 from .session import request_user
@@ -137,6 +137,19 @@ def model_name_of(actor, model_id: int | None) -> str | None:
         return None
 
 
+# The browse filters are the page's address (``?gallery=<sort>&by=&made_with=&prompt=``).
+GALLERY_ADDRESS_JS = """
+(words, sort, model, user) => {
+  const query = new URLSearchParams({gallery: sort || "newest"});
+  if ((user || "").trim()) query.set("by", user.trim());
+  if (model) query.set("made_with", model);
+  if ((words || "").trim()) query.set("prompt", words.trim());
+  window.vaAddress && window.vaAddress.show(JSON.stringify({tab: "gallery", query: "?" + query}));
+  return [];
+}
+"""
+
+
 @dataclass(frozen=True)
 class ImageDetail:
     """The image page inside the Gallery tab, hidden until an image is opened."""
@@ -162,6 +175,7 @@ def build_detail(links: Links) -> ImageDetail:
     with gr.Column(visible=False, elem_id="image-page") as column:
         with gr.Row():
             back = gr.Button(label("gallery.back"), size="sm", scale=0, min_width=120, elem_id="image-back")
+            copy_link_button("image-copy-link")
             like = gr.Button(label("like.button"), size="sm", scale=0, min_width=120, elem_id="image-like")
             use = gr.Button(label("gallery.use_settings"), size="sm", variant="primary", scale=0, min_width=170,
                             elem_id="image-use-settings")
@@ -171,7 +185,7 @@ def build_detail(links: Links) -> ImageDetail:
                                visible=False, elem_id="image-delete")
             confirm = gr.Button(label("gallery.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
                                 visible=False, elem_id="image-delete-confirm")
-        body = links.html(css=SHOTS_CSS + DETAIL_CSS, elem_id="image-page-body")
+        body = links.html(css=SHOTS_CSS + DETAIL_CSS + NOT_FOUND_CSS, elem_id="image-page-body")
         parameters = gr.Textbox(label=label("gallery.parameters"), lines=3, interactive=False, buttons=["copy"],
                                 elem_id="image-parameters")
         image_id = gr.Number(visible=False, precision=0, elem_id="image-id")
@@ -189,8 +203,9 @@ def _image_id(value) -> int:
 class GalleryEvents:
     """The tab's events; bound methods, so Gradio reads their ``gr.Request`` hints."""
 
-    def __init__(self, context: AppContext):
+    def __init__(self, context: AppContext, links: Links):
         self.context = context
+        self.links = links
 
     def _actor(self, request):
         return request_user(self.context, request)
@@ -217,10 +232,25 @@ class GalleryEvents:
     def browse_next(self, query, sort, model, username, page, request: gr.Request):
         return self.browse(query, sort, model, username, page + 1, request)
 
-    def model_choices(self, request: gr.Request):
-        choices = gallery.image_models(self._actor(request))
+    def _models_made_with(self, request: gr.Request) -> list[tuple[str, int | str]]:
+        """The model filter's choices: every model with pictures the viewer may see, after "all models"."""
         everything = (text("gallery.all_models", request_language(request)), "")
-        return gr.Dropdown(choices=[everything] + [(name, model_id) for model_id, name in choices])
+        return [everything] + [(name, model_id) for model_id, name in gallery.image_models(self._actor(request))]
+
+    def model_choices(self, request: gr.Request):
+        return gr.Dropdown(choices=self._models_made_with(request))
+
+    def open_filtered(self, sort, request: gr.Request, params):
+        """The ``gallery`` destination of ``ui.links`` (``?gallery=<sort>&by=<user>&made_with=<model>&prompt=``):
+        the browse list with those filters."""
+        sort = sort if sort in SORTS else "newest"
+        choices = self._models_made_with(request)
+        made_with = int(params["made_with"]) if str(params.get("made_with", "")).isdigit() else ""
+        made_with = made_with if made_with in {model_id for _, model_id in choices} else ""
+        words, username = params.get("prompt", ""), params.get("by", "")
+        return (gr.Column(visible=True), gr.Column(visible=False), gr.Tabs(selected="gallery-browse"), words, sort,
+                gr.Dropdown(choices=choices, value=made_with), username,
+                *self.browse(words, sort, made_with, username, 1, request))
 
     def mine(self, page, request: gr.Request):
         actor = self._actor(request)
@@ -241,11 +271,16 @@ class GalleryEvents:
         return self.mine(page + 1, request)
 
     def show(self, key, request: gr.Request):
-        """Open an image's page: values for the browse column, the page's column and ``ImageDetail.outputs``."""
+        """Open an image's page: values for the browse column, the page's column and ``ImageDetail.outputs``; the
+        not-found page for an image that does not exist or is hidden from the viewer."""
         actor = self._actor(request)
         lang = request_language(request)
         try:
             image = gallery.get_image(actor, _image_id(key))
+        except (NotFound, InvalidInput):
+            hidden = gr.Button(visible=False)
+            return (gr.Column(visible=False), gr.Column(visible=True), None, not_found_html("image", lang), hidden,
+                    gr.skip(), gr.Textbox(value="", visible=False), hidden, hidden, hidden, hidden)
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         state = likes.image_like(actor, image.id) if image.published else likes.LikeState(False, 0)
@@ -254,9 +289,18 @@ class GalleryEvents:
         return (gr.Column(visible=False), gr.Column(visible=True), image.id,
                 detail_html(image, model_name_of(actor, image.model_id), lang),
                 *like_button(state, lang, image.published),
-                image.parameters, gr.Button(interactive=bool(image.parameters.strip())),
+                gr.Textbox(value=image.parameters, visible=True),
+                gr.Button(interactive=bool(image.parameters.strip()), visible=True),
                 gr.Button(visible=owner and not image.published), gr.Button(visible=can_delete),
                 gr.Button(visible=False))
+
+    def open_page(self, key, request: gr.Request, params=None):
+        """The ``image`` destination of ``ui.links``."""
+        return self.show(key, request)
+
+    def show_uploaded(self, key, request: gr.Request):
+        """The page of a picture just uploaded, and its address."""
+        return *self.show(key, request), self.links.address_of("image", key)
 
     def like_image(self, image_id, like: bool, request: gr.Request):
         lang = request_language(request)
@@ -347,25 +391,29 @@ def _build_mine(events: GalleryEvents, links: Links) -> tuple[Listing, gr.File, 
 
 def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) -> None:
     """The Gallery tab; registers the ``image`` destination with ``links``."""
-    events = GalleryEvents(context)
-    with gr.Tab(label("tab.gallery"), id="gallery") as tab:
+    events = GalleryEvents(context, links)
+    with page_tab("gallery") as tab:
         with gr.Column() as browse_column:
-            with gr.Tabs():
+            with gr.Tabs() as sections:
                 with gr.Tab(label("gallery.browse"), id="gallery-browse") as browse_tab:
                     browse, model = _build_browse(events, links)
                 with gr.Tab(label("gallery.mine"), id="gallery-mine") as mine_tab:
                     mine, file, upload, status = _build_mine(events, links)
         detail = build_detail(links)
     show_outputs = [browse_column, detail.column, *detail.outputs()]
-    links.destination("image", "gallery", events.show, show_outputs)
+    links.destination("image", "gallery", events.open_page, show_outputs)
+    links.destination("gallery", "gallery", events.open_filtered,
+                      [browse_column, detail.column, sections, *browse.inputs, *browse.outputs],
+                      extras=("by", "made_with", "prompt"))
+    gr.on(browse.triggers, None, browse.inputs, None, js=GALLERY_ADDRESS_JS)
 
     gr.on([tab.select, browse_tab.select, *browse.triggers], events.browse_first, browse.inputs, browse.outputs,
           api_visibility="private", trigger_mode="always_last")
     gr.on([tab.select, browse_tab.select], events.model_choices, None, model, api_visibility="private",
           show_progress="hidden")
     gr.on([tab.select, mine_tab.select], events.mine, mine.inputs, mine.outputs, api_visibility="private")
-    detail.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
-                      [browse_column, detail.column], api_visibility="private")
+    detail.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False), tab_address("gallery")), None,
+                      [browse_column, detail.column, links.address], api_visibility="private")
     detail.like.click(events.like_image, [detail.image_id, detail.like_target], [detail.like, detail.like_target],
                       api_name="like_image")
     published = detail.publish.click(events.publish_image, detail.image_id, detail.image_id, api_name="publish_image")
@@ -378,5 +426,5 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
     uploaded = upload.click(events.upload_image, file, [status, detail.image_id], api_name="upload_image")
     uploaded.success(lambda: None, None, file, api_visibility="private")
     uploaded.success(events.mine, mine.inputs, mine.outputs, api_visibility="private")
-    uploaded.success(events.show, detail.image_id, show_outputs, api_visibility="private")
+    uploaded.success(events.show_uploaded, detail.image_id, [*show_outputs, links.address], api_visibility="private")
     generate.receive(detail.use.click, detail.parameters)

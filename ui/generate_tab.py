@@ -41,6 +41,7 @@ from core.library.library import get_model
 
 from . import errors
 from .i18n import label, message, request_language, text
+from .links import page_tab
 from .session import request_user
 
 # Waiting Gradio events only wait on the app's queue (which shows their position), so allow many.
@@ -331,7 +332,7 @@ def _results_column():
 
 def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
     """The Generate tab (inside ``tabs``, which ``GenerateTab.receive`` switches to)."""
-    with gr.Tab(label("tab.generate"), id="generate"):
+    with page_tab("generate"):
         with gr.Row(equal_height=True):
             checkpoint = gr.Dropdown(label=label("generate.checkpoint"), allow_custom_value=True, scale=4,
                                      elem_id="generate-checkpoint")

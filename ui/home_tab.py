@@ -14,6 +14,7 @@ from core.library.library_edit import ModelFields, import_from_hub
 
 from . import render
 from .i18n import DEFAULT_LANGUAGE, label, message, request_language, table, text
+from .links import page_tab
 from .session import request_user
 
 STARTERS_FILE = Path(__file__).resolve().parent / "starter_models.json"
@@ -52,7 +53,7 @@ def starters_table(starters: list[dict], lang: str) -> gr.Dataframe:
 
 def build_home_tab(context: AppContext) -> None:
     starters = load_starters()
-    with gr.Tab(label("tab.home"), id="home"):
+    with page_tab("home"):
         welcome = gr.Markdown(elem_id="home-welcome")
         gr.Markdown(label("home.starters"))
         listing = gr.Dataframe(interactive=False, elem_id="starter-models")

@@ -12,7 +12,7 @@ unless the visitor picked one with the header switch, which stores it in the
 ``visionary_lang`` cookie and reloads; ``HEAD_SCRIPT`` makes Gradio's frontend
 follow that cookie.  It must run before Gradio's own scripts, which read the
 browser's language once, before they would run a ``head=`` script of the app;
-so ``PageLanguage`` writes it at the top of the page's ``<head>``.
+so ``ui.page_head.PageHead`` writes it at the top of the page's ``<head>``.
 User content is never translated.
 
 ``common.*`` keys fill gaps in Gradio's own frontend table (its status
@@ -34,7 +34,7 @@ DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "visionary_lang"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
-# Runs first in <head> (PageLanguage puts it there) and tells Gradio's frontend the page's language as the server
+# Runs first in <head> (ui.page_head.PageHead puts it there) and tells Gradio's frontend the page's language as the server
 # picks it (language_from_headers): the header's choice, else the first of the browser's languages that is
 # Chinese (any variant) or English; so Gradio never draws its own texts in a third language.
 HEAD_SCRIPT = """
@@ -146,49 +146,6 @@ def request_language(request: gr.Request | None) -> str:
     if raw is None:
         return DEFAULT_LANGUAGE
     return language_from_headers(raw.cookies.get(LANG_COOKIE), raw.headers.get("accept-language"))
-
-
-class PageLanguage:
-    """ASGI middleware: the page at ``/`` gets ``HEAD_SCRIPT`` first thing in its ``<head>``.
-
-    Only that page's body is buffered (an HTML page, not compressed); every other response streams through."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope.get("method") == "GET" and scope.get("path") == "/":
-            send = _HeadWriter(send)
-        await self.app(scope, receive, send)
-
-
-class _HeadWriter:
-    """The ``send`` of one response to ``GET /``: inserts ``HEAD_SCRIPT`` after ``<head>`` of an HTML body."""
-
-    def __init__(self, send):
-        self.send = send
-        self.start: dict | None = None
-        self.chunks: list[bytes] = []
-
-    async def __call__(self, message: dict) -> None:
-        if message["type"] == "http.response.start" and _is_plain_html(message["headers"]):
-            self.start = message
-            return
-        if message["type"] != "http.response.body" or self.start is None:
-            await self.send(message)
-            return
-        self.chunks.append(message.get("body", b""))
-        if message.get("more_body"):
-            return
-        body = b"".join(self.chunks).replace(b"<head>", b"<head>" + HEAD_SCRIPT.encode(), 1)
-        headers = [(k, v) for k, v in self.start["headers"] if k.lower() != b"content-length"]
-        await self.send({**self.start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-        await self.send({"type": "http.response.body", "body": body})
-
-
-def _is_plain_html(headers: list[tuple[bytes, bytes]]) -> bool:
-    names = {k.lower(): v.lower() for k, v in headers}
-    return names.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in names
 
 
 def language_switch() -> gr.Radio:

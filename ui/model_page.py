@@ -11,6 +11,7 @@ from core.library.model_records import FileRecord, Licence, ModelRecord, Version
 
 from . import render
 from .i18n import label, plural, text
+from .links import NOT_FOUND_CSS, Links, copy_link_button, link
 
 # Each commercial use (Civitai's CommercialUse values) and its line in the permissions list and the editor.
 COMMERCIAL_USE_KEYS = {"Image": "licence.use_image", "Rent": "licence.use_rent",
@@ -37,8 +38,11 @@ PAGE_CSS = """
 .va-facts dd { margin: 0; overflow-wrap: anywhere; }
 .va-chip { display: inline-block; margin: 0 4px 4px 0; padding: 1px 8px; border-radius: 6px;
   background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); font-size: .9em; }
+button.va-chip-link { cursor: pointer; font: inherit; font-size: .9em; color: var(--link-text-color, var(--color-accent)); }
+button.va-chip-link:hover, button.va-chip-link:focus-visible { text-decoration: underline; }
 .va-version { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 4px 16px 12px;
   margin-bottom: 16px; }
+.va-version-shown { border: 2px solid var(--color-accent); }
 .va-file { border-top: 1px solid var(--border-color-primary); padding-top: 10px; margin-top: 10px; }
 .va-file-head { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; }
 .va-file-name { font-weight: 600; overflow-wrap: anywhere; }
@@ -71,14 +75,17 @@ class ModelPage:
     back: gr.Button
     body: gr.HTML
     toolbar: gr.Row  # the back button's row, for buttons about the shown model
+    details: gr.Column  # what follows the body (samples, comments): hidden on the not-found page
 
 
-def build_model_page() -> ModelPage:
+def build_model_page(links: Links) -> ModelPage:
     with gr.Column(visible=False, elem_id="model-page") as column:
         with gr.Row() as toolbar:
             back = gr.Button(label("model.all_models"), size="sm", scale=0, min_width=140, elem_id="model-page-back")
-        body = gr.HTML(elem_id="model-page-body", css_template=render.BASE_CSS + PAGE_CSS, js_on_load=None)
-    return ModelPage(column, back, body, toolbar)
+            copy_link_button("model-copy-link")
+        body = links.html(css=PAGE_CSS + NOT_FOUND_CSS, elem_id="model-page-body")
+        details = gr.Column(elem_id="model-page-details")
+    return ModelPage(column, back, body, toolbar, details)
 
 
 def download_url(version_id: int, file_id: int) -> str:
@@ -118,10 +125,14 @@ def _licence(licence: Licence, lang: str) -> str:
             f'<div class="va-muted">{text("licence.intro", lang)}</div><ul>{"".join(items)}</ul></section>')
 
 
-def _chips(title: str, values: tuple[str, ...], css_class: str) -> str:
+def _chips(title: str, values: tuple[str, ...], css_class: str, opens: str | None = None) -> str:
+    """A row of chips; with ``opens`` (``"tag"``) each is a link to that page."""
     if not values:
         return ""
-    chips = "".join(f'<span class="va-chip">{render.text(v)}</span>' for v in values)
+    if opens:
+        chips = "".join(link(opens, v, v, "va-chip va-chip-link") for v in values)
+    else:
+        chips = "".join(f'<span class="va-chip">{render.text(v)}</span>' for v in values)
     return f'<div class="{css_class}"><div class="va-muted">{title}</div>{chips}</div>'
 
 
@@ -160,10 +171,11 @@ def _file_html(version_id: int, file: FileRecord, lang: str) -> str:
         f'{_training_metadata(file, lang)}</div>')
 
 
-def _version_html(version: VersionRecord, lang: str) -> str:
+def _version_html(version: VersionRecord, lang: str, shown: bool = False) -> str:
     files = "".join(_file_html(version.id, f, lang) for f in version.files)
     downloads = plural("model.version_downloads", version.download_count, lang)
-    return (f'<section class="va-version" data-version-id="{version.id}"><h3>{render.text(version.name)} '
+    css_class = "va-version va-version-shown" if shown else "va-version"
+    return (f'<section class="{css_class}" data-version-id="{version.id}"><h3>{render.text(version.name)} '
             f'<span class="va-muted">· {render.text(render.base_label(version.base_model, lang))} · '
             f'{render.short_date(version.created_at)} · {downloads}</span></h3>{files}</section>')
 
@@ -179,11 +191,13 @@ def private_badge(lang: str) -> str:
     return f'<span class="va-badge va-badge-private">{text("visibility.private", lang)}</span>'
 
 
-def model_page_html(model: ModelRecord, lang: str) -> str:
+def model_page_html(model: ModelRecord, lang: str, version_id: int | None = None) -> str:
+    """The page of ``model``; the version ``version_id`` (an address's ``&version=``) first and marked."""
     private = private_badge(lang) if model.visibility == "private" else ""
     description = render.markdown(model.description) if model.description.strip() else \
         f'<p class="va-muted">{text("model.no_description", lang)}</p>'
-    versions = "".join(_version_html(v, lang) for v in model.versions)
+    ordered = sorted(model.versions, key=lambda v: v.id != version_id)
+    versions = "".join(_version_html(v, lang, shown=v.id == version_id) for v in ordered)
     return (
         f'<article class="va-model" data-model-id="{model.id}"><div class="va-main">'
         f'<h2 class="va-title">{render.text(model.name)}</h2>'
@@ -196,4 +210,4 @@ def model_page_html(model: ModelRecord, lang: str) -> str:
         f'<h3>{text("model.versions_and_files", lang)}</h3>{versions}</div>'
         f'<aside class="va-side">{_cover(model)}{_facts(model, lang)}{_licence(model.licence, lang)}'
         f'{_chips(text("model.trigger_words", lang), model.trigger_words, "va-triggers")}'
-        f'{_chips(text("model.tags", lang), model.tags, "va-tags")}</aside></article>')
+        f'{_chips(text("model.tags", lang), model.tags, "va-tags", opens="tag")}</aside></article>')

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import gradio as gr
 
 from core.context import AppContext
-from core.errors import InvalidInput, VisionaryError
+from core.errors import InvalidInput, NotFound, VisionaryError
 from core.library import library
 from core.library.library import ModelQuery
 from core.library.model_records import ModelRecord
 
 from . import render
 from .i18n import label, message, request_language, text
-from .links import Links
+from .links import Links, not_found_html, page_tab, tab_address
 from .model_page import build_model_page, model_page_html, private_badge
 from .pager import build_pager, pager_values
 from .session import request_user
@@ -29,6 +30,15 @@ element.addEventListener('click', (event) => {
   const card = event.target.closest('[data-model-id]');
   if (card && element.contains(card)) trigger('click', {model_id: Number(card.dataset.modelId)});
 });
+"""
+
+# A tag typed in the filter is the page's address (``?tag=``), as a tag clicked on a model page is.
+TAG_ADDRESS_JS = """
+(tag) => {
+  const query = tag.trim() ? "?" + new URLSearchParams({tag: tag.trim()}) : "?tab=models";
+  window.vaAddress && window.vaAddress.show(JSON.stringify({tab: "models", query}));
+  return [];
+}
 """
 
 GRID_CSS = """
@@ -115,7 +125,7 @@ def filter_choices(everything: str, choices: list) -> list:
 def build_models_tab(context: AppContext, links: Links) -> None:
     """The Models tab: filters, card grid and pager; a card opens the model page in the same tab (and
     ``links`` can open one from other tabs)."""
-    with gr.Tab(label("tab.models"), id="models") as tab:
+    with page_tab("models") as tab:
         with gr.Column() as browse:
             with gr.Row(equal_height=True):
                 query = gr.Textbox(label=label("models.search"), placeholder=label("models.search_placeholder"),
@@ -130,7 +140,7 @@ def build_models_tab(context: AppContext, links: Links) -> None:
                                    elem_id="models-sort")
             grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS, js_on_load=CARD_CLICK_JS)
             pager = build_pager("models")
-        model_page = build_model_page()
+        model_page = build_model_page(links)
         social = mount_model_social(context, model_page, links)
 
     filters = [query, kind, base, tag, creator, sort]
@@ -157,25 +167,40 @@ def build_models_tab(context: AppContext, links: Links) -> None:
     def next_page(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
         return show(query, kind, base, tag, creator, sort, page + 1, request)
 
-    def show_model(model_id, request: gr.Request):
+    def show_model(model_id, request: gr.Request, params: Mapping[str, str]):
+        """The model page (``params``: an address's ``version``), or the not-found page when the model does not
+        exist or is hidden from the viewer."""
         actor = request_user(context, request)
         lang = request_language(request)
         try:
             model = library.get_model(actor, library_id(model_id))
-            return (gr.Column(visible=False), gr.Column(visible=True), model_page_html(model, lang),
-                    *social.values(actor, model, lang))
+        except (NotFound, InvalidInput):
+            return (gr.Column(visible=False), gr.Column(visible=True), not_found_html("model", lang),
+                    gr.Column(visible=False), *social.not_found_values())
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
+        version = params.get("version")
+        return (gr.Column(visible=False), gr.Column(visible=True),
+                model_page_html(model, lang, int(version) if str(version).isdigit() else None),
+                gr.Column(visible=True), *social.values(actor, model, lang))
+
+    def show_tag(tag_name, request: gr.Request, params: Mapping[str, str]):
+        """The grid of the models with one tag (every other filter cleared): the ``tag`` destination."""
+        grid_values = show("", "", "", tag_name, "", "newest", 1, request)
+        return (gr.Column(visible=True), gr.Column(visible=False), "", "", "", tag_name, "", "newest", *grid_values)
 
     def open_model(event: gr.EventData, request: gr.Request):
-        return show_model(getattr(event, "model_id", None), request)
+        model_id = getattr(event, "model_id", None)
+        return *show_model(model_id, request, {}), links.address_of("model", model_id)
 
     gr.on([tab.select, query.submit, tag.submit, creator.submit, kind.input, base.input, sort.input],
           first_page, filters, grid_outputs, api_visibility="private", trigger_mode="always_last")
     pager.previous.click(previous_page, [*filters, pager.number], grid_outputs, api_visibility="private")
     pager.next.click(next_page, [*filters, pager.number], grid_outputs, api_visibility="private")
-    page_outputs = [browse, model_page.column, model_page.body, *social.outputs()]
-    grid.click(open_model, None, page_outputs, api_visibility="private")
-    links.destination("model", "models", show_model, page_outputs)
-    model_page.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False)), None,
-                          [browse, model_page.column], api_visibility="private")
+    page_outputs = [browse, model_page.column, model_page.body, model_page.details, *social.outputs()]
+    grid.click(open_model, None, [*page_outputs, links.address], api_visibility="private")
+    links.destination("model", "models", show_model, page_outputs, extras=("version",))
+    links.destination("tag", "models", show_tag, [browse, model_page.column, *filters, *grid_outputs])
+    tag.submit(None, tag, None, js=TAG_ADDRESS_JS)
+    model_page.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False), tab_address("models")), None,
+                          [browse, model_page.column, links.address], api_visibility="private")

@@ -9,6 +9,7 @@ from core.generation.pnginfo import read_file_parameters
 
 from .generate_tab import GenerateTab
 from .i18n import label, message, request_language, text
+from .links import page_tab
 
 
 def read_image(path: str | None, request: gr.Request):
@@ -26,7 +27,7 @@ def read_image(path: str | None, request: gr.Request):
 
 
 def build_pnginfo_tab(generate: GenerateTab) -> None:
-    with gr.Tab(label("tab.pnginfo"), id="pnginfo"):
+    with page_tab("pnginfo"):
         with gr.Row():
             with gr.Column():
                 image = gr.Image(label=label("pnginfo.image"), type="filepath",

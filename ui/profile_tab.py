@@ -14,13 +14,13 @@ from community import comments, follows
 from community.follows import Profile
 from core.accounts.accounts import UserInfo
 from core.context import AppContext
-from core.errors import VisionaryError
+from core.errors import NotFound, VisionaryError
 from core.paging import Page
 
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html
 from .i18n import label, message, request_language, text
-from .links import Links, link
+from .links import NOT_FOUND_CSS, Links, copy_link_button, link, not_found_html, page_tab, tab_address
 from .models_tab import GRID_CSS, grid_html
 from .pager import Pager, build_pager, pager_values
 from .session import request_user
@@ -110,9 +110,11 @@ class ProfileView:
         return (name, name, header_html(profile, lang), *follow_button(actor, profile, lang), models,
                 images_grid_html(profile.images, no_images, lang), *self.comment_values(actor, name, 1, lang))
 
-    def blank(self, lang: str) -> tuple:
-        return ("", "", empty_html("profile.start", lang), gr.Button(visible=False), True, "", "", "", "", 1,
-                gr.Button(interactive=False), gr.Button(interactive=False))
+    def blank(self, lang: str, header: str | None = None, name: str = "") -> tuple:
+        """Nobody shown: the start text (or ``header``, e.g. the not-found page for ``name``, kept as the one shown so
+        that selecting the tab shows the same page)."""
+        return (name, name, header or empty_html("profile.start", lang), gr.Button(visible=False), True, "", "", "",
+                "", 1, gr.Button(interactive=False), gr.Button(interactive=False))
 
     # ------------------------------------------------------------------ events
     def show(self, username, request: gr.Request):
@@ -123,14 +125,14 @@ class ProfileView:
             return self.blank(lang)
         try:
             return self.values(actor, name, lang)
+        except NotFound:
+            return self.blank(lang, not_found_html("user", lang), name)
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
 
-    def mine(self, request: gr.Request):
-        actor = request_user(self.context, request)
-        if actor is None:
-            raise gr.Error(text("profile.log_in", request_language(request)))
-        return self.show(actor.username, request)
+    def open_page(self, username, request: gr.Request, params=None):
+        """The ``user`` destination of ``ui.links``."""
+        return self.show(username, request)
 
     def follow_user(self, username, follow: bool, request: gr.Request):
         try:
@@ -155,13 +157,15 @@ class ProfileView:
 
 def build_profile_tab(context: AppContext, links: Links) -> None:
     """The Profile tab; registers the ``user`` destination with ``links``."""
-    with gr.Tab(label("tab.profile"), id="profile") as tab:
+    with page_tab("profile") as tab:
         with gr.Row(equal_height=True):
             box = gr.Textbox(show_label=False, placeholder=label("profile.username_placeholder"), max_length=64,
                              scale=3, elem_id="profile-username")
             open_button = gr.Button(label("profile.open"), scale=0, min_width=110, elem_id="profile-open")
             mine = gr.Button(label("profile.mine"), scale=0, min_width=130, elem_id="profile-mine")
-        header = gr.HTML(elem_id="profile-header", css_template=render.BASE_CSS + PROFILE_CSS, js_on_load=None)
+            copy_link_button("profile-copy-link")
+        header = gr.HTML(elem_id="profile-header", css_template=render.BASE_CSS + PROFILE_CSS + NOT_FOUND_CSS,
+                         js_on_load=None)
         with gr.Row():
             follow = gr.Button(label("profile.follow"), variant="primary", visible=False, scale=0, min_width=160,
                                elem_id="profile-follow")
@@ -175,12 +179,24 @@ def build_profile_tab(context: AppContext, links: Links) -> None:
         shown = gr.Textbox(visible=False, elem_id="profile-shown")
         follow_target = gr.Checkbox(True, visible=False, elem_id="profile-follow-target")
     view = ProfileView(context, box, shown, header, follow, follow_target, models, images, comment_list, pager)
-    links.destination("user", "profile", view.show, view.outputs())
+    links.destination("user", "profile", view.open_page, view.outputs())
 
     outputs = view.outputs()
+
+    def open_named(username, request: gr.Request):
+        """A name typed in the box (or one's own): that profile, and its address."""
+        values = view.show(username, request)
+        return *values, links.address_of("user", values[1]) if values[1] else tab_address("profile")
+
+    def open_mine(request: gr.Request):
+        actor = request_user(context, request)
+        if actor is None:
+            raise gr.Error(text("profile.log_in", request_language(request)))
+        return open_named(actor.username, request)
+
     tab.select(view.show, shown, outputs, api_visibility="private")
-    gr.on([box.submit, open_button.click], view.show, box, outputs, api_visibility="private")
-    mine.click(view.mine, None, outputs, api_visibility="private")
+    gr.on([box.submit, open_button.click], open_named, box, [*outputs, links.address], api_visibility="private")
+    mine.click(open_mine, None, [*outputs, links.address], api_visibility="private")
     followed = follow.click(view.follow_user, [shown, follow_target], None, api_name="follow_user")
     followed.success(view.show, shown, outputs, api_visibility="private")
     pager.previous.click(view.previous_comments, [shown, pager.number], view.comment_outputs(),

@@ -23,7 +23,7 @@ from core.paging import Page
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html
 from .i18n import label, message, plural, request_language, text
-from .links import Links, link, user_link
+from .links import Links, link, page_tab, user_link
 from .model_page import download_url
 from .models_tab import GRID_CSS, grid_html
 from .pager import Pager, build_pager, pager_values
@@ -34,6 +34,16 @@ PEOPLE_CSS = """
 .va-people { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
 .va-person { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 14px; }
 .va-person-bio { overflow-wrap: anywhere; white-space: pre-wrap; }
+"""
+
+
+# The words searched are the page's address (``?q=``).
+SEARCH_ADDRESS_JS = """
+(words) => {
+  const query = words.trim() ? "?" + new URLSearchParams({q: words.trim()}) : "?tab=search";
+  window.vaAddress && window.vaAddress.show(JSON.stringify({tab: "search", query}));
+  return [];
+}
 """
 
 
@@ -128,7 +138,7 @@ def _result_list(name: str, kind: Kind, links: Links) -> ResultList:
 
 
 def build_search_tab(context: AppContext, links: Links) -> None:
-    with gr.Tab(label("tab.search"), id="search") as tab:
+    with page_tab("search") as tab:
         with gr.Row(equal_height=True):
             box = gr.Textbox(show_label=False, placeholder=label("search.placeholder"), scale=4, max_length=500,
                              elem_id="search-query")
@@ -147,8 +157,14 @@ def build_search_tab(context: AppContext, links: Links) -> None:
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
 
+    def open_page(words: str, request: gr.Request, params=None):
+        """The ``search`` destination of ``ui.links`` (``?q=``): the box filled in and its results."""
+        return words, *run(words, request)
+
     outputs = [query, *(o for results in lists for o in results.outputs())]
+    links.destination("search", "search", open_page, [box, *outputs], param="q")
     gr.on([box.submit, go.click], run, box, outputs, api_visibility="private", trigger_mode="always_last")
+    gr.on([box.submit, go.click], None, box, None, js=SEARCH_ADDRESS_JS)
     tab.select(run, query, outputs, api_visibility="private")
     for results in lists:
         _wire_pager(context, results, query)

@@ -111,11 +111,17 @@ class ModelSocial:
         return [self.model_id, self.like, self.like_target, self.creator, self.creator_button, self.samples,
                 *self.comment_outputs()]
 
+    def not_found_values(self) -> tuple:
+        """For ``outputs`` on the not-found page: the buttons about a model hidden, the rest left as it was."""
+        skip = gr.skip()
+        return (None, gr.Button(visible=False), skip, "", gr.Button(visible=False), skip,
+                *([skip] * len(self.comment_outputs())))
+
     def values(self, actor: UserInfo | None, model: ModelRecord, lang: str) -> tuple:
         """Everything for ``outputs`` about one model the actor may see."""
         samples = gallery.list_images(actor, ImageQuery(model_id=model.id, limit=SAMPLES))
         return (model.id, *like_button(likes.model_like(actor, model.id), lang), model.owner,
-                gr.Button(text("model.creator_profile", lang, name=model.owner)),
+                gr.Button(text("model.creator_profile", lang, name=model.owner), visible=True),
                 images_grid_html(samples.items, text("model.no_samples", lang), lang),
                 *self.comment_values(actor, model.id, 1, lang))
 
@@ -187,11 +193,11 @@ def _picked_comment(event: gr.EventData):
 
 def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> ModelSocial:
     """Add the like button, creator link, sample images and comments to ``page``; wire their events."""
-    with page.column:  # re-entered where it was built (inside its tab), so it keeps its place
-        with page.toolbar:
-            like = gr.Button(label("like.button"), size="sm", scale=0, min_width=110, elem_id="model-like")
-            creator_button = gr.Button(label("model.creator_button"), size="sm", scale=0, min_width=150,
-                                       elem_id="model-creator")
+    with page.toolbar:  # re-entered where it was built (inside its tab), so it keeps its place
+        like = gr.Button(label("like.button"), size="sm", scale=0, min_width=110, elem_id="model-like")
+        creator_button = gr.Button(label("model.creator_button"), size="sm", scale=0, min_width=150,
+                                   elem_id="model-creator")
+    with page.details:
         gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
         gr.Markdown(label("comments.heading"))

@@ -26,6 +26,7 @@ from core.paging import Page
 
 from . import render
 from .i18n import label, message, request_language, text
+from .links import page_tab
 from .model_page import COMMERCIAL_USE_KEYS, visibility_label
 from .pager import build_pager, pager_values
 from .session import request_user
@@ -222,7 +223,7 @@ class MyUploads:
 
 def build_upload_tab(context: AppContext) -> None:
     """The Upload tab with its two parts: a new upload, and My uploads (list, edit, delete)."""
-    with gr.Tab(label("tab.upload"), id="upload") as tab:
+    with page_tab("upload") as tab:
         who = gr.Markdown(elem_id="upload-who")
         with gr.Tabs():
             with gr.Tab(label("upload.new_upload"), id="upload-new"):
