@@ -48,8 +48,10 @@ def _newest_first(query):
 
 def check_body(body: str) -> str:
     text = body.strip() if isinstance(body, str) else ""
-    if not 1 <= len(text) <= MAX_COMMENT_CHARS:
-        raise InvalidInput(f"a comment must be 1-{MAX_COMMENT_CHARS} characters")
+    if not text.strip():
+        raise InvalidInput("write something first: the comment is empty")
+    if len(text) > MAX_COMMENT_CHARS:
+        raise InvalidInput(f"a comment can be at most {MAX_COMMENT_CHARS} characters; this one has {len(text)}")
     return text
 
 

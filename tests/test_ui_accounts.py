@@ -122,3 +122,51 @@ def test_an_admin_makes_an_invite_code_and_a_friend_registers_with_it(invite_ser
     listed = requests.get(invite_server.api("/api/v1/admin/invites"), headers=bearer(invite_server.admin_token),
                           timeout=60).json()
     assert [item["usedBy"] for item in listed["items"]] == ["ui_friend"]
+
+
+def test_the_account_tab_shows_who_is_here_and_the_bio_round_trips(server):
+    """Logged out: the forms; after registering: a welcome with next steps and the profile fields instead of the
+    forms; a failed login's toast goes away once a login works; the saved bio is shown after a reload and after
+    logging out and in again (saving it again keeps it)."""
+    name = unique_name("bio")
+    bio = "I paint lighthouses.\n二行目 — 灯台"
+    with chromium() as browser:
+        page = browser.new_context().new_page()
+        page.goto(server.url)
+        expect(page.locator("#whoami")).to_contain_text("Not logged in", timeout=30000)
+        open_tab(page, "Account")
+        expect(page.locator("#account-forms")).to_be_visible()
+        expect(page.locator("#account-profile")).to_be_hidden()
+        page.locator("#register-username textarea, #register-username input").first.fill(name)
+        page.locator("#register-password input").fill(PASSWORD)
+        page.locator("#register-button").click()
+        expect(page.locator("#account-status")).to_contain_text(f"Welcome, {name}!", timeout=30000)
+        expect(page.locator("#account-status")).to_contain_text("Generate")
+        expect(page.locator("#account-forms")).to_be_hidden()
+        bio_box = page.locator("#bio textarea")
+        bio_box.fill(bio)
+        expect(page.locator("#bio-counter")).to_contain_text(f"{len(bio)} / 2000")
+        page.locator("#save-bio-button").click()
+        expect(page.locator(".toast-body", has_text="Bio saved")).to_be_visible(timeout=30000)
+
+        page.reload()
+        open_tab(page, "Account")
+        expect(page.locator("#bio textarea")).to_have_value(bio, timeout=30000)
+        page.locator("#logout-button").click()
+        expect(page.locator("#account-forms")).to_be_visible(timeout=30000)
+        expect(page.locator("#account-profile")).to_be_hidden()
+
+        page.locator("#login-username textarea, #login-username input").first.fill(name)
+        page.locator("#login-password input").fill("not the password")
+        page.locator("#login-button").click()
+        stale = page.locator(".toast-body", has_text="wrong username or password")
+        expect(stale).to_be_visible(timeout=30000)
+        page.locator("#login-password input").fill(PASSWORD)
+        page.locator("#login-button").click()
+        expect(page.locator("#whoami")).to_contain_text(f"Logged in as {name}", timeout=30000)
+        expect(stale).to_have_count(0)
+        expect(page.locator("#bio textarea")).to_have_value(bio)
+        page.locator("#save-bio-button").click()  # saving what is shown keeps the bio
+        expect(page.locator(".toast-body", has_text="Bio saved").first).to_be_visible(timeout=30000)
+    me = requests.post(server.api("/api/v1/auth/login"), json={"username": name, "password": PASSWORD}, timeout=30)
+    assert me.json()["user"]["bio"] == bio

@@ -52,7 +52,7 @@ def test_comment_and_like_events_check_the_session(server, tmp_path):
     writer.predict(model_id=model["id"], body="Lovely *colours*", api_name="/post_comment")
     (comment,) = comments_of(server, model["id"])
     assert (comment["body"], comment["username"]) == ("Lovely *colours*", author["user"]["username"])
-    with pytest.raises(AppError, match="1-5000"):
+    with pytest.raises(AppError, match="at most 5000 characters; this one has 5001"):  # refused, never cut
         writer.predict(model_id=model["id"], body="x" * 5001, api_name="/post_comment")
     for _ in range(2):  # liking twice counts once
         writer.predict(model_id=model["id"], like=True, api_name="/like_model")

@@ -124,3 +124,33 @@ def test_a_cancelled_run_saves_nothing_and_says_cancelled(gen_server, browser):
     assert mine == 0
     assert output_pngs(gen_server) == files
     page.context.close()
+
+
+def test_an_out_of_range_setting_is_refused_with_its_range_not_clamped(gen_server, browser):
+    """Width 10000 used to become 2048 without a word: now the run is refused with the range, the value and the
+    prompt stay as typed, and nothing is queued or made."""
+    files = output_pngs(gen_server)
+    page = open_page(browser, gen_server, gen_server.token)
+    expect(page.locator("#generate-width")).to_contain_text("64–2048, a multiple of 8")
+    set_number(page, "generate-width", 10000)
+    generate_with(page, "a very wide castle")
+    expect(page.locator(".toast-body", has_text="Width must be between 64 and 2048; you entered 10000.")).to_be_visible(
+        timeout=TIMEOUT_MS)
+    expect(page.locator("#generate-width input[type=number]")).to_have_value("10000")
+    expect(page.locator("#generate-prompt textarea")).to_have_value("a very wide castle")
+    set_number(page, "generate-width", 100)
+    generate_with(page, "a slightly wide castle")
+    expect(page.locator(".toast-body", has_text="Width must be a multiple of 8; you entered 100.")).to_be_visible(
+        timeout=TIMEOUT_MS)
+    assert output_pngs(gen_server) == files
+    page.context.close()
+    chinese = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    chinese.add_cookies([{"name": "visionary_session", "value": gen_server.token, "url": gen_server.url}])
+    page = chinese.new_page()
+    page.goto(gen_server.url + "/?tab=generate")
+    expect(page.locator("#generate-checkpoint input")).to_have_value(re.compile("tiny_sd15"), timeout=60_000)
+    set_number(page, "generate-steps", 500)
+    generate_with(page, "城堡")
+    expect(page.locator(".toast-body", has_text="迭代步数必须在 1 到 150 之间；你输入的是 500。")).to_be_visible(
+        timeout=TIMEOUT_MS)
+    chinese.close()

@@ -17,6 +17,7 @@ from core.errors import VisionaryError
 
 from .event_guard import open_to_visitors
 from .i18n import label, message, request_language, text
+from .limits import counter
 from .links import page_tab
 from .session import request_user
 
@@ -35,6 +36,9 @@ async (...values) => {
   if (!response.ok) {
     try { message = (await response.json()).error || response.statusText; }
     catch (e) { message = response.statusText; }
+  } else {
+    // Earlier failures' toasts ("wrong username or password") no longer apply.
+    document.querySelectorAll(".toast-close").forEach((close) => close.click());
   }
   return [...fields.map((name, i) => name === "password" ? "" : values[i]), message];
 }
@@ -59,12 +63,18 @@ def whoami_text(user: accounts.UserInfo | None, lang: str) -> str:
     return text("header.logged_in_as_admin" if user.is_admin else "header.logged_in_as", lang, name=user.username)
 
 
+def account_view(user: accounts.UserInfo | None) -> tuple:
+    """What the tab shows for who is here: the forms for a visitor; the profile fields (filled with the saved values)
+    and Log out for a member."""
+    return gr.Row(visible=user is None), gr.Column(visible=user is not None), (user.bio if user else "")
+
+
 def build_account_tab(context: AppContext, on_session_change) -> None:
     """The Account tab.  ``on_session_change`` lists the (fn, outputs) that refresh the page."""
     refresh_fn, refresh_outputs = on_session_change
     with page_tab("account"):
         status = gr.Markdown(elem_id="account-status")
-        with gr.Row():
+        with gr.Row(visible=True, elem_id="account-forms") as forms:
             with gr.Column():
                 gr.Markdown(label("account.log_in_heading"))
                 login_name = gr.Textbox(label=label("account.username"), elem_id="login-username", max_length=32)
@@ -81,47 +91,60 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
                                         max_length=128, visible=invite_info is not None,
                                         info=label(invite_info) if invite_info else None)
                 reg_btn = gr.Button(label("account.register"), elem_id="register-button")
-        with gr.Row():
-            bio = gr.Textbox(label=label("account.bio"), lines=3, max_length=2000, elem_id="bio")
-        with gr.Row():
-            save_bio_btn = gr.Button(label("account.save_bio"), elem_id="save-bio-button")
-            logout_btn = gr.Button(label("account.log_out"), variant="stop", elem_id="logout-button")
+        with gr.Column(visible=False, elem_id="account-profile") as profile:
+            bio = gr.Textbox(label=label("account.bio"), lines=3, elem_id="bio", info=label("account.bio_info"))
+            counter(bio, accounts.MAX_BIO_CHARS, "bio-counter")
+            with gr.Row():
+                save_bio_btn = gr.Button(label("account.save_bio"), elem_id="save-bio-button")
+                logout_btn = gr.Button(label("account.log_out"), variant="stop", elem_id="logout-button")
         auth_error = gr.Textbox(visible=False)
+    view_outputs = [forms, profile, bio]
 
     @open_to_visitors
-    def after_auth(username: str, password: str, error: str, request: gr.Request):
+    def show_account(request: gr.Request):
+        return account_view(request_user(context, request))
+
+    @open_to_visitors
+    def after_auth(username: str, password: str, error: str, request: gr.Request, welcome: bool = False):
         lang = request_language(request)
         shown_error = message(error, lang) if error else ""
         if shown_error:
             gr.Warning(shown_error)
         user = request_user(context, request)
-        status = whoami_text(user, lang) if user else (f"⚠️ {shown_error}" if shown_error else "")
-        return (status, "", "", *refresh_fn(request))
+        if user is None:
+            status = f"⚠️ {shown_error}" if shown_error else ""
+        elif welcome:
+            status = text("account.welcome", lang, name=user.username)
+        else:
+            status = whoami_text(user, lang)
+        return (status, "", "", *account_view(user), *refresh_fn(request))
 
     @open_to_visitors
     def after_register(username: str, password: str, _invite_code: str, error: str, request: gr.Request):
-        return after_auth(username, password, error, request)
+        return after_auth(username, password, error, request, welcome=not error)
 
     @open_to_visitors
     def after_logout(_msg: str, request: gr.Request):
-        return (text("account.logged_out", request_language(request)), *refresh_fn(request))
+        return (text("account.logged_out", request_language(request)), *account_view(None), *refresh_fn(request))
 
     def save_bio(bio_text: str, request: gr.Request):
         lang = request_language(request)
         try:
-            accounts.update_bio(context.store, request_user(context, request), bio_text)
+            user = accounts.update_bio(context.store, request_user(context, request), bio_text)
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         gr.Info(text("account.bio_saved", lang))
+        return user.bio
 
-    auth_outputs = [status, login_pw, reg_pw, *refresh_outputs]
+    gr.on(None, show_account, None, view_outputs, api_visibility="private", show_progress="hidden")
+    auth_outputs = [status, login_pw, reg_pw, *view_outputs, *refresh_outputs]
     login_btn.click(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
                     api_visibility="private")
     reg_btn.click(after_register, [reg_name, reg_pw, reg_invite, auth_error], auth_outputs, js=REGISTER_JS,
                   api_visibility="private")
-    logout_btn.click(after_logout, [auth_error], [status, *refresh_outputs], js=_LOGOUT_JS,
+    logout_btn.click(after_logout, [auth_error], [status, *view_outputs, *refresh_outputs], js=_LOGOUT_JS,
                      api_visibility="private")
-    save_bio_btn.click(save_bio, [bio], [], api_visibility="private")
+    save_bio_btn.click(save_bio, [bio], [bio], api_visibility="private")
     for box in (login_pw,):
         box.submit(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
                    api_visibility="private")

@@ -25,6 +25,7 @@ from core.generation.pnginfo import parse_parameters, to_request_fields
 from core.generation.queue import JobCancelled, TooManyQueued
 from core.generation.samplers import SCHEDULE_TYPES, sampler_names
 from core.generation.txt2img import (
+    SettingOutOfRange,
     Txt2ImgParams,
     cancel_jobs_of,
     checkpoint_choices,
@@ -162,6 +163,9 @@ def txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_t
         seed=-1 if seed is None else _whole(seed), batch_size=_whole(batch_size), keep_interrupted=False)
 
 
+RANGED_SETTINGS = ("width", "height", "steps", "batch_size", "cfg_scale", "seed")
+
+
 def refusal(exc: VisionaryError, lang: str) -> str:
     """A service's refusal in ``lang``; the work budget and the queued-runs cap name their numbers."""
     if isinstance(exc, TooMuchWork):
@@ -172,6 +176,11 @@ def refusal(exc: VisionaryError, lang: str) -> str:
                     height=exc.height, images=exc.images, limit=f"{exc.step_limit:g}", device=exc.device_kind)
     if isinstance(exc, TooManyQueued):
         return text("generate.too_many_queued", lang, limit=exc.limit)
+    if isinstance(exc, SettingOutOfRange):
+        name = text(f"generate.{exc.name}", lang) if exc.name in RANGED_SETTINGS else exc.name
+        if exc.multiple is not None:
+            return text("generate.not_a_multiple", lang, name=name, multiple=exc.multiple, value=exc.value)
+        return text("generate.out_of_range", lang, name=name, low=exc.low, high=exc.high, value=exc.value)
     return errors.refusal(exc, lang)
 
 
@@ -302,16 +311,20 @@ def _settings_column():
                               elem_id="generate-sampler")
         schedule = gr.Dropdown(schedule_choices(), value="automatic", label=label("generate.schedule_type"),
                                elem_id="generate-schedule-type")
-    steps = gr.Slider(1, 150, value=20, step=1, precision=0, label=label("generate.steps"), elem_id="generate-steps")
+    # Numbers with their limits beside them, not sliders: a slider's box quietly clamps a typed 10000 to 2048;
+    # here a value out of range is refused with the range named (``SettingOutOfRange``).
+    steps = gr.Number(20, precision=0, step=1, label=label("generate.steps"), info=label("generate.steps_info"),
+                      elem_id="generate-steps")
     with gr.Row():
-        width = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label=label("generate.width"),
-                          elem_id="generate-width")
-        height = gr.Slider(64, 2048, value=DEFAULT_SIZE, step=8, precision=0, label=label("generate.height"),
-                           elem_id="generate-height")
+        width = gr.Number(DEFAULT_SIZE, precision=0, step=8, label=label("generate.width"),
+                          info=label("generate.size_info"), elem_id="generate-width")
+        height = gr.Number(DEFAULT_SIZE, precision=0, step=8, label=label("generate.height"),
+                           info=label("generate.size_info"), elem_id="generate-height")
     with gr.Row():
-        cfg = gr.Slider(1, 30, value=7, step=0.5, label=label("generate.cfg_scale"), elem_id="generate-cfg-scale")
-        batch = gr.Slider(1, 8, value=1, step=1, precision=0, label=label("generate.batch_size"),
-                          elem_id="generate-batch-size")
+        cfg = gr.Number(7, step=0.5, label=label("generate.cfg_scale"), info=label("generate.cfg_scale_info"),
+                        elem_id="generate-cfg-scale")
+        batch = gr.Number(1, precision=0, step=1, label=label("generate.batch_size"),
+                          info=label("generate.batch_size_info"), elem_id="generate-batch-size")
     with gr.Row():
         seed = gr.Number(-1, precision=0, label=label("generate.seed"), info=label("generate.seed_info"), scale=4,
                          elem_id="generate-seed")

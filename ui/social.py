@@ -25,6 +25,7 @@ from core.paging import Page
 from . import render
 from .gallery_tab import SHOTS_CSS, images_grid_html, like_button
 from .i18n import label, message, request_language, text
+from .limits import counter
 from .links import Links, event_value, user_link
 from .model_page import ModelPage, model_page_html
 from .pager import Pager, build_pager, pager_values
@@ -201,8 +202,9 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
         gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
         gr.Markdown(label("comments.heading"))
-        body = gr.Textbox(label=label("comments.write"), lines=3, max_length=comments.MAX_COMMENT_CHARS,
-                          placeholder=label("comments.placeholder"), elem_id="comment-body")
+        body = gr.Textbox(label=label("comments.write"), lines=3, placeholder=label("comments.placeholder"),
+                          elem_id="comment-body")
+        counter(body, comments.MAX_COMMENT_CHARS, "comment-counter")
         with gr.Row():
             post = gr.Button(label("comments.post"), variant="primary", scale=0, min_width=160, elem_id="comment-post")
         comment_list = links.html(css=COMMENTS_CSS, js=DELETE_JS, elem_id="model-comments")

@@ -36,6 +36,8 @@ BANNED_MESSAGE = "this account is banned"
 _CONFUSABLES = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "5": "s", "-": "_", "3": "e", "4": "a"})
 
 
+MAX_BIO_CHARS = 2000
+
 @dataclass(frozen=True)
 class UserInfo:
     id: int
@@ -257,8 +259,8 @@ def promote_admin(store: Store, username: str) -> UserInfo:
 def update_bio(store: Store, actor: UserInfo | None, bio: str) -> UserInfo:
     if actor is None:
         raise NotAuthenticated("log in first")
-    if len(bio) > 2000:
-        raise InvalidInput("the bio can be at most 2000 characters")
+    if len(bio) > MAX_BIO_CHARS:
+        raise InvalidInput(f"the bio can be at most {MAX_BIO_CHARS} characters")
     with store.write():
         User.update(bio=bio).where(User.id == actor.id).execute()
     return get_user(actor.username)

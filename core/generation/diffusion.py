@@ -51,13 +51,24 @@ class GenerationRequest:
         return parse_lora_tags(self.prompt)[1]
 
 
+class OutOfRange(ValueError):
+    """A setting outside its range (or off its step); the numbers are kept so a UI can say it in its language."""
+
+    def __init__(self, name: str, value, low, high, multiple=None):
+        self.name, self.value, self.low, self.high, self.multiple = name, value, low, high, multiple
+        if multiple is not None:
+            super().__init__(f"{name} must be a multiple of {multiple}, got {value}")
+        else:
+            super().__init__(f"{name} must be between {low} and {high}, got {value}")
+
+
 def _require_int(name: str, value, low: int, high: int, multiple: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+        raise OutOfRange(name, value, low, high)
     if value % multiple:
-        raise ValueError(f"{name} must be a multiple of {multiple}, got {value}")
+        raise OutOfRange(name, value, low, high, multiple)
 
 
 def check_inputs(request: GenerationRequest) -> None:
@@ -71,8 +82,10 @@ def check_inputs(request: GenerationRequest) -> None:
     _require_int("steps", request.steps, 1, 150)
     _require_int("batch_size", request.batch_size, 1, 8)
     cfg = request.cfg_scale
-    if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not math.isfinite(cfg) or not 1 <= cfg <= 30:
+    if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not math.isfinite(cfg):
         raise ValueError(f"cfg_scale must be a number between 1 and 30, got {cfg!r}")
+    if not 1 <= cfg <= 30:
+        raise OutOfRange("cfg_scale", cfg, 1, 30)
     if request.seed != -1:
         _require_int("seed", request.seed, 0, MAX_SEED)
     resolve_sampler(request.sampler, request.scheduler)

@@ -131,6 +131,15 @@ def title_of(model: ModelRecord) -> str:
     return f"{model.name} [{primary_file(model).autov2}]"
 
 
+class SettingOutOfRange(InvalidInput):
+    """A setting outside its range, refused with the range named (never clamped); fields as ``OutOfRange``'s."""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.name, self.value, self.low, self.high, self.multiple = (cause.name, cause.value, cause.low,
+                                                                     cause.high, cause.multiple)
+
+
 class LoraDoesNotFit(InvalidInput):
     """A LoRA made for another family of base models than the checkpoint's (its layers would not fit)."""
 
@@ -187,7 +196,7 @@ def lora_tag(model: ModelRecord) -> str:
 
 
 def _request(params: Txt2ImgParams, model: ModelRecord):
-    from core.generation.diffusion import GenerationRequest, check_inputs
+    from core.generation.diffusion import GenerationRequest, OutOfRange, check_inputs
 
     size = native_size(model)
     request = GenerationRequest(
@@ -196,6 +205,8 @@ def _request(params: Txt2ImgParams, model: ModelRecord):
         scheduler=params.scheduler or "automatic", seed=params.seed, batch_size=params.batch_size)
     try:
         check_inputs(request)
+    except OutOfRange as exc:
+        raise SettingOutOfRange(exc) from None
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     return request
