@@ -11,6 +11,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from community import gallery
 from community.image_upload import MAX_IMAGE_BYTES, MAX_POST_BYTES, MAX_POST_IMAGES
+from community.posts import PostFields
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound, TooLarge
 
@@ -40,8 +41,8 @@ MB = 1024 * 1024
 TOO_BIG = f"images can be at most {MAX_IMAGE_BYTES // MB} MB"
 POST_TOO_BIG = (f"a post's pictures can be at most {MAX_POST_BYTES // MB} MB together, each at most "
                 f"{MAX_IMAGE_BYTES // MB} MB")
-HOW = ("send JSON {\"image_id\": <id>} (or {\"image_ids\": [...]}, one post) to publish, or multipart/form-data with "
-       "a 'file' (or several 'file' parts, one post) to upload")
+HOW = ("send JSON {\"image_id\": <id>} (or {\"image_ids\": [...]}, one post; optional \"title\", \"description\", "
+       "\"tags\") to publish, or multipart/form-data with a 'file' (or several 'file' parts, one post) to upload")
 
 
 def _image_id(value) -> int:
@@ -50,18 +51,32 @@ def _image_id(value) -> int:
     return value
 
 
-async def _json_image_ids(request: Request) -> tuple[list[int], bool]:
-    """The ids to publish, and whether the client named several (``image_ids``: answered as a post)."""
+def _text_field(body: dict, name: str) -> str:
+    value = body.get(name, "")
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise InvalidInput(f"{name}: give text")
+
+
+async def _json_publish(request: Request) -> tuple[list[int], bool, PostFields]:
+    """The ids to publish, whether the client named several (``image_ids``: answered as a post), and the post's
+    optional ``title``, ``description`` and ``tags`` (a list, or comma-separated)."""
     try:
         body = await request.json()
     except ValueError:
         raise InvalidInput(HOW) from None
-    if isinstance(body, dict) and "image_ids" in body:
+    if not isinstance(body, dict):
+        raise InvalidInput(HOW)
+    tags = body.get("tags") or ""
+    if not isinstance(tags, (str, list)) or (isinstance(tags, list) and not all(isinstance(t, str) for t in tags)):
+        raise InvalidInput("tags: a list of words, or one comma-separated text")
+    post = PostFields.checked(_text_field(body, "title"), _text_field(body, "description"), tags)
+    if "image_ids" in body:
         ids = body["image_ids"]
         if not isinstance(ids, list) or not ids or len(ids) > MAX_POST_IMAGES:
             raise InvalidInput(f"image_ids: a list of 1 to {MAX_POST_IMAGES} ids of your images")
-        return list(dict.fromkeys(_image_id(value) for value in ids)), True
-    return [_image_id(body.get("image_id") if isinstance(body, dict) else None)], False
+        return list(dict.fromkeys(_image_id(value) for value in ids)), True, post
+    return [_image_id(body.get("image_id"))], False, post
 
 
 async def _limited(request: Request):
@@ -127,8 +142,8 @@ async def post_image(request: Request, user: UserInfo = Depends(require_user)) -
     context = get_context(request)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
-        image_ids, several = await _json_image_ids(request)
-        records = await to_thread.run_sync(gallery.publish_images, context.store, user, image_ids)
+        image_ids, several, post = await _json_publish(request)
+        records = await to_thread.run_sync(gallery.publish_images, context.store, user, image_ids, post)
     elif kind == "multipart/form-data":
         form, readers, several = await _uploaded_pictures(request)
         try:

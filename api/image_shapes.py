@@ -53,8 +53,10 @@ def image_json(request: Request, image: ImageRecord) -> dict:
         "modelId": image.model_id, "modelVersionId": image.model_version_id,
         "modelVersionIds": [image.model_version_id] if image.model_version_id else [],
         "stats": {"likeCount": image.like_count, "heartCount": 0, "laughCount": 0, "cryCount": 0,
-                  "dislikeCount": 0, "commentCount": 0},
+                  "dislikeCount": 0, "commentCount": image.comment_count},
         "meta": civitai_meta(image),
+        "post": ({"title": image.post.title, "description": image.post.description, "tags": list(image.post.tags)}
+                 if image.post else None),
     }
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from community import comments, follows, likes, people
-from community.comments import CommentRecord
+from community.comments import IMAGE, MODEL, CommentRecord, Subject
 from core.accounts.accounts import UserInfo
 
 from .deps import current_user, get_context, require_user
@@ -24,21 +24,45 @@ class CommentBody(BaseModel):
 
 
 def comment_json(request: Request, comment: CommentRecord) -> dict:
-    return {"id": comment.id, "body": comment.body, "username": comment.username, "modelId": comment.model_id,
-            "modelName": comment.model_name, "modelUrl": f"{base_url(request)}/api/v1/models/{comment.model_id}",
+    """A comment with what it is about: ``modelId`` (and its name and URL) or ``imageId``."""
+    about = {"modelId": comment.model_id, "modelName": comment.model_name, "imageId": comment.image_id}
+    if comment.model_id is not None:
+        about["modelUrl"] = f"{base_url(request)}/api/v1/models/{comment.model_id}"
+    return {"id": comment.id, "body": comment.body, "username": comment.username, **about,
             "createdAt": comment.created_at}
+
+
+def _listing(request: Request, subject: Subject, page: int, limit: int, cursor: str | None,
+             user: UserInfo | None) -> dict:
+    result = comments.comments_on(user, subject, page, limit, cursor)
+    return page_json(request, result, [comment_json(request, c) for c in result.items])
 
 
 @router.get("/models/{model_id}/comments")
 def list_comments(model_id: PathId, request: Request, page: int = Page_, limit: int = Limit, cursor: str | None = None,
                   user: UserInfo | None = Depends(current_user)) -> dict:
-    result = comments.list_comments(user, model_id, page, limit, cursor)
-    return page_json(request, result, [comment_json(request, c) for c in result.items])
+    return _listing(request, Subject(MODEL, model_id), page, limit, cursor, user)
 
 
 @router.post("/models/{model_id}/comments", status_code=201)
 def post_comment(model_id: PathId, body: CommentBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
-    return comment_json(request, comments.post_comment(get_context(request).store, user, model_id, body.body))
+    return comment_json(request, comments.comment_on(get_context(request).store, user, Subject(MODEL, model_id),
+                                                     body.body))
+
+
+@router.get("/images/{image_id}/comments")
+def list_image_comments(image_id: PathId, request: Request, page: int = Page_, limit: int = Limit,
+                        cursor: str | None = None, user: UserInfo | None = Depends(current_user)) -> dict:
+    """The comments on a published image, newest first."""
+    return _listing(request, Subject(IMAGE, image_id), page, limit, cursor, user)
+
+
+@router.post("/images/{image_id}/comments", status_code=201)
+def post_image_comment(image_id: PathId, body: CommentBody, request: Request,
+                       user: UserInfo = Depends(require_user)) -> dict:
+    """Comment on a published image."""
+    return comment_json(request, comments.comment_on(get_context(request).store, user, Subject(IMAGE, image_id),
+                                                     body.body))
 
 
 @router.delete("/comments/{comment_id}")

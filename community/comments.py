@@ -1,24 +1,35 @@
-"""Comments on models: post, list, delete, and a user's own comments.
+"""Comments on models and on published images: post, list, delete, and a user's own comments.
 
 A comment is stored exactly as typed (stripped); showing it as escaped text or
-sanitized Markdown is the UI's job.  The model's ``comment_count`` is set from
-a count of the rows inside the same write transaction, so it is always exact.
+sanitized Markdown is the UI's job.  The commented item's ``comment_count`` is
+set from a count of the rows inside the same write transaction, so it is always
+exact.  A comment belongs to one model or one image (``Subject``); whoever may
+see that item may read its comments, and a member may comment on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import JOIN, fn
 
 from core.accounts.accounts import UserInfo, find_user, record_admin_action
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.library.library import get_model_row, visible_models
 from core.library.library_edit import require_login
 from core.paging import Page, paginate
-from core.store import AiModel, Comment, Store, User, iso
+from core.store import AiModel, Comment, Image, Store, User, iso
 
 MAX_COMMENT_CHARS = 5000
+MODEL, IMAGE = "model", "image"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a comment is about: a model or an image, by id."""
+
+    kind: str  # MODEL or IMAGE
+    id: int
 
 
 @dataclass(frozen=True)
@@ -27,19 +38,25 @@ class CommentRecord:
     body: str
     user_id: int
     username: str
-    model_id: int
-    model_name: str
+    model_id: int | None  # the model it is about, or None for a comment on an image
+    model_name: str | None
+    image_id: int | None  # the image it is about, or None for a comment on a model
     created_at: str
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(MODEL, self.model_id) if self.model_id is not None else Subject(IMAGE, self.image_id)
 
 
 def _records(rows: list[Comment]) -> list[CommentRecord]:
-    return [CommentRecord(row.id, row.body, row.user_id, row.user.username, row.model_id, row.model.name,
+    return [CommentRecord(row.id, row.body, row.user_id, row.user.username, row.model_id,
+                          row.model.name if row.model_id is not None else None, row.image_id,
                           iso(row.created_at)) for row in rows]
 
 
 def _with_names():
     return (Comment.select(Comment, User.id, User.username, AiModel.id, AiModel.name)
-            .join(User).switch(Comment).join(AiModel))
+            .join(User).switch(Comment).join(AiModel, JOIN.LEFT_OUTER))
 
 
 def _newest_first(query):
@@ -55,19 +72,36 @@ def check_body(body: str) -> str:
     return text
 
 
-def _recount(model_id: int) -> None:
-    count = Comment.select(fn.COUNT(Comment.id)).where(Comment.model == model_id)
-    AiModel.update(comment_count=count).where(AiModel.id == model_id).execute()
+def _published_images():
+    return Image.select(Image.id).where(Image.published == True)  # noqa: E712
 
 
-def post_comment(store: Store, actor: UserInfo | None, model_id: int, body: str) -> CommentRecord:
-    """Comment on a model the actor can see."""
+def _column(subject: Subject):
+    return Comment.model if subject.kind == MODEL else Comment.image
+
+
+def _check_visible(actor: UserInfo | None, subject: Subject) -> None:
+    """NotFound unless ``actor`` may see the commented item (and, for an image, it is published)."""
+    if subject.kind == MODEL:
+        get_model_row(actor, subject.id)
+    elif not _published_images().where(Image.id == subject.id).exists():  # everyone sees a published image
+        raise NotFound(f"no published image with id {subject.id}")
+
+
+def _recount(subject: Subject) -> None:
+    table = AiModel if subject.kind == MODEL else Image
+    count = Comment.select(fn.COUNT(Comment.id)).where(_column(subject) == subject.id)
+    table.update(comment_count=count).where(table.id == subject.id).execute()
+
+
+def comment_on(store: Store, actor: UserInfo | None, subject: Subject, body: str) -> CommentRecord:
+    """Comment on a model, or a published image, that the actor can see."""
     actor = require_login(actor)
     text = check_body(body)
     with store.write():
-        get_model_row(actor, model_id)
-        row = Comment.create(model=model_id, user=actor.id, body=text)
-        _recount(model_id)
+        _check_visible(actor, subject)
+        row = Comment.create(user=actor.id, body=text, **{subject.kind: subject.id})
+        _recount(subject)
     return get_comment(row.id)
 
 
@@ -78,22 +112,22 @@ def get_comment(comment_id: int) -> CommentRecord:
     return _records(rows)[0]
 
 
-def list_comments(actor: UserInfo | None, model_id: int, page: int = 1, limit: int = 20,
-                  cursor: str | None = None) -> Page:
-    """A model's comments, newest first: a Page of CommentRecord."""
-    get_model_row(actor, model_id)
-    return paginate(_newest_first(_with_names().where(Comment.model == model_id)), page, limit, _records, cursor)
+def comments_on(actor: UserInfo | None, subject: Subject, page: int = 1, limit: int = 20,
+                cursor: str | None = None) -> Page:
+    """The comments on a model or an image the actor can see, newest first: a Page of CommentRecord."""
+    _check_visible(actor, subject)
+    return paginate(_newest_first(_with_names().where(_column(subject) == subject.id)), page, limit, _records, cursor)
 
 
 def user_comments(actor: UserInfo | None, username: str, page: int = 1, limit: int = 20,
                   cursor: str | None = None) -> Page:
-    """A user's comments on the models the actor can see, newest first, with each model's id and name."""
+    """A user's comments on the models and published images the actor can see, newest first."""
     author = find_user(username)
     if author is None:
         raise NotFound(f"no user named {username!r}")
-    query = _with_names().where(Comment.user == author.id,
-                                Comment.model.in_(visible_models(actor).select(AiModel.id)))
-    return paginate(_newest_first(query), page, limit, _records, cursor)
+    seen = Comment.model.in_(visible_models(actor).select(AiModel.id)) | Comment.image.in_(_published_images())
+    return paginate(_newest_first(_with_names().where(Comment.user == author.id, seen)), page, limit, _records,
+                    cursor)
 
 
 def delete_comment(store: Store, actor: UserInfo | None, comment_id: int) -> None:
@@ -102,11 +136,12 @@ def delete_comment(store: Store, actor: UserInfo | None, comment_id: int) -> Non
     comment = Comment.get_or_none(Comment.id == comment_id)
     if comment is None:
         raise NotFound(f"no comment with id {comment_id}")
-    get_model_row(actor, comment.model_id)
+    subject = Subject(MODEL, comment.model_id) if comment.model_id is not None else Subject(IMAGE, comment.image_id)
+    _check_visible(actor, subject)
     if not (actor.is_admin or actor.id == comment.user_id):
         raise Forbidden("only the comment's author or an admin can delete it")
     with store.write():
         deleted = Comment.delete().where(Comment.id == comment_id).execute()
-        _recount(comment.model_id)
+        _recount(subject)
         if deleted and actor.id != comment.user_id:
-            record_admin_action(actor, "delete_comment", f"comment:{comment_id}:model:{comment.model_id}")
+            record_admin_action(actor, "delete_comment", f"comment:{comment_id}:{subject.kind}:{subject.id}")

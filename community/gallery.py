@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from peewee import fn
 
 from community.image_upload import MAX_POST_IMAGES, DecodedImage, decode_upload
+from community.posts import PostFields, PostRecord, create_post, posts_by_id
 from core.accounts.accounts import UserInfo, record_admin_action, username_key
 from core.errors import Forbidden, InvalidInput, NotFound, VisionaryError
 from core.generation.outputs import remove_output, write_png
@@ -32,11 +33,10 @@ SORTS = {
     "newest": (Image.published_at.desc(), Image.id.desc()),
     "oldest": (Image.published_at, Image.id),
     "most_liked": (Image.like_count.desc(), Image.id.desc()),
-    # Images take no comments here: every count is 0, so the newest come first.
-    "most_comments": (Image.published_at.desc(), Image.id.desc()),
+    "most_comments": (Image.comment_count.desc(), Image.published_at.desc(), Image.id.desc()),
 }
 MINE_SORTS = SORTS | {"newest": (Image.created_at.desc(), Image.id.desc()), "oldest": (Image.created_at, Image.id),
-                      "most_comments": (Image.created_at.desc(), Image.id.desc())}
+                      "most_comments": (Image.comment_count.desc(), Image.created_at.desc(), Image.id.desc())}
 MAX_IMAGES_PAGE = 200  # Civitai's images listing allows up to 200 a page
 RELEVANCE = "relevance"  # best prompt match first; needs a query
 # Civitai's names for the same sorts.
@@ -67,6 +67,8 @@ class ImageRecord:
     blurhash: str | None  # None for images recorded before hashes were kept
     post_id: int | None  # the images published together share it; None while private
     base_model: str | None  # the base model of the version that made it
+    comment_count: int = 0
+    post: PostRecord | None = None  # the post's title, description and tags, where its author gave them
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,14 @@ def image_records(rows: list[Image], viewer: UserInfo | None) -> list[ImageRecor
     version_ids = {r.model_version_id for r in rows if r.model_id in seen and r.model_version_id is not None}
     bases = {v.id: v.base_model for v in ModelVersion.select(ModelVersion.id, ModelVersion.base_model)
              .where(ModelVersion.id.in_(version_ids))} if version_ids else {}
+    posts = posts_by_id(row.post_id for row in rows if row.published)
     return [ImageRecord(
         row.id, row.owner_id, names.get(row.owner_id, ""), row.path, row.width, row.height, row.prompt,
         row.negative_prompt, row.parameters, _meta(row.meta), row.seed, row.model_hash,
         row.model_id if row.model_id in seen else None, row.model_version_id if row.model_id in seen else None,
         row.published, iso(row.published_at), iso(row.created_at), row.like_count, row.blurhash, row.post_id,
-        bases.get(row.model_version_id) if row.model_id in seen else None,
+        bases.get(row.model_version_id) if row.model_id in seen else None, row.comment_count,
+        posts.get(row.post_id) if row.published else None,
     ) for row in rows]
 
 
@@ -254,9 +258,11 @@ def link_model(actor: UserInfo, model_hash: str) -> tuple[int | None, int | None
     return version.model_id, version.id
 
 
-def publish_images(store: Store, actor: UserInfo | None, image_ids: list[int]) -> list[ImageRecord]:
-    """Publish some of one's own images together, as one post (private images of others stay hidden:
-    NotFound).  The post's id is the id of its first image; images published before keep their post."""
+def publish_images(store: Store, actor: UserInfo | None, image_ids: list[int],
+                   post: PostFields = PostFields()) -> list[ImageRecord]:
+    """Publish some of one's own images together, as one post with ``post``'s optional title, description and
+    tags (private images of others stay hidden: NotFound).  The post's id is the id of its first image; images
+    published before keep their post."""
     actor = require_login(actor)
     if not image_ids:
         raise InvalidInput("image_ids: name at least one of your images")
@@ -268,12 +274,8 @@ def publish_images(store: Store, actor: UserInfo | None, image_ids: list[int]) -
         with store.write():
             Image.update(published=True, published_at=utcnow(), post_id=min(unpublished)).where(
                 Image.id.in_(unpublished)).execute()
+            create_post(min(unpublished), actor.id, post)
     return [get_image(actor, image_id) for image_id in image_ids]
-
-
-def publish_image(store: Store, actor: UserInfo | None, image_id: int) -> ImageRecord:
-    """Publish one's own image, a post of its own."""
-    return publish_images(store, actor, [image_id])[0]
 
 
 def _int_or_none(value) -> int | None:

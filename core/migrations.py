@@ -16,11 +16,14 @@ from core.store import (
     LICENCE_COLUMNS,
     SCHEMA_MODELS,
     AiModel,
+    Comment,
     Image,
     Invite,
     Migration,
     ModelFile,
     ModelVersion,
+    Post,
+    PostTag,
     ScanCache,
     Store,
     UserPreference,
@@ -98,6 +101,28 @@ def _rename_base_models(db: Database) -> None:
             table.update(base_model=new).where(table.base_model == old).execute()
 
 
+def _comments_on_images_and_posts(db: Database) -> None:
+    """Comments on published images as on models (``comment.model_id`` nullable, ``comment.image_id``), an image's
+    comment count, and posts' titles, descriptions and tags (databases made before them; new ones get them from
+    version 1)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    comment_columns = {column.name: column for column in db.get_columns("comment")}
+    operations = []
+    if not comment_columns["model_id"].null:
+        operations.append(migrator.drop_not_null("comment", "model_id"))
+    if "image_id" not in comment_columns:
+        operations.append(migrator.add_column("comment", "image_id", Comment.image))
+    if "comment_count" not in {column.name for column in db.get_columns("image")}:
+        operations.append(migrator.add_column("image", "comment_count", Image.comment_count))
+    if operations:
+        migrate(*operations)
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "comment_image_id" ON "comment" ("image_id")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "image_comment_count" ON "image" ("comment_count")')
+    db.create_tables([Post, PostTag], safe=True)
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -111,6 +136,7 @@ MIGRATIONS: dict[int, Migration] = {
     9: _add_file_hash_columns,
     10: _add_licences_blurhash_posts,
     11: _rename_base_models,
+    12: _comments_on_images_and_posts,
 }
 
 

@@ -198,10 +198,14 @@ class Image(BaseModel):
     like_count = IntegerField(default=0, index=True)
     blurhash = CharField(max_length=64, null=True)  # the placeholder Civitai clients draw (migration 10)
     post_id = IntegerField(null=True, index=True)  # images published together; the first one's id (migration 10)
+    comment_count = IntegerField(default=0, index=True)  # migration 12
 
 
 class Comment(BaseModel):
-    model = ForeignKeyField(AiModel, backref="comments", on_delete="CASCADE")
+    """A comment on a model or on a published image: exactly one of ``model`` and ``image`` is set."""
+
+    model = ForeignKeyField(AiModel, null=True, backref="comments", on_delete="CASCADE")  # nullable: migration 12
+    image = ForeignKeyField(Image, null=True, backref="comments", on_delete="CASCADE")  # migration 12
     user = ForeignKeyField(User, backref="comments", on_delete="CASCADE")
     body = TextField()
     created_at = DateTimeField(default=utcnow, index=True)
@@ -234,8 +238,27 @@ class Follow(BaseModel):
         indexes = ((("follower", "followee"), True),)
 
 
+class Post(BaseModel):
+    """What its author says about images published together (migration 12); its id is the images' ``post_id``
+    (their first image's id), so posts published before it existed simply have no row."""
+
+    id = IntegerField(primary_key=True)
+    owner = ForeignKeyField(User, backref="posts", on_delete="CASCADE")
+    title = CharField(max_length=200, default="")
+    description = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+class PostTag(BaseModel):
+    post = ForeignKeyField(Post, backref="tags", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="posts", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("post", "tag"), True),)
+
+
 SCHEMA_MODELS: list[type[Model]] = [SchemaVersion, User, Session, AuditLog, AiModel, ModelVersion, ModelFile, Tag,
-                                    ModelTag, ScanCache, Image, Comment, ModelLike, ImageLike, Follow]
+                                    ModelTag, ScanCache, Image, Comment, ModelLike, ImageLike, Follow, Post, PostTag]
 
 
 class UserPreference(BaseModel):

@@ -78,7 +78,8 @@ def private_image(server, owner_id: int, prompt: str = "a private sketch", model
     with sqlite3.connect(server.db_path, timeout=30) as db:
         cursor = db.execute(
             "INSERT INTO image (owner_id, path, width, height, prompt, negative_prompt, parameters, meta, seed,"
-            " model_hash, model_id, published, created_at, like_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0)",
+            " model_hash, model_id, published, created_at, like_count, comment_count)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0)",
             (owner_id, relative, 64, 48, prompt, "blurry", text, json.dumps(parse_parameters(text)), 42, "",
              model_id, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")))
         image_id = cursor.lastrowid

@@ -69,8 +69,10 @@ class Cast:
     def fresh_model(self) -> dict:
         return upload_model(self.server, {"token": self.tokens["owner"]}, self.folder, next(self.seeds))
 
-    def fresh_comment(self) -> int:
-        reply = requests.post(self.server.api(f"/api/v1/models/{self.model['id']}/comments"),
+    def fresh_comment(self, on: str = "models") -> int:
+        """A new comment of the owner's on the cast's model (or, ``on="images"``, on its published image)."""
+        item = self.model["id"] if on == "models" else self.image
+        reply = requests.post(self.server.api(f"/api/v1/{on}/{item}/comments"),
                               json={"body": "a comment"}, headers=self.headers("owner"), timeout=60)
         return reply.json()["id"]
 
@@ -225,8 +227,11 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/sdapi/v1/skip"): Rule(lambda c, r: Call("/sdapi/v1/skip"), MEMBER),
     ("POST", "/api/v1/models/{model_id}/comments"): Rule(
         lambda c, r: Call(model_path(c, "/comments"), {"json": {"body": f"from {r}"}}), CREATE),
-    ("DELETE", "/api/v1/comments/{comment_id}"): Rule(lambda c, r: Call(f"/api/v1/comments/{c.fresh_comment()}"),
-                                                      OWNED),
+    ("POST", "/api/v1/images/{image_id}/comments"): Rule(
+        lambda c, r: Call(f"/api/v1/images/{c.image}/comments", {"json": {"body": f"from {r}"}}), CREATE),
+    ("DELETE", "/api/v1/comments/{comment_id}"): Rule(
+        lambda c, r: Call(f"/api/v1/comments/{c.fresh_comment(on=('models', 'images')[len(r) % 2])}"), OWNED,
+        "a comment on a model or on an image alike"),
     ("PUT", "/api/v1/models/{model_id}/like"): Rule(lambda c, r: Call(model_path(c, "/like")), MEMBER),
     ("DELETE", "/api/v1/models/{model_id}/like"): Rule(lambda c, r: Call(model_path(c, "/like")), MEMBER),
     ("PUT", "/api/v1/images/{image_id}/like"): Rule(lambda c, r: Call(f"/api/v1/images/{c.image}/like"), MEMBER),
@@ -385,9 +390,11 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded"),
-    **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice"),
+    **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
+               "_chosen", "_ready"),
     **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last", "open_mine"),
-    **numbered(SESSION, "who_text", "after_auth", "after_register", "after_logout", "show_who_is_here", "after_ban"),
+    **numbered(SESSION, "who_text", "after_auth", "after_register", "after_logout", "show_who_is_here", "after_ban",
+               "show_account"),
     **numbered(Read("reads the picture the caller dropped in"), "read_image"),
     **numbered(ADMIN_VIEW, "first_audit"), "site_stats_*": ADMIN_VIEW,
     **numbered(AUDIT_PAGE, "previous_audit", "next_audit"),
@@ -399,6 +406,9 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "like_model": Checked(lambda c, r: [c.model["id"], True], G_MEMBER),
     "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}"], G_MEMBER),
     "delete_comment": Checked(lambda c, r: [c.fresh_comment()], G_OWNED),
+    # Image page
+    "post_image_comment": Checked(lambda c, r: [c.image, f"from {r}"], G_MEMBER),
+    "delete_image_comment": Checked(lambda c, r: [c.fresh_comment(on="images")], G_OWNED),
     # Upload and My uploads
     "upload_model": Checked(upload_form, G_MEMBER),
     "edit_model": Checked(lambda c, r: [c.model["id"], f"edited by {r}", None, None, None, None, None, None],
@@ -408,7 +418,12 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "delete_upload": Checked(lambda c, r: [f"model:{c.fresh_model()['id']}", True], G_OWNED),
     # Gallery
     "like_image": Checked(lambda c, r: [c.image, True], G_MEMBER),
-    "publish_image": Checked(lambda c, r: [c.fresh_private_image()], expect("401", "error", "403", "ok", "403")),
+    "publish_image": Checked(lambda c, r: [c.fresh_private_image(), f"by {r}", "", "matrix"],
+                             expect("401", "error", "403", "ok", "403")),
+    # Generate's result: the ids are the session's own run's (a gr.State, which a caller cannot send), so a forged
+    # list is ignored and nothing was made in this session.
+    "publish_shown": Checked(lambda c, r: [[c.fresh_private_image()], 0, "", "", ""], G_PAST_CHECK, public=False),
+    "publish_all": Checked(lambda c, r: [[c.fresh_private_image()], "", "", ""], G_PAST_CHECK, public=False),
     "delete_image": Checked(lambda c, r: [c.fresh_image()], G_OWNED),
     "upload_image": Checked(lambda c, r: [gradio_upload(c, r, c.picture(), "ui.png")], G_MEMBER),
     # Profile

@@ -17,7 +17,7 @@ from tests.conftest import bearer, register
 @pytest.fixture(scope="module")
 def library(server, tmp_path_factory):
     """An embedding made ten days ago with a comment, a LoRA liked by its trainer, and three pictures: two made
-    with the embedding (the first, ten days old, liked) and one without parameters."""
+    with the embedding (the first, ten days old, liked; the second with a comment) and one without parameters."""
     trainer = register(server)
     folder = tmp_path_factory.mktemp("filters")
     embedding = upload_model(server, trainer, folder, seed=601, name="Night Castle", tags="castle,night")
@@ -35,6 +35,8 @@ def library(server, tmp_path_factory):
                  timeout=30).raise_for_status()
     requests.put(server.api(f"/api/v1/images/{images[0]['id']}/like"), headers=bearer(trainer["token"]),
                  timeout=30).raise_for_status()
+    requests.post(server.api(f"/api/v1/images/{images[1]['id']}/comments"), json={"body": "nice"},
+                  headers=bearer(trainer["token"]), timeout=30).raise_for_status()
     backdate(server, "model", embedding["id"], days=10)  # made ten days ago: outside a Day and a Week
     backdate(server, "image", images[0]["id"], days=10)
     return {"trainer": trainer, "E": embedding, "L": lora, "images": images}
@@ -160,7 +162,7 @@ IMAGE_CASES = [
     ({"nsfw": "false"}, [2, 1, 0]),
     ({"sort": "Oldest"}, [0, 1, 2]),
     ({"sort": "Newest"}, [2, 1, 0]),
-    ({"sort": "Most Comments"}, [2, 1, 0]),  # no picture has comments yet: newest first among equals
+    ({"sort": "Most Comments"}, [1, 2, 0]),
     ({"sort": "Most Reactions"}, [0, 2, 1]),
     ({"limit": "1"}, [2]),
 ]

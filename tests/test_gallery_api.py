@@ -281,3 +281,50 @@ def test_publishing_several_generated_images_makes_one_post(server, painter):
     assert post["postId"] == min(drafts) and [item["id"] for item in post["items"]] == drafts
     assert all(item["published"] for item in post["items"])
     assert sorted(image_ids(images(server, postId=post["postId"]))) == sorted(drafts)
+
+
+def test_a_post_carries_its_title_description_and_tags(server, painter):
+    drafts = [private_image(server, painter["user"]["id"], f"harbour at dawn {n}")["id"] for n in range(2)]
+    too_long = requests.post(server.api("/api/v1/images"), headers=bearer(painter["token"]), timeout=30,
+                             json={"image_ids": drafts, "title": "t" * 201})
+    assert (too_long.status_code, too_long.json()["error"]) == (
+        400, "a post's title can be at most 200 characters; this one has 201")
+    assert not set(drafts) & set(image_ids(images(server, query="harbour")))  # nothing was published
+    reply = requests.post(server.api("/api/v1/images"), headers=bearer(painter["token"]), timeout=30, json={
+        "image_ids": drafts, "title": "  Harbour at dawn ", "description": "Two **takes**.", "tags": "Sea, dawn,sea"})
+    assert reply.status_code == 201, reply.text
+    for item in reply.json()["items"]:
+        assert item["post"] == {"title": "Harbour at dawn", "description": "Two **takes**.", "tags": ["dawn", "sea"]}
+    listed = images(server, postId=reply.json()["postId"]).json()["items"]
+    assert {item["post"]["title"] for item in listed} == {"Harbour at dawn"}
+    plain = upload_image(server, painter, picture("PNG", parameters("no words about it"))).json()
+    assert plain["post"] is None
+
+
+def test_published_images_take_comments_and_count_them(server, painter):
+    shown = upload_image(server, painter, picture("PNG", parameters("a lighthouse to talk about"))).json()
+    quiet = upload_image(server, painter, picture("PNG", parameters("a lighthouse nobody mentions"))).json()
+    private = private_image(server, painter["user"]["id"], "a private lighthouse")
+    reader = register(server)
+    route = f"/api/v1/images/{shown['id']}/comments"
+    refused = requests.post(server.api(route), json={"body": "drive-by"}, timeout=30)
+    assert refused.status_code == 401
+    posted = requests.post(server.api(route), json={"body": "What a light!"}, headers=bearer(reader["token"]),
+                           timeout=30)
+    assert posted.status_code == 201, posted.text
+    assert (posted.json()["imageId"], posted.json()["modelId"]) == (shown["id"], None)
+    listed = requests.get(server.api(route), timeout=30).json()
+    assert [c["body"] for c in listed["items"]] == ["What a light!"]
+    assert images(server, postId=shown["postId"]).json()["items"][0]["stats"]["commentCount"] == 1
+    most = image_ids(images(server, sort="Most Comments", username=painter["user"]["username"]))
+    assert most.index(shown["id"]) < most.index(quiet["id"])
+    mine = requests.get(server.api(f"/api/v1/users/{reader['user']['username']}/comments"), timeout=30).json()
+    assert [c["imageId"] for c in mine["items"]] == [shown["id"]]
+    for hidden in (private["id"], 987654):  # a private picture takes no comments and shows none
+        assert requests.post(server.api(f"/api/v1/images/{hidden}/comments"), json={"body": "hi"},
+                             headers=bearer(reader["token"]), timeout=30).status_code == 404
+        assert requests.get(server.api(f"/api/v1/images/{hidden}/comments"), timeout=30).status_code == 404
+    deleted = requests.delete(server.api(f"/api/v1/comments/{posted.json()['id']}"), headers=bearer(reader["token"]),
+                              timeout=30)
+    assert deleted.status_code == 200
+    assert images(server, postId=shown["postId"]).json()["items"][0]["stats"]["commentCount"] == 0

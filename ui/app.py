@@ -38,7 +38,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
             links = Links(TAB_IDS)
         with gr.Tabs(elem_id="main-tabs") as tabs:
             build_home_tab(context)
-            generate = build_generate_tab(context, tabs)
+            generate = build_generate_tab(context, tabs, links)
             build_models_tab(context, links)
             build_upload_tab(context)
             build_gallery_tab(context, links, generate)

@@ -10,8 +10,8 @@ from core.context import AppContext
 from core.paging import Page
 
 from . import render
-from .gallery_tab import SHOTS_CSS, image_card_html
 from .i18n import label, request_language, text
+from .image_cards import SHOTS_CSS, image_card_html
 from .links import Links, page_tab, user_link
 from .models_tab import GRID_CSS, card_html
 from .pager import build_pager, pager_values

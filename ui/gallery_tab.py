@@ -16,125 +16,25 @@ from pathlib import Path
 import gradio as gr
 
 from community import gallery, likes
-from community.gallery import ImageQuery, ImageRecord
+from community.gallery import ImageQuery
 from community.image_upload import read_image_file
 from core.context import AppContext
 from core.errors import InvalidInput, NotFound, VisionaryError
-from core.library import library
 from core.library.library_edit import require_login
 
 from . import render
 from .generate_tab import GenerateTab
 from .i18n import label, message, request_language, text
-from .links import NOT_FOUND_CSS, Links, copy_link_button, link, not_found_html, page_tab, tab_address, user_link
-from .model_page import private_badge
+from .image_cards import SHOTS_CSS, images_grid_html, like_button
+from .image_page import ImageDetail, build_detail, detail_html, model_name_of
+from .links import Links, not_found_html, page_tab, tab_address
 from .pager import build_pager, pager_values
+from .post_form import post_fields
 from .session import request_user
 
 PAGE_SIZE = 24
 SORTS = ("newest", "most_liked", "relevance")
 IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp"]
-SKIPPED_KEYS = {"Prompt", "Negative prompt", "Lora hashes dict"}
-
-SHOTS_CSS = """
-.va-shots { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 14px; }
-.va-shot { display: flex; flex-direction: column; padding: 0; text-align: left; cursor: pointer; overflow: hidden;
-  border: 1px solid var(--border-color-primary); border-radius: 12px; background: var(--block-background-fill);
-  color: var(--body-text-color); font: inherit; }
-.va-shot:hover, .va-shot:focus-visible { outline: 2px solid var(--color-accent); outline-offset: -2px; }
-.va-shot img { display: block; width: 100%; aspect-ratio: 1; object-fit: cover;
-  background: var(--background-fill-secondary); }
-.va-shot-meta { display: flex; flex-direction: column; gap: 2px; padding: 8px 10px 10px; font-size: .85em; }
-.va-shot-prompt { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden;
-  overflow-wrap: anywhere; }
-.va-empty { padding: 32px; text-align: center; color: var(--body-text-color-subdued); }
-"""
-
-DETAIL_CSS = """
-.va-image { display: grid; grid-template-columns: minmax(0, 1.3fr) minmax(260px, 1fr); gap: 24px; }
-@media (max-width: 900px) { .va-image { grid-template-columns: minmax(0, 1fr); } }
-.va-image-pic img { display: block; width: 100%; height: auto; max-height: 80vh; object-fit: contain;
-  border-radius: 12px; background: var(--background-fill-secondary); }
-.va-image-info h4 { margin: 14px 0 4px; }
-.va-prompt { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; padding: 8px 12px; border-radius: 8px;
-  background: var(--background-fill-secondary); font-family: var(--font-mono); font-size: .9em; }
-.va-params th { width: 1%; white-space: nowrap; color: var(--body-text-color-subdued); font-weight: 500; }
-"""
-
-
-def image_card_html(image: ImageRecord, lang: str) -> str:
-    """A clickable thumbnail that opens the image's page."""
-    private = "" if image.published else f" · {private_badge(lang)}"
-    prompt = image.prompt.strip() or text("gallery.no_prompt", lang)
-    return (f'<button type="button" class="va-shot" data-open="image" data-key="{image.id}" '
-            f'aria-label="{render.text(text("gallery.open_image", lang, name=image.username))}">'
-            f'<img src="{render.text(render.media_url(image.path))}" alt="" loading="lazy">'
-            f'<span class="va-shot-meta"><span class="va-shot-prompt">{render.text(prompt)}</span>'
-            f'<span class="va-muted">{render.text(text("gallery.by", lang, name=image.username))} · '
-            f'♥ {image.like_count}{private}</span></span></button>')
-
-
-def images_grid_html(images, empty: str, lang: str) -> str:
-    """Thumbnails, or ``empty`` (Markdown-free plain text saying what to do next)."""
-    if not images:
-        return f'<p class="va-empty">{render.text(empty)}</p>'
-    return '<div class="va-shots">' + "".join(image_card_html(i, lang) for i in images) + "</div>"
-
-
-def parameter_rows(meta: dict) -> list[tuple[str, str]]:
-    """The parameters' settings as (name, value) rows, ``Size-1``/``Size-2`` joined as ``Size``."""
-    rows = []
-    for key, value in meta.items():
-        if key in SKIPPED_KEYS or key.endswith("-2"):
-            continue
-        if key.endswith("-1") and f"{key[:-2]}-2" in meta:
-            rows.append((key[:-2], f"{value}x{meta[key[:-2] + '-2']}"))
-        else:
-            rows.append((key, str(value)))
-    return rows
-
-
-def _model_line(image: ImageRecord, model_name: str | None, lang: str) -> str:
-    if image.model_id is not None and model_name is not None:
-        return text("gallery.made_with", lang, model=link("model", image.model_id, model_name))
-    if image.model_hash:
-        return text("gallery.model_hash", lang, hash=f"<code>{render.text(image.model_hash.upper())}</code>")
-    return f'<span class="va-muted">{text("gallery.model_unknown", lang)}</span>'
-
-
-def detail_html(image: ImageRecord, model_name: str | None, lang: str) -> str:
-    when = text("gallery.published_on", lang, date=render.short_date(image.published_at)) if image.published else \
-        f'<span class="va-badge va-badge-private">{text("gallery.private_note", lang)}</span>'
-    rows = "".join(f"<tr><th scope='row'>{render.text(k)}</th><td>{render.text(v)}</td></tr>"
-                   for k, v in parameter_rows(image.meta))
-    negative = (f'<h4>{text("gallery.negative_prompt", lang)}</h4>'
-                f'<pre class="va-prompt">{render.text(image.negative_prompt)}</pre>') if image.negative_prompt else ""
-    prompt = image.prompt or text("gallery.no_prompt_text", lang)
-    return (
-        f'<article class="va-image" data-image-id="{image.id}"><div class="va-image-pic">'
-        f'<img src="{render.text(render.media_url(image.path))}" alt="" width="{image.width}" '
-        f'height="{image.height}"></div><div class="va-image-info">'
-        f'<div>{text("gallery.by", lang, name=user_link(image.username))} · {when}</div>'
-        f'<div class="va-image-model">{_model_line(image, model_name, lang)}</div>'
-        f'<h4>{text("gallery.prompt", lang)}</h4><pre class="va-prompt">{render.text(prompt)}</pre>{negative}'
-        f'<h4>{text("gallery.settings", lang)}</h4><table class="va-table va-params">{rows}</table>'
-        f'<div class="va-muted">{text("gallery.pixels", lang, width=image.width, height=image.height)}</div>'
-        f'</div></article>')
-
-
-def like_button(state: likes.LikeState, lang: str, visible: bool = True) -> tuple:
-    """The like button and what a click on it asks for (like, or unlike)."""
-    caption = text("like.liked" if state.liked else "like.like", lang, count=state.likes)
-    return gr.Button(caption, variant="primary" if state.liked else "secondary", visible=visible), not state.liked
-
-
-def model_name_of(actor, model_id: int | None) -> str | None:
-    if model_id is None:
-        return None
-    try:
-        return library.get_model(actor, model_id).name
-    except VisionaryError:
-        return None
 
 
 # The browse filters are the page's address (``?gallery=<sort>&by=&made_with=&prompt=``).
@@ -150,49 +50,6 @@ GALLERY_ADDRESS_JS = """
 """
 
 
-@dataclass(frozen=True)
-class ImageDetail:
-    """The image page inside the Gallery tab, hidden until an image is opened."""
-
-    column: gr.Column
-    back: gr.Button
-    image_id: gr.Number
-    body: gr.HTML
-    like: gr.Button
-    like_target: gr.Checkbox
-    parameters: gr.Textbox
-    use: gr.Button
-    publish: gr.Button
-    delete: gr.Button
-    confirm: gr.Button
-
-    def outputs(self) -> list:
-        return [self.image_id, self.body, self.like, self.like_target, self.parameters, self.use, self.publish,
-                self.delete, self.confirm]
-
-
-def build_detail(links: Links) -> ImageDetail:
-    with gr.Column(visible=False, elem_id="image-page") as column:
-        with gr.Row():
-            back = gr.Button(label("gallery.back"), size="sm", scale=0, min_width=120, elem_id="image-back")
-            copy_link_button("image-copy-link")
-            like = gr.Button(label("like.button"), size="sm", scale=0, min_width=120, elem_id="image-like")
-            use = gr.Button(label("gallery.use_settings"), size="sm", variant="primary", scale=0, min_width=170,
-                            elem_id="image-use-settings")
-            publish = gr.Button(label("gallery.publish"), size="sm", scale=0, min_width=120, visible=False,
-                                elem_id="image-publish")
-            delete = gr.Button(label("gallery.delete"), size="sm", variant="stop", scale=0, min_width=100,
-                               visible=False, elem_id="image-delete")
-            confirm = gr.Button(label("gallery.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
-                                visible=False, elem_id="image-delete-confirm")
-        body = links.html(css=SHOTS_CSS + DETAIL_CSS + NOT_FOUND_CSS, elem_id="image-page-body")
-        parameters = gr.Textbox(label=label("gallery.parameters"), lines=3, interactive=False, buttons=["copy"],
-                                elem_id="image-parameters")
-        image_id = gr.Number(visible=False, precision=0, elem_id="image-id")
-        like_target = gr.Checkbox(True, visible=False, elem_id="image-like-target")
-    return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, publish, delete, confirm)
-
-
 def _image_id(value) -> int:
     try:
         return int(value)
@@ -206,6 +63,7 @@ class GalleryEvents:
     def __init__(self, context: AppContext, links: Links):
         self.context = context
         self.links = links
+        self.detail: ImageDetail | None = None  # the image page, once built (its lists are filled by ``show``)
 
     def _actor(self, request):
         return request_user(self.context, request)
@@ -280,19 +138,23 @@ class GalleryEvents:
         except (NotFound, InvalidInput):
             hidden = gr.Button(visible=False)
             return (gr.Column(visible=False), gr.Column(visible=True), None, not_found_html("image", lang), hidden,
-                    gr.skip(), gr.Textbox(value="", visible=False), hidden, hidden, hidden, hidden)
+                    gr.skip(), gr.Textbox(value="", visible=False), hidden, hidden, gr.Accordion(visible=False),
+                    hidden, hidden, gr.Column(visible=False), *([gr.skip()] * len(self.detail.comments.outputs())))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         state = likes.image_like(actor, image.id) if image.published else likes.LikeState(False, 0)
         owner = actor is not None and actor.id == image.owner_id
         can_delete = actor is not None and (owner or actor.is_admin)
+        discussion = self.detail.comments.values(actor, image.id, 1, lang) if image.published else \
+            [gr.skip()] * len(self.detail.comments.outputs())
         return (gr.Column(visible=False), gr.Column(visible=True), image.id,
                 detail_html(image, model_name_of(actor, image.model_id), lang),
                 *like_button(state, lang, image.published),
                 gr.Textbox(value=image.parameters, visible=True),
                 gr.Button(interactive=bool(image.parameters.strip()), visible=True),
-                gr.Button(visible=owner and not image.published), gr.Button(visible=can_delete),
-                gr.Button(visible=False))
+                gr.Button(visible=owner and not image.published), gr.Accordion(visible=owner and not image.published),
+                gr.Button(visible=can_delete), gr.Button(visible=False), gr.Column(visible=image.published),
+                *discussion)
 
     def open_page(self, key, request: gr.Request, params=None):
         """The ``image`` destination of ``ui.links``."""
@@ -310,14 +172,16 @@ class GalleryEvents:
             raise gr.Error(message(exc.message, lang)) from None
         return like_button(state, lang)
 
-    def publish_image(self, image_id, request: gr.Request):
+    def publish_image(self, image_id, title, description, tags, request: gr.Request):
+        """Publish one's own picture as a post of its own, with the post's optional title, description and tags."""
         lang = request_language(request)
         try:
-            image = gallery.publish_image(self.context.store, self._actor(request), _image_id(image_id))
+            image, = gallery.publish_images(self.context.store, self._actor(request), [_image_id(image_id)],
+                                            post_fields(title, description, tags))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         gr.Info(text("gallery.published", lang))
-        return image.id
+        return image.id, *self.detail.post_form.cleared()
 
     def delete_image(self, image_id, request: gr.Request):
         config = self.context.config
@@ -399,7 +263,8 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
                     browse, model = _build_browse(events, links)
                 with gr.Tab(label("gallery.mine"), id="gallery-mine") as mine_tab:
                     mine, file, upload, status = _build_mine(events, links)
-        detail = build_detail(links)
+        detail = build_detail(context, links)
+    events.detail = detail
     show_outputs = [browse_column, detail.column, *detail.outputs()]
     links.destination("image", "gallery", events.open_page, show_outputs)
     links.destination("gallery", "gallery", events.open_filtered,
@@ -416,7 +281,8 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
                       [browse_column, detail.column, links.address], api_visibility="private")
     detail.like.click(events.like_image, [detail.image_id, detail.like_target], [detail.like, detail.like_target],
                       api_name="like_image")
-    published = detail.publish.click(events.publish_image, detail.image_id, detail.image_id, api_name="publish_image")
+    published = detail.publish.click(events.publish_image, [detail.image_id, *detail.post_form.inputs()],
+                                     [detail.image_id, *detail.post_form.inputs()], api_name="publish_image")
     published.success(events.refresh, detail.image_id, detail.outputs(), api_visibility="private")
     detail.delete.click(lambda: gr.Button(visible=True), None, detail.confirm, api_visibility="private")
     deleted = detail.confirm.click(events.delete_image, detail.image_id, [browse_column, detail.column],

@@ -42,7 +42,8 @@ from core.library.library import get_model
 
 from . import errors
 from .i18n import label, message, request_language, text
-from .links import page_tab
+from .links import Links, page_tab
+from .publish_results import build_result_publisher
 from .session import request_user
 
 # Waiting Gradio events only wait on the app's queue (which shows their position), so allow many.
@@ -102,10 +103,10 @@ class GenerateTab:
     checkpoint: gr.Dropdown
     sampler: gr.Dropdown
     schedule_type: gr.Dropdown
-    steps: gr.Slider
-    width: gr.Slider
-    height: gr.Slider
-    cfg_scale: gr.Slider
+    steps: gr.Number
+    width: gr.Number
+    height: gr.Number
+    cfg_scale: gr.Number
     seed: gr.Number
 
     @property
@@ -275,11 +276,11 @@ class GenerateEvents:
             raise gr.Error(refusal(exc, lang)) from None
         except JobCancelled:
             gr.Warning(text("generate.cancelled", lang))
-            return [], "", []
+            return [], "", [], []
         texts = [image.parameters for image in result.images]
         if not texts:
             gr.Warning(text("generate.interrupted", lang))
-        return self._gallery_items(result, lang), (texts[0] if texts else ""), texts
+        return self._gallery_items(result, lang), (texts[0] if texts else ""), texts, [i.id for i in result.images]
 
     def cancel(self, request: gr.Request) -> None:
         lang = request_language(request)
@@ -335,7 +336,7 @@ def _settings_column():
 
 
 def _results_column():
-    gallery = gr.Gallery(label=label("generate.images"), columns=2, height=520, object_fit="contain", format="png",
+    gallery = gr.Gallery(label=label("generate.images"), columns=2, height="auto", object_fit="contain", format="png",
                          interactive=False, buttons=["download", "download_all", "fullscreen"],
                          elem_id="generate-gallery")
     info = gr.Textbox(label=label("generate.parameters"), lines=4, interactive=False, buttons=["copy"],
@@ -343,8 +344,9 @@ def _results_column():
     return gallery, info
 
 
-def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
-    """The Generate tab (inside ``tabs``, which ``GenerateTab.receive`` switches to)."""
+def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> GenerateTab:
+    """The Generate tab (inside ``tabs``, which ``GenerateTab.receive`` switches to); the result's Publish links to
+    the published picture's page through ``links``."""
     with page_tab("generate"):
         with gr.Row(equal_height=True):
             checkpoint = gr.Dropdown(label=label("generate.checkpoint"), allow_custom_value=True, scale=4,
@@ -359,6 +361,8 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
                     _settings_column()
             with gr.Column():
                 gallery, info = _results_column()
+                made = gr.State([])  # the ids of the last run's pictures (each the caller's own, private)
+                build_result_publisher(context, links, gallery, made)
         texts = gr.State([])
 
     events = GenerateEvents(context, gallery)
@@ -371,7 +375,7 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs) -> GenerateTab:
     lora.input(insert_lora, [prompt, lora], [prompt, lora], api_visibility="private")
     run.click(events.generate,
               [prompt, negative, checkpoint, vae, sampler, schedule, steps, width, height, cfg, seed, batch],
-              [gallery, info, texts], api_name="txt2img", show_progress_on=[gallery],
+              [gallery, info, texts, made], api_name="txt2img", show_progress_on=[gallery],
               concurrency_id="generation", concurrency_limit=GENERATION_EVENTS)
     stop.click(events.cancel, None, None, api_visibility="private")
     gallery.select(show_selected, [texts], [info], api_visibility="private")

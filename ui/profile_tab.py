@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from community import comments, follows
+from community.comments import CommentRecord
 from community.follows import Profile
 from core.accounts.accounts import UserInfo
 from core.context import AppContext
@@ -18,13 +19,13 @@ from core.errors import NotFound, VisionaryError
 from core.paging import Page
 
 from . import render
-from .gallery_tab import SHOTS_CSS, images_grid_html
+from .comments_section import COMMENTS_CSS
 from .i18n import label, message, request_language, text
+from .image_cards import SHOTS_CSS, images_grid_html
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link, not_found_html, page_tab, tab_address
 from .models_tab import GRID_CSS, grid_html
 from .pager import Pager, build_pager, pager_values
 from .session import request_user
-from .social import COMMENTS_CSS
 
 COMMENTS_PAGE = 10
 COUNTS = ("followers", "following", "models", "images")
@@ -57,12 +58,19 @@ def header_html(profile: Profile, lang: str) -> str:
             f'<div class="va-counts">{stats}</div><div class="va-bio">{bio}</div></section>')
 
 
+def _commented_item(comment: CommentRecord, lang: str) -> str:
+    """"on <model>" or "on a picture", a link to what the comment is about."""
+    if comment.model_id is not None:
+        return text("profile.comment_on", lang, model=link("model", comment.model_id, comment.model_name))
+    return text("profile.comment_on", lang, model=link("image", comment.image_id, text("profile.a_picture", lang)))
+
+
 def user_comments_html(page: Page, lang: str) -> str:
     if not page.items:
         return empty_html("comments.none_yet", lang)
     items = "".join(
         f'<li class="va-comment"><div class="va-comment-head">'
-        f'{text("profile.comment_on", lang, model=link("model", c.model_id, c.model_name))}'
+        f'{_commented_item(c, lang)}'
         f'<span class="va-muted">{render.short_date(c.created_at)}</span></div>'
         f'<div class="va-comment-body">{render.markdown(c.body)}</div></li>' for c in page.items)
     return f'<ol class="va-comments">{items}</ol>'

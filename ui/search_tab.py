@@ -21,8 +21,8 @@ from core.library import search
 from core.paging import Page
 
 from . import render
-from .gallery_tab import SHOTS_CSS, images_grid_html
 from .i18n import label, message, plural, request_language, text
+from .image_cards import SHOTS_CSS, images_grid_html
 from .links import Links, link, page_tab, user_link
 from .model_page import download_url
 from .models_tab import GRID_CSS, grid_html
