@@ -1,4 +1,4 @@
-"""``GET /api/v1/admin/stats`` and ``/api/v1/admin/audit``: what admins look at (the role is checked by the service)."""
+"""``GET /api/v1/admin/stats``, ``/audit`` and ``/users``: what admins look at (the role is checked by the service)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,11 @@ def audit(request: Request, page: int = Query(1, ge=1, le=100_000), limit: int =
           cursor: str | None = None, user: UserInfo = Depends(require_user)) -> dict:
     result = admin.audit_log(user, page, limit, cursor)
     return page_json(request, result, [entry.as_dict() for entry in result.items])
+
+
+@router.get("/users")
+def users(request: Request, query: str = Query("", max_length=64), page: int = Query(1, ge=1, le=100_000),
+          limit: int = Query(25, ge=1, le=100), user: UserInfo = Depends(require_user)) -> dict:
+    """The site's people (its internal account left out), newest first; ``query`` narrows by name."""
+    result = admin.list_users(user, query, page, limit)
+    return page_json(request, result, [member.as_dict() for member in result.items])

@@ -12,7 +12,9 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import TYPE_CHECKING
 
-from core.accounts.accounts import UserInfo, record_admin_action, require_admin
+from peewee import fn
+
+from core.accounts.accounts import UserInfo, people, record_admin_action, require_admin, username_key
 from core.paging import Page, paginate
 from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, iso
 
@@ -65,10 +67,43 @@ def disk_usage(folder: Path) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Member:
+    """A row of the admin's user list."""
+
+    username: str
+    is_admin: bool
+    is_banned: bool
+    created_at: str
+    models: int
+    images: int  # published
+
+    def as_dict(self) -> dict:
+        return {"username": self.username, "isAdmin": self.is_admin, "isBanned": self.is_banned,
+                "createdAt": self.created_at, "modelCount": self.models, "publishedImageCount": self.images}
+
+
+def list_users(actor: UserInfo | None, text: str = "", page: int = 1, limit: int = 25) -> Page:
+    """The site's people (not its internal account), newest first, those whose name holds ``text``, with how
+    many models and published images each has: a Page of Member (admins only)."""
+    require_admin(actor)
+    models = AiModel.select(fn.COUNT(AiModel.id)).where(AiModel.owner == User.id)
+    images = Image.select(fn.COUNT(Image.id)).where(Image.owner == User.id, Image.published == True)  # noqa: E712
+    query = people().select(User.username, User.is_admin, User.is_banned, User.created_at, models.alias("models"),
+                            images.alias("images"))
+    if text.strip():
+        query = query.where(fn.INSTR(User.username_key, username_key(text.strip())) > 0)
+    order = query.order_by(User.created_at.desc(), User.id.desc()).tuples()
+    return paginate(order, page, limit, lambda rows: [
+        Member(name, bool(admin), bool(banned), iso(created), models, images)
+        for name, admin, banned, created, models, images in rows])
+
+
 def site_stats(actor: UserInfo | None, models_dir: Path, outputs_dir: Path) -> SiteStats:
+    """Counts of the site's content; users are people (not the site's internal account)."""
     require_admin(actor)
     return SiteStats(
-        users=User.select().count(), banned_users=User.select().where(User.is_banned == True).count(),  # noqa: E712
+        users=people().count(), banned_users=people().where(User.is_banned == True).count(),  # noqa: E712
         models=AiModel.select().count(), files=ModelFile.select().count(), images=Image.select().count(),
         published_images=Image.select().where(Image.published == True).count(),  # noqa: E712
         comments=Comment.select().count(), models_bytes=disk_usage(models_dir), outputs_bytes=disk_usage(outputs_dir))

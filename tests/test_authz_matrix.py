@@ -406,6 +406,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "like_model": Checked(lambda c, r: [c.model["id"], True], G_MEMBER),
     "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}"], G_MEMBER),
     "delete_comment": Checked(lambda c, r: [c.fresh_comment()], G_OWNED),
+    "delete_model": Checked(lambda c, r: [c.fresh_model()["id"]], G_OWNED),
     # Image page
     "post_image_comment": Checked(lambda c, r: [c.image, f"from {r}"], G_MEMBER),
     "delete_image_comment": Checked(lambda c, r: [c.fresh_comment(on="images")], G_OWNED),
@@ -435,6 +436,10 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "make_invite": Checked(lambda c, r: [1], G_ADMIN),
     "list_invites": Checked(lambda c, r: [], G_ADMIN),
     "ban_user": Checked(lambda c, r: [c.fresh_user()], G_ADMIN),
+    **numbered(Checked(lambda c, r: [""], G_ADMIN, public=False), "first_users"),
+    **numbered(Checked(lambda c, r: ["", 2], G_ADMIN, public=False), "show_users", "next_users", "previous_users"),
+    # a row's button sends who and what as event data; without it the admin is told "no such user"
+    "ban_or_unban_user": Checked(lambda c, r: [], expect("401", "403", "403", "403", "error")),
     "unban_user": Checked(lambda c, r: [c.fresh_banned_user()], G_ADMIN),
     "remove_content": Checked(lambda c, r: ["comment", c.fresh_comment(), True], G_ADMIN),
     # Account

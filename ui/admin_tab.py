@@ -22,8 +22,9 @@ from core.library.scanner import ScanReport
 from core.paging import Page
 
 from . import render
+from .admin_users import build_user_list
 from .i18n import label, message, request_language, text
-from .links import page_tab
+from .links import Links, page_tab
 from .pager import build_pager, pager_values
 from .session import request_user
 
@@ -183,7 +184,7 @@ class AdminEvents:
         return f'<div class="va-ok">{text(f"admin.removed_{kind}", lang, id=int(item_id))}</div>'
 
 
-def build_admin_tab(context: AppContext) -> gr.Tab:
+def build_admin_tab(context: AppContext, links: Links) -> gr.Tab:
     """The Admin tab, hidden; the page shows it to admins (the returned tab)."""
     events = AdminEvents(context)
     with page_tab("admin", visible=False) as tab:
@@ -204,6 +205,7 @@ def build_admin_tab(context: AppContext) -> gr.Tab:
                                      elem_id="admin-invite-code")
         invite_list = gr.HTML(elem_id="admin-invites", css_template=render.BASE_CSS + ADMIN_CSS, js_on_load=None)
         gr.Markdown(label("admin.users_heading"))
+        users, acted = build_user_list(context, links)
         with gr.Row(equal_height=True):
             username = gr.Textbox(show_label=False, placeholder=label("admin.username_placeholder"), max_length=64,
                                   scale=3, elem_id="admin-username")
@@ -225,6 +227,7 @@ def build_admin_tab(context: AppContext) -> gr.Tab:
     gr.on([tab.select, refresh.click], events.site_stats, None, stats, api_name="site_stats")
     gr.on([tab.select, refresh.click], events.first_audit, None, audit_outputs, api_name="audit_log")
     gr.on([tab.select, refresh.click], events.list_invites, None, invite_list, api_name="list_invites")
+    gr.on([tab.select, refresh.click], users.first_users, users.query, users.outputs(), api_visibility="private")
     make_invite.click(events.make_invite, lifetime, [invite_code, invite_list], api_name="make_invite").success(
         events.first_audit, None, audit_outputs, api_visibility="private")
     pager.previous.click(events.previous_audit, pager.number, audit_outputs, api_visibility="private")
@@ -233,7 +236,7 @@ def build_admin_tab(context: AppContext) -> gr.Tab:
                  ban.click(events.ban_user, username, status, api_name="ban_user"),
                  unban.click(events.unban_user, username, status, api_name="unban_user"),
                  remove.click(events.remove_content, [kind, item_id, confirm], status, api_name="remove_content")
-                 .success(lambda: False, None, confirm, api_visibility="private")):
+                 .success(lambda: False, None, confirm, api_visibility="private"), *acted):
         done.success(events.site_stats, None, stats, api_visibility="private")
         done.success(events.first_audit, None, audit_outputs, api_visibility="private")
     return tab

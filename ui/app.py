@@ -40,13 +40,13 @@ def build_ui(context: AppContext) -> gr.Blocks:
             build_home_tab(context)
             generate = build_generate_tab(context, tabs, links)
             build_models_tab(context, links)
-            build_upload_tab(context)
+            build_upload_tab(context, links)
             build_gallery_tab(context, links, generate)
             build_feed_tab(context, links)
             build_search_tab(context, links)
             build_pnginfo_tab(generate)
             build_profile_tab(context, links)
-            admin_tab = build_admin_tab(context)
+            admin_tab = build_admin_tab(context, links)
 
             @open_to_visitors
             def show_who_is_here(request: gr.Request):

@@ -9,7 +9,7 @@ import gradio as gr
 
 from core.context import AppContext
 from core.errors import InvalidInput, NotFound, VisionaryError
-from core.library import library
+from core.library import library, library_edit
 from core.library.library import ModelQuery
 from core.library.model_records import ModelRecord
 
@@ -204,3 +204,18 @@ def build_models_tab(context: AppContext, links: Links) -> None:
     tag.submit(None, tag, None, js=TAG_ADDRESS_JS)
     model_page.back.click(lambda: (gr.Column(visible=True), gr.Column(visible=False), tab_address("models")), None,
                           [browse, model_page.column, links.address], api_visibility="private")
+
+    def delete_model(model_id, request: gr.Request):
+        """The shown model deleted (its owner's or an admin's second click); back to the grid."""
+        lang = request_language(request)
+        try:
+            library_edit.delete_model(context.store, context.config.models_path, request_user(context, request),
+                                      library_id(model_id))
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("model.deleted", lang))
+        return gr.Column(visible=True), gr.Column(visible=False), tab_address("models")
+
+    deleted = social.owner_controls.confirm.click(delete_model, social.model_id,
+                                                  [browse, model_page.column, links.address], api_name="delete_model")
+    deleted.success(first_page, filters, grid_outputs, api_visibility="private")

@@ -39,6 +39,26 @@ def _model_id(value, lang: str) -> int:
 
 
 @dataclass(frozen=True)
+class OwnerControls:
+    """Edit, New version and Delete (with a second click to confirm) on the page of one's own model; an admin
+    gets them on every model. The server checks again when they are used."""
+
+    edit: gr.Button
+    new_version: gr.Button
+    delete: gr.Button
+    confirm: gr.Button
+
+    def outputs(self) -> list:
+        return [self.edit, self.new_version, self.delete, self.confirm]
+
+    @staticmethod
+    def values(actor: UserInfo | None, model: ModelRecord | None) -> tuple:
+        allowed = actor is not None and model is not None and (actor.is_admin or actor.id == model.owner_id)
+        return (gr.Button(visible=allowed), gr.Button(visible=allowed), gr.Button(visible=allowed),
+                gr.Button(visible=False))
+
+
+@dataclass(frozen=True)
 class ModelSocial:
     context: AppContext
     page_body: gr.HTML  # the model page's body, refreshed when counts change
@@ -49,16 +69,17 @@ class ModelSocial:
     creator_button: gr.Button
     samples: gr.HTML
     comments: CommentsSection
+    owner_controls: OwnerControls
 
     def outputs(self) -> list:
         return [self.model_id, self.like, self.like_target, self.creator, self.creator_button, self.samples,
-                *self.comments.outputs()]
+                *self.comments.outputs(), *self.owner_controls.outputs()]
 
     def not_found_values(self) -> tuple:
         """For ``outputs`` on the not-found page: the buttons about a model hidden, the rest left as it was."""
         skip = gr.skip()
         return (None, gr.Button(visible=False), skip, "", gr.Button(visible=False), skip,
-                *([skip] * len(self.comments.outputs())))
+                *([skip] * len(self.comments.outputs())), *self.owner_controls.values(None, None))
 
     def values(self, actor: UserInfo | None, model: ModelRecord, lang: str) -> tuple:
         """Everything for ``outputs`` about one model the actor may see."""
@@ -66,7 +87,7 @@ class ModelSocial:
         return (model.id, *like_button(likes.model_like(actor, model.id), lang), model.owner,
                 gr.Button(text("model.creator_profile", lang, name=model.owner), visible=True),
                 images_grid_html(samples.items, text("model.no_samples", lang), lang),
-                *self.comments.values(actor, model.id, 1, lang))
+                *self.comments.values(actor, model.id, 1, lang), *self.owner_controls.values(actor, model))
 
     # ------------------------------------------------------------------ events
     def refresh_body(self, model_id, request: gr.Request):
@@ -94,6 +115,14 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
         like = gr.Button(label("like.button"), size="sm", scale=0, min_width=110, elem_id="model-like")
         creator_button = gr.Button(label("model.creator_button"), size="sm", scale=0, min_width=150,
                                    elem_id="model-creator")
+        controls = OwnerControls(
+            gr.Button(label("model.edit"), size="sm", scale=0, min_width=90, visible=False, elem_id="model-edit"),
+            gr.Button(label("model.new_version"), size="sm", scale=0, min_width=130, visible=False,
+                      elem_id="model-new-version"),
+            gr.Button(label("model.delete"), size="sm", variant="stop", scale=0, min_width=90, visible=False,
+                      elem_id="model-delete"),
+            gr.Button(label("model.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
+                      visible=False, elem_id="model-delete-confirm"))
     with page.details:
         gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
@@ -103,7 +132,11 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
         section, commented = build_comments(context, links, MODEL, model_id, {
             "list": "model-comments", "pager": "comments", "body": "comment-body", "post": "comment-post",
             "target": "comment-target", "counter": "comment-counter"})
-    social = ModelSocial(context, page.body, model_id, like, like_target, creator, creator_button, samples, section)
+    social = ModelSocial(context, page.body, model_id, like, like_target, creator, creator_button, samples, section,
+                         controls)
+    links.button(controls.edit, "edit", model_id)
+    links.button(controls.new_version, "new_version", model_id)
+    controls.delete.click(lambda: gr.Button(visible=True), None, controls.confirm, api_visibility="private")
     links.button(creator_button, "user", creator)
     _wire(social, commented)
     return social

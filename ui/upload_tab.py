@@ -26,7 +26,7 @@ from core.paging import Page
 
 from . import render
 from .i18n import label, message, request_language, text
-from .links import page_tab
+from .links import Links, link, page_tab
 from .model_page import COMMERCIAL_USE_KEYS, visibility_label
 from .pager import build_pager, pager_values
 from .session import request_user
@@ -149,10 +149,15 @@ def uploaded_html(record: ModelRecord, added_version: bool, lang: str) -> str:
                f'{render.text(render.base_label(version.base_model, lang))} · {render.human_size(file.size, lang)} · '
                f'AutoV2 <code>{render.text(file.autov2.upper())}</code>')
     names = {"name": f"<strong>{render.text(record.name)}</strong>", "details": details,
-             "tab": f"<strong>{text('tab.models', lang)}</strong>"}
+             "link": link("model", record.id, text("upload.open_model", lang))}
     done = text("upload.added_version", lang, version=f"<strong>{render.text(version.name)}</strong>", **names) \
         if added_version else text("upload.uploaded", lang, **names)
     return f'<div class="va-ok">{done}</div>'
+
+
+def owned_choices(actor: UserInfo | None) -> list[tuple[str, int]]:
+    """The model chooser's choices: every model the actor owns."""
+    return [(f"{name} (#{model_id})", model_id) for model_id, name in library.owned_models(actor)]
 
 
 def my_models_html(page: Page, lang: str) -> str:
@@ -214,22 +219,52 @@ def store_upload(context: AppContext, actor: UserInfo, file_path: str | None, mo
 
 @dataclass(frozen=True)
 class MyUploads:
-    """How to refresh the My uploads list: ``show`` with ``inputs`` into ``outputs``."""
+    """How to refresh the My uploads list (``show`` with ``inputs`` into ``outputs``), and how to open the editor
+    on one model (``open_editor`` into ``editor_outputs``: the model chosen, its fields filled)."""
 
     show: Callable
     inputs: list
     outputs: list
+    open_editor: Callable
+    editor_outputs: list
 
 
-def build_upload_tab(context: AppContext) -> None:
-    """The Upload tab with its two parts: a new upload, and My uploads (list, edit, delete)."""
+@dataclass(frozen=True)
+class UploadForm:
+    """The upload form's parts that "New version" on a model page sets, and its upload event."""
+
+    uploaded: object  # the upload event, to chain a refresh of My uploads on success
+    mode: gr.Radio
+    version_row: gr.Row
+    fields_column: gr.Column
+    target: gr.Dropdown
+
+
+def build_upload_tab(context: AppContext, links: Links) -> None:
+    """The Upload tab with its two parts: a new upload, and My uploads (list, edit, delete); registers the ``edit``
+    (``?edit=<model>``) and ``new_version`` (``?new_version=<model>``) destinations with ``links``."""
     with page_tab("upload") as tab:
         who = gr.Markdown(elem_id="upload-who")
-        with gr.Tabs():
+        with gr.Tabs() as sections:
             with gr.Tab(label("upload.new_upload"), id="upload-new"):
-                upload_event = _build_upload_form(context)
+                form = _build_upload_form(context, links)
             with gr.Tab(label("upload.my_uploads"), id="my-uploads") as mine_tab:
                 mine = _build_my_uploads(context)
+    upload_event = form.uploaded
+
+    def edit_page(model_id, request: gr.Request, params=None):
+        return gr.Tabs(selected="my-uploads"), *mine.open_editor(model_id, request)
+
+    def new_version_page(model_id, request: gr.Request, params=None):
+        actor = request_user(context, request)
+        choices = [(f"{name} (#{owned})", owned) for owned, name in library.owned_models(actor)]
+        chosen = int(model_id) if str(model_id).isdigit() else None
+        return (gr.Tabs(selected="upload-new"), "version", gr.Row(visible=True), gr.Column(visible=False),
+                gr.Dropdown(choices=choices, value=chosen if chosen in {c for _, c in choices} else None))
+
+    links.destination("edit", "upload", edit_page, [sections, *mine.editor_outputs])
+    links.destination("new_version", "upload", new_version_page,
+                      [sections, form.mode, form.version_row, form.fields_column, form.target])
 
     def who_text(request: gr.Request) -> str:
         user = request_user(context, request)
@@ -243,8 +278,8 @@ def build_upload_tab(context: AppContext) -> None:
     upload_event.success(mine.show, mine.inputs, mine.outputs, api_visibility="private")
 
 
-def _build_upload_form(context: AppContext):
-    """The upload form; returns the upload event (to chain a refresh of My uploads on success)."""
+def _build_upload_form(context: AppContext, links: Links) -> UploadForm:
+    """The upload form; its success says what was stored and links to the model's page."""
     gr.Markdown(label("upload.help"))
     file = gr.File(label=label("upload.model_file"), file_types=MODEL_FILE_TYPES, type="filepath",
                    elem_id="upload-file")
@@ -257,7 +292,7 @@ def _build_upload_form(context: AppContext):
     with gr.Column() as fields_column:
         metadata = metadata_inputs("upload", detect=True)
     button = gr.Button(label("upload.upload"), variant="primary", elem_id="upload-button")
-    status = gr.HTML(elem_id="upload-status", css_template=render.BASE_CSS + LIST_CSS, js_on_load=None)
+    status = links.html(css=LIST_CSS, elem_id="upload-status")
 
     def upload(file_path, mode, version_name, name, kind, base, visibility, description, tags, trigger_words,
                target=None, request: gr.Request = None, progress=gr.Progress()):
@@ -282,7 +317,7 @@ def _build_upload_form(context: AppContext):
     uploaded = button.click(upload, [file, mode, version_name, *metadata.components(), target], status,
                             api_name="upload_model", concurrency_limit=2)
     uploaded.success(lambda: None, None, file, api_visibility="private")
-    return uploaded
+    return UploadForm(uploaded, mode, version_row, fields_column, target)
 
 
 def _build_my_uploads(context: AppContext) -> MyUploads:
@@ -312,8 +347,7 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
             return (text("upload.log_in_to_see", lang), "", 1, gr.Button(interactive=False),
                     gr.Button(interactive=False), gr.Dropdown(choices=[]))
         result = library.list_models(actor, ModelQuery(mine=True, page=max(int(page), 1), limit=MY_PAGE_SIZE))
-        choices = [(f"{m.name} (#{m.id})", m.id) for m in result.items]
-        return my_models_html(result, lang), *pager_values(result, lang), gr.Dropdown(choices=choices)
+        return my_models_html(result, lang), *pager_values(result, lang), gr.Dropdown(choices=owned_choices(actor))
 
     list_outputs = [listing, *pager.outputs(), chosen]
 
@@ -326,6 +360,18 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
         return (model.name, model.type, model.base_model, model.visibility, model.description, ", ".join(model.tags),
                 ", ".join(model.trigger_words), *licence_values(model.licence), gr.Dropdown(choices=choices, value=None),
                 False)
+
+    def open_editor(model_id, request: gr.Request):
+        """The editor on one model (one's own, or any for an admin): chosen, with its fields filled."""
+        actor = request_user(context, request)
+        choices = owned_choices(actor)
+        try:
+            model = library.get_model(actor, model_id_of(model_id))
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, request_language(request))) from None
+        if model.id not in {c for _, c in choices}:
+            choices.append((f"{model.name} (#{model.id})", model.id))
+        return gr.Dropdown(choices=choices, value=model.id), *fill_editor(model.id, request)
 
     def edit_model(model_id, name=None, kind=None, base=None, visibility=None, description=None, tags=None,
                    trigger_words=None, request: gr.Request = None):
@@ -390,4 +436,4 @@ def _build_my_uploads(context: AppContext) -> MyUploads:
     deleted = delete.click(delete_upload, [target, confirm], status, api_name="delete_upload")
     deleted.success(show, pager.number, list_outputs, api_visibility="private")
     deleted.success(clear_choice, None, [chosen, target, confirm], api_visibility="private")
-    return MyUploads(show, [pager.number], list_outputs)
+    return MyUploads(show, [pager.number], list_outputs, open_editor, [chosen, *editor_outputs])

@@ -269,6 +269,11 @@ def update_bio(store: Store, actor: UserInfo | None, bio: str) -> UserInfo:
 SITE_ACCOUNT = "site"
 
 
+def people():
+    """The accounts of people: every user but the site's own internal account."""
+    return User.select().where(User.username_key != username_key(SITE_ACCOUNT))
+
+
 def site_account(store: Store) -> UserInfo:
     """The account that owns what the site itself brings (the demo model); it cannot log in."""
     row = find_user(SITE_ACCOUNT)
