@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import gradio as gr
 from core.context import AppContext
 from core.errors import VisionaryError
 from core.generation.demo_model import demo_available
+from core.library.hf_import import hub_online
 from core.library.library_edit import ModelFields, import_from_hub
 
 from . import render
@@ -29,12 +31,28 @@ def load_starters(path: Path = STARTERS_FILE) -> list[dict]:
     return [e for e in entries if isinstance(e, dict) and e.get("repo_id")]
 
 
-def welcome_text(context: AppContext, lang: str) -> str:
+def welcome_text(context: AppContext, lang: str, shows_paths: bool) -> str:
+    """The first steps; the server's models folder named only to whom may use it (``shows_paths``)."""
     first = text("home.step_generate" if demo_available() else "home.step_no_demo", lang)
-    models_dir = text("home.add_drop", lang, models_dir=context.config.models_path)
+    drop = text("home.add_drop", lang, models_dir=context.config.models_path) if shows_paths else \
+        text("home.add_drop_ask", lang)
+    hub = text("home.add_hub" if hub_online() else "home.add_hub_offline", lang)
     return (f"## {text('home.start_here', lang)}\n1. {first}\n2. {text('home.step_add', lang)}\n"
-            f"   - {models_dir}\n   - {text('home.add_upload', lang)}\n   - {text('home.add_hub', lang)}\n"
+            f"   - {drop}\n   - {text('home.add_upload', lang)}\n   - {hub}\n"
             f"3. {text('home.step_join', lang)}\n")
+
+
+def shows_server_paths(context: AppContext, request: gr.Request) -> bool:
+    """The server's folders are named to its admins and to someone at the server itself (a loopback client, as a
+    hobbyist running ``make run`` is); a visitor from elsewhere learns nothing of the server's disk."""
+    user = request_user(context, request)
+    if user is not None and user.is_admin:
+        return True
+    client = getattr(getattr(request, "request", None), "client", None)
+    try:
+        return client is not None and ipaddress.ip_address(client.host).is_loopback
+    except ValueError:
+        return False
 
 
 def starter_what(entry: dict, lang: str) -> str:
@@ -57,7 +75,7 @@ def build_home_tab(context: AppContext) -> None:
         welcome = gr.Markdown(elem_id="home-welcome")
         gr.Markdown(label("home.starters"))
         listing = gr.Dataframe(interactive=False, elem_id="starter-models")
-        with gr.Row():
+        with gr.Row(visible=hub_online()) as import_row:  # offline, nothing can be imported: no button offers it
             choice = gr.Dropdown([s["repo_id"] for s in starters], label=label("home.import_choice"),
                                  elem_id="starter-choice")
             import_btn = gr.Button(label("home.import_button"), elem_id="starter-import")
@@ -65,7 +83,8 @@ def build_home_tab(context: AppContext) -> None:
 
     def page_load(request: gr.Request):
         lang = request_language(request)
-        return welcome_text(context, lang), starters_table(starters, lang)
+        return (welcome_text(context, lang, shows_server_paths(context, request)), starters_table(starters, lang),
+                gr.Row(visible=hub_online()))
 
     def start_import(repo_id: str | None, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
@@ -86,5 +105,5 @@ def build_home_tab(context: AppContext) -> None:
         return text("home.imported", lang, name=model.name, type=render.type_label(model.type, lang),
                     base=render.base_label(model.base_model, lang))
 
-    gr.on(None, page_load, None, [welcome, listing], api_visibility="private")
+    gr.on(None, page_load, None, [welcome, listing, import_row], api_visibility="private")
     import_btn.click(start_import, [choice], [result], api_name="import_starter_model")

@@ -16,7 +16,7 @@ from core.library import library
 
 from . import render
 from .comments_section import CommentsSection, build_comments
-from .i18n import label, text
+from .i18n import DEFAULT_LANGUAGE, label, table, text
 from .image_cards import SHOTS_CSS
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link, user_link
 from .post_form import PostForm, build_post_form
@@ -40,16 +40,23 @@ DETAIL_CSS = """
 """
 
 
-def parameter_rows(meta: dict) -> list[tuple[str, str]]:
-    """The parameters' settings as (name, value) rows, ``Size-1``/``Size-2`` joined as ``Size``."""
+def setting_name(key: str, lang: str) -> str:
+    """An A1111 parameter's name in ``lang`` where the table has it (``Steps``, ``CFG scale``...), else as written."""
+    table_key = "param." + "_".join(key.lower().split())
+    return text(table_key, lang) if table_key in table(DEFAULT_LANGUAGE) else key
+
+
+def parameter_rows(meta: dict, lang: str) -> list[tuple[str, str]]:
+    """The parameters' settings as (name, value) rows, ``Size-1``/``Size-2`` joined as ``Size``; the names A1111
+    writes in every file are shown in ``lang``."""
     rows = []
     for key, value in meta.items():
         if key in SKIPPED_KEYS or key.endswith("-2"):
             continue
         if key.endswith("-1") and f"{key[:-2]}-2" in meta:
-            rows.append((key[:-2], f"{value}x{meta[key[:-2] + '-2']}"))
+            rows.append((setting_name(key[:-2], lang), f"{value}x{meta[key[:-2] + '-2']}"))
         else:
-            rows.append((key, str(value)))
+            rows.append((setting_name(key, lang), str(value)))
     return rows
 
 
@@ -77,7 +84,7 @@ def detail_html(image: ImageRecord, model_name: str | None, lang: str) -> str:
     when = text("gallery.published_on", lang, date=render.short_date(image.published_at)) if image.published else \
         f'<span class="va-badge va-badge-private">{text("gallery.private_note", lang)}</span>'
     rows = "".join(f"<tr><th scope='row'>{render.text(k)}</th><td>{render.text(v)}</td></tr>"
-                   for k, v in parameter_rows(image.meta))
+                   for k, v in parameter_rows(image.meta, lang))
     negative = (f'<h4>{text("gallery.negative_prompt", lang)}</h4>'
                 f'<pre class="va-prompt">{render.text(image.negative_prompt)}</pre>') if image.negative_prompt else ""
     prompt = image.prompt or text("gallery.no_prompt_text", lang)

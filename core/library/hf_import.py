@@ -188,10 +188,15 @@ def _file_missing_message(repo_id: str, filename: str, revision: str | None, fil
 # --- talking to the Hub -------------------------------------------------------------------------
 
 
-def _refuse_if_offline() -> None:
+def hub_online() -> bool:
+    """Whether the Hub may be asked at all (``HF_HUB_OFFLINE`` unset or 0, as ``huggingface_hub`` reads it)."""
     from huggingface_hub import constants
 
-    if constants.is_offline_mode():
+    return not constants.is_offline_mode()
+
+
+def _refuse_if_offline() -> None:
+    if not hub_online():
         raise HubImportError(OFFLINE)
 
 
