@@ -154,3 +154,18 @@ def test_an_out_of_range_setting_is_refused_with_its_range_not_clamped(gen_serve
     expect(page.locator(".toast-body", has_text="迭代步数必须在 1 到 150 之间；你输入的是 500。")).to_be_visible(
         timeout=TIMEOUT_MS)
     chinese.close()
+
+
+def test_a_refused_file_type_is_said_in_chinese_too(gen_server, browser, tmp_path):
+    """Gradio's own browser-side "Invalid file type … Only … allowed." toast, in 简体中文 with a Chinese title."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 1000})
+    context.add_cookies([{"name": "visionary_session", "value": gen_server.token, "url": gen_server.url}])
+    page = context.new_page()
+    page.goto(gen_server.url + "/?tab=upload")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    page.locator("#upload-file input[type=file]").set_input_files(str(notes))
+    toast = page.locator(".toast-body").first
+    expect(toast).to_contain_text("文件类型无效", timeout=TIMEOUT_MS)
+    assert "Invalid file type" not in toast.inner_text() and "Error" not in toast.inner_text()
+    context.close()

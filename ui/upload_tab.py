@@ -26,6 +26,7 @@ from core.paging import Page
 
 from . import render
 from .i18n import label, message, request_language, text
+from .limits import counter
 from .links import Links, link, page_tab
 from .model_page import COMMERCIAL_USE_KEYS, visibility_label
 from .pager import build_pager, pager_values
@@ -80,8 +81,8 @@ def metadata_inputs(prefix: str, detect: bool) -> MetadataInputs:
         visibility = gr.Radio([(label("visibility.public"), "public"), (label("visibility.private"), "private")],
                               value="public" if detect else None, label=label("upload.visibility"),
                               elem_id=f"{prefix}-visibility")
-    description = gr.Textbox(start, label=label("upload.description"), lines=5, max_length=50_000,
-                             elem_id=f"{prefix}-description")
+    description = gr.Textbox(start, label=label("upload.description"), lines=5, elem_id=f"{prefix}-description")
+    counter(description, library_edit.MAX_DESCRIPTION_CHARS, f"{prefix}-description-counter")
     with gr.Row():
         tags = gr.Textbox(start, label=label("upload.tags"), placeholder=label("upload.tags_placeholder"),
                           elem_id=f"{prefix}-tags")

@@ -32,6 +32,7 @@ from core.store import (
 )
 
 MAX_TAGS = 20
+MAX_DESCRIPTION_CHARS = 50_000
 TAG_PATTERN = re.compile(r"^[\w .+#-]{1,64}$")
 
 
@@ -118,7 +119,7 @@ def _check_fields(fields: ModelFields) -> None:
         raise InvalidInput(f"base model must be one of {', '.join(BASE_MODELS)}")
     if fields.visibility is not None and fields.visibility not in VISIBILITIES:
         raise InvalidInput("visibility must be public or private")
-    if fields.description is not None and len(fields.description) > 50_000:
+    if fields.description is not None and len(fields.description) > MAX_DESCRIPTION_CHARS:
         raise InvalidInput("the description can be at most 50,000 characters")
     for tag in fields.tags or ():
         if not TAG_PATTERN.fullmatch(tag):
