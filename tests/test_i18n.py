@@ -165,7 +165,7 @@ TABS = [
     ("pnginfo", "#pnginfo-send", "pnginfo.send"),
     ("profile", "#profile-mine", "profile.mine"),
     ("admin", "#admin-stats", "admin.users"),
-    ("account", "#login-button", "account.log_in"),
+    ("account", "#logout-button", "account.log_out"),  # the admin is logged in: the tab shows their profile
 ]
 CHINESE_LABELS = ["提示词", "反向提示词", "采样器", "迭代步数", "提示词引导系数（CFG）", "随机种子"]
 

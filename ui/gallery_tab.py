@@ -172,7 +172,7 @@ class GalleryEvents:
             raise gr.Error(message(exc.message, lang)) from None
         return like_button(state, lang)
 
-    def publish_image(self, image_id, title, description, tags, request: gr.Request):
+    def publish_image(self, image_id, title=None, description=None, tags=None, request: gr.Request = None):
         """Publish one's own picture as a post of its own, with the post's optional title, description and tags."""
         lang = request_language(request)
         try:

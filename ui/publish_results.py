@@ -43,7 +43,7 @@ class ResultPublisher:
             raise gr.Error(message(exc.message, lang)) from None
         gr.Info(text("gallery.published", lang))
         opened = link("image", images[0].id, text("publish.open_page", lang))
-        done = text("publish.done_one" if len(images) == 1 else "publish.done_many", lang, count=len(images))
+        done = text("publish.published_single" if len(images) == 1 else "publish.published_post", lang, count=len(images))
         return f'<div class="va-ok">{done} {opened}</div>', "", "", ""
 
     def _member(self, request: gr.Request):
