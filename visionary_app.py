@@ -208,14 +208,20 @@ def run_subcommand(name: str, args: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve (or run a subcommand); a database that cannot be used ends it with one line and exit status 2."""
+    from core.errors import DatabaseUnavailable
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        return run_subcommand(argv[0], argv[1:])
-    apply_offline_defaults()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    epilog = "subcommands:\n" + "\n".join(f"  {name:<16}{what}" for name, what in SUBCOMMANDS.items())
-    config = load_config(argv, epilog=epilog)
-    serve(config)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return run_subcommand(argv[0], argv[1:])
+        apply_offline_defaults()
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        epilog = "subcommands:\n" + "\n".join(f"  {name:<16}{what}" for name, what in SUBCOMMANDS.items())
+        serve(load_config(argv, epilog=epilog))
+    except DatabaseUnavailable as exc:
+        print(f"visionary_app.py: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 

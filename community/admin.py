@@ -16,7 +16,7 @@ from peewee import fn
 
 from core.accounts.accounts import UserInfo, people, record_admin_action, require_admin, username_key
 from core.paging import Page, paginate
-from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, iso
+from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, holds_text, iso
 
 if TYPE_CHECKING:
     from core.context import AppContext
@@ -92,7 +92,7 @@ def list_users(actor: UserInfo | None, text: str = "", page: int = 1, limit: int
     query = people().select(User.username, User.is_admin, User.is_banned, User.created_at, models.alias("models"),
                             images.alias("images"))
     if text.strip():
-        query = query.where(fn.INSTR(User.username_key, username_key(text.strip())) > 0)
+        query = query.where(holds_text(User.username_key, username_key(text.strip())))
     order = query.order_by(User.created_at.desc(), User.id.desc()).tuples()
     return paginate(order, page, limit, lambda rows: [
         Member(name, bool(admin), bool(banned), iso(created), models, images)

@@ -25,8 +25,8 @@ from core.library.library import visible_models, visible_to
 from core.library.library_edit import require_login
 from core.library.model_filters import since
 from core.paging import Page, paginate, slice_page
-from core.search.fts import in_order, ranked_ids
-from core.search.index import ImageSearch
+from core.search import IMAGES
+from core.search.engine import in_order, ranked_ids
 from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User, iso, utcnow
 
 SORTS = {
@@ -192,7 +192,7 @@ def _filtered(actor: UserInfo | None, q: ImageQuery):
         query = query.where(Image.owner.in_(User.select(User.id).where(User.username_key == username_key(q.username))))
     query = _narrowed(query, q)
     if q.query.strip():
-        query = query.where(Image.id.in_(ranked_ids(ImageSearch, q.query, query.select(Image.id))))
+        query = query.where(Image.id.in_(ranked_ids(IMAGES, q.query, query.select(Image.id))))
     return query
 
 
@@ -228,7 +228,7 @@ def list_images(actor: UserInfo | None, q: ImageQuery) -> Page:
 
 
 def _by_relevance(actor: UserInfo | None, q: ImageQuery) -> Page:
-    ranked = ranked_ids(ImageSearch, q.query, _filtered(actor, replace(q, query="")).select(Image.id))
+    ranked = ranked_ids(IMAGES, q.query, _filtered(actor, replace(q, query="")).select(Image.id))
     ids, page, limit = slice_page(ranked, q.page, q.limit, q.cursor, max_size=MAX_IMAGES_PAGE)
     rows = in_order(Image.select().where(Image.id.in_(ids)), ids)
     return Page(tuple(image_records(rows, actor)), len(ranked), page, limit)

@@ -4,13 +4,17 @@
 update or delete of a model, version, file, tag, tagging, user, or published
 image (covers).  Triggers, not hook calls, so every write path (REST, UI,
 scans, cascades, another process, raw SQL) moves it; reading it is one
-primary-key lookup.  SQLite only: on other databases ``read`` answers None
-and nothing is cached.
+primary-key lookup, so an app process sees another's writes at once.
+
+The counter moves in the writing transaction (it commits with the data), so
+an answer is never kept under a version newer than the rows it was read
+from.  On PostgreSQL (migration 13) the triggers are per statement, one bump
+per write rather than per row.
 """
 
 from __future__ import annotations
 
-from peewee import Database, SqliteDatabase
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
 
 TABLE = "library_version"
 _BUMP = f"UPDATE {TABLE} SET version = version + 1 WHERE id = 1;"
@@ -42,9 +46,21 @@ def create_library_version(db: Database) -> None:
         db.execute_sql(statement)
 
 
+def create_postgres_library_version(db: Database) -> None:
+    """Migration 13, PostgreSQL's half of migration 6: the counter row and statement triggers."""
+    if not isinstance(db, PostgresqlDatabase):
+        return
+    db.execute_sql(f"CREATE TABLE IF NOT EXISTS {TABLE} (id integer PRIMARY KEY, version bigint NOT NULL)")
+    db.execute_sql(f"INSERT INTO {TABLE} (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
+    db.execute_sql(f"""CREATE OR REPLACE FUNCTION va_library_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+                       BEGIN {_BUMP} RETURN NULL; END $$""")
+    for table, _ in _WATCHED:
+        name = table.strip('"')
+        db.execute_sql(f"CREATE OR REPLACE TRIGGER {TABLE}_{name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION va_library_version_bump()")
+
+
 def read(db: Database) -> int | None:
-    """The current library version, or None where there is none (not SQLite)."""
-    if not isinstance(db, SqliteDatabase):
-        return None
+    """The current library version, or None where there is none (a database from before it)."""
     row = db.execute_sql(f"SELECT version FROM {TABLE} WHERE id = 1").fetchone()
     return row[0] if row else None

@@ -51,3 +51,9 @@ class Throttled(VisionaryError):
 
 class InsufficientStorage(VisionaryError):
     status = 507
+
+
+class DatabaseUnavailable(VisionaryError):
+    """The database cannot be reached (or its driver is missing): one line that names it, password hidden."""
+
+    status = 503

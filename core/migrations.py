@@ -10,8 +10,9 @@ from typing import Mapping
 
 from peewee import Database
 
-from core.data_version import create_library_version
+from core.data_version import create_library_version, create_postgres_library_version
 from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
+from core.search.pg_index import create_postgres_search
 from core.store import (
     LICENCE_COLUMNS,
     SCHEMA_MODELS,
@@ -123,6 +124,13 @@ def _comments_on_images_and_posts(db: Database) -> None:
     db.create_tables([Post, PostTag], safe=True)
 
 
+def _postgres_search_and_library_version(db: Database) -> None:
+    """PostgreSQL's full-text index and library version (``core.search.pg_index``, ``core.data_version``); SQLite
+    has had both since migrations 2, 6 and 7, so this does nothing there."""
+    create_postgres_search(db)
+    create_postgres_library_version(db)
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -137,6 +145,7 @@ MIGRATIONS: dict[int, Migration] = {
     10: _add_licences_blurhash_posts,
     11: _rename_base_models,
     12: _comments_on_images_and_posts,
+    13: _postgres_search_and_library_version,
 }
 
 

@@ -16,6 +16,7 @@ import datetime as dt
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from peewee import (
     BigIntegerField,
@@ -27,9 +28,19 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    PostgresqlDatabase,
     SqliteDatabase,
     TextField,
+    fn,
 )
+from peewee import DatabaseError as PeeweeDatabaseError
+
+from core.errors import DatabaseUnavailable
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+POSTGRES_POOL_SIZE = 32  # connections one process may hold (threads of the web server, the queue, scans)
+POSTGRES_WAIT_S = 30  # how long a thread waits for a free pooled connection before failing
+POSTGRES_CONNECT_TIMEOUT_S = 10  # a database that does not answer fails in seconds, not minutes
 
 SQLITE_PRAGMAS = (
     ("journal_mode", "wal"),
@@ -178,6 +189,14 @@ class ScanCache(BaseModel):
     crc32 = CharField(max_length=8, null=True)
     blake3 = CharField(max_length=64, null=True)
 
+    @classmethod
+    def remember(cls, path: str, size: int, mtime_ns: int, **hashes) -> None:
+        """Keep (or replace) the hashes of the file at ``path`` (an upsert both SQLite and PostgreSQL speak)."""
+        values = {"path": path, "size": size, "mtime_ns": mtime_ns, **hashes}
+        cls.insert(**values).on_conflict(
+            conflict_target=[cls.path], update={getattr(cls, name): value for name, value in values.items()
+                                                if name != "path"}).execute()
+
 
 class Image(BaseModel):
     owner = ForeignKeyField(User, backref="images", on_delete="CASCADE")
@@ -286,18 +305,61 @@ class Invite(BaseModel):
 LICENCE_COLUMNS = ("allow_no_credit", "allow_commercial_use", "allow_derivatives", "allow_different_license")
 
 
+def on_postgres() -> bool:
+    """Whether the bound database is PostgreSQL (else SQLite): for the few expressions the two spell apart."""
+    return isinstance(AiModel._meta.database, PostgresqlDatabase)
+
+
+def joined_text(field, separator: str):
+    """The values of ``field`` in a group joined by ``separator`` (``group_concat`` / ``string_agg``)."""
+    return fn.string_agg(field, separator) if on_postgres() else fn.group_concat(field, separator)
+
+
+def holds_text(haystack, needle: str):
+    """``haystack`` contains ``needle`` as it is written (``instr`` / ``strpos``; no pattern characters)."""
+    return (fn.strpos(haystack, needle) if on_postgres() else fn.instr(haystack, needle)) > 0
+
+
+def shown_url(target: str) -> str:
+    """``target`` as it may be printed: a URL's password replaced by ``***``."""
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def open_database(target: str) -> Database:
-    """A peewee database from a file path or a database URL."""
+    """A peewee database from a file path, a ``sqlite://`` URL or a ``postgresql://`` URL (any other is refused
+    with a line saying which ones work)."""
     if "://" not in target:
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE",
                               check_same_thread=False, timeout=30)
-    from playhouse.db_url import connect
+    scheme = target.split("://", 1)[0].lower()
+    if scheme.startswith("sqlite"):
+        from playhouse.db_url import connect
 
-    if target.startswith("sqlite"):
         return connect(target, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False, timeout=30)
-    return connect(target)
+    if scheme in POSTGRES_SCHEMES:
+        return _postgres(target)
+    raise DatabaseUnavailable(f"cannot use the database {shown_url(target)}: give a SQLite file path or a "
+                              "postgresql://user:password@host/database URL")
+
+
+def _postgres(url: str) -> Database:
+    """A pool of PostgreSQL connections (psycopg 3), each thread taking one while it works."""
+    try:
+        import psycopg  # noqa: F401  (peewee picks the driver that imports; say so when none does)
+    except ImportError:
+        raise DatabaseUnavailable(f"cannot use the database {shown_url(url)}: the PostgreSQL driver is not "
+                                  "installed (pip install -r requirements.txt installs psycopg)") from None
+    from playhouse.pool import PooledPostgresqlDatabase
+
+    normalized = "postgresql://" + url.split("://", 1)[1]
+    return PooledPostgresqlDatabase(normalized, max_connections=POSTGRES_POOL_SIZE, stale_timeout=300,
+                                    timeout=POSTGRES_WAIT_S, connect_timeout=POSTGRES_CONNECT_TIMEOUT_S)
 
 
 Migration = Callable[[Database], None]
@@ -314,7 +376,11 @@ class Store:
         self.target = target
         self.db = open_database(target)
         self.db.bind(SCHEMA_MODELS + [UserPreference, Invite] + list(models))
-        self.db.connect(reuse_if_open=True)
+        try:
+            self.db.connect(reuse_if_open=True)
+        except PeeweeDatabaseError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DatabaseUnavailable(f"cannot reach the database {shown_url(target)}: {reason}") from None
 
     @property
     def is_sqlite(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import sqlite3
 import struct
 import zlib
 from pathlib import Path
@@ -75,14 +74,12 @@ def private_image(server, owner_id: int, prompt: str = "a private sketch", model
     file = server.outputs_dir / relative
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(picture("PNG", text))
-    with sqlite3.connect(server.db_path, timeout=30) as db:
-        cursor = db.execute(
-            "INSERT INTO image (owner_id, path, width, height, prompt, negative_prompt, parameters, meta, seed,"
-            " model_hash, model_id, published, created_at, like_count, comment_count)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,0,0)",
-            (owner_id, relative, 64, 48, prompt, "blurry", text, json.dumps(parse_parameters(text)), 42, "",
-             model_id, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")))
-        image_id = cursor.lastrowid
+    [(image_id,)] = server.sql(
+        "INSERT INTO image (owner_id, path, width, height, prompt, negative_prompt, parameters, meta, seed,"
+        " model_hash, model_id, published, created_at, like_count, comment_count)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,false,?,0,0) RETURNING id",
+        (owner_id, relative, 64, 48, prompt, "blurry", text, json.dumps(parse_parameters(text)), 42, "",
+         model_id, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(sep=" ")))
     return {"id": image_id, "path": relative, "file": file}
 
 

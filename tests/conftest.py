@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.live_server import LiveServer
+from tests.postgres import PostgresServer
 from tests.tiny_models import build_tiny_sd15
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -20,10 +21,39 @@ PASSWORD = "correct horse battery"
 _names = itertools.count(1)
 
 
+def pytest_generate_tests(metafunc):
+    """A module that names ``DATABASES = ("sqlite", "postgresql")`` runs every test of it on each (its ``server``
+    and ``database`` are the chosen one's); every other module runs on SQLite alone."""
+    kinds = getattr(metafunc.module, "DATABASES", None)
+    if kinds and "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", kinds, scope="module", indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (tests.postgres); each user gets databases of its own."""
+    running = PostgresServer().start()
+    yield running
+    running.stop()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The real app on a free loopback port, with a fresh SQLite file; the first account is the admin."""
-    live = LiveServer(tmp_path_factory.mktemp("app")).start()
+def database(request) -> str:
+    """``sqlite`` or ``postgresql``: the kind of database the module's app and stores use."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="module")
+def database_url(request, database) -> str | None:
+    """A fresh PostgreSQL database's URL when the module runs on PostgreSQL; None on SQLite (a file per app)."""
+    return request.getfixturevalue("postgres").new_database() if database == "postgresql" else None
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, database_url):
+    """The real app on a free loopback port, with a fresh database (a SQLite file, or a PostgreSQL database in
+    modules that run on both); the first account is the admin."""
+    live = LiveServer(tmp_path_factory.mktemp("app"), database_url=database_url).start()
     admin = requests.post(live.api("/api/v1/auth/register"),
                           json={"username": "site_admin", "password": PASSWORD}, timeout=30)
     assert admin.status_code == 201, admin.text

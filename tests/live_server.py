@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ class LiveServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    database_url: str | None = None  # a postgresql:// URL; None: a SQLite file under ``home``
 
     @property
     def url(self) -> str:
@@ -57,10 +59,27 @@ class LiveServer:
     def outputs_dir(self) -> Path:
         return self.home / "outputs"
 
+    @property
+    def database(self) -> str:
+        """What ``--db`` says: the SQLite file, or the PostgreSQL URL."""
+        return self.database_url or str(self.db_path)
+
     def command(self) -> list[str]:
         return [sys.executable, str(ROOT / "visionary_app.py"), "--port", str(self.port),
-                "--db", str(self.db_path), "--models-dir", str(self.models_dir),
+                "--db", self.database, "--models-dir", str(self.models_dir),
                 "--outputs-dir", str(self.outputs_dir), *self.args]
+
+    def sql(self, statement: str, params: tuple = ()) -> list[tuple]:
+        """Run one statement on the server's own database, as another program would (``?`` for parameters, on
+        SQLite and PostgreSQL alike); its rows, if it returns any."""
+        if self.database_url is None:
+            with sqlite3.connect(self.db_path, timeout=30) as db:
+                return db.execute(statement, params).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as db:
+            cursor = db.execute(statement.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
 
     def start(self, timeout: float = 120) -> "LiveServer":
         self.home.mkdir(parents=True, exist_ok=True)

@@ -87,6 +87,5 @@ def install_demo_model(store: Store, models_dir: Path, builtin_dir: Path = BUILT
                          **hash_columns(hashes), format="safetensors",
                          metadata=json.dumps(info.metadata), scan_result="shipped with Visionary Art")
         stat = target.stat()
-        ScanCache.insert(path=rel, size=stat.st_size, mtime_ns=stat.st_mtime_ns, **asdict(hashes)) \
-            .on_conflict_replace().execute()
+        ScanCache.remember(rel, stat.st_size, stat.st_mtime_ns, **asdict(hashes))
     return model.id

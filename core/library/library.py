@@ -21,8 +21,9 @@ from core.library.model_records import (
     records_by_id,
 )
 from core.paging import MAX_PAGE_SIZE, Page, decode_cursor, paginate
-from core.search.fts import matching_file_ids
-from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag
+from core.search import FILES
+from core.search.engine import matching_ids
+from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag, holds_text
 
 SORTS = {
     "newest": (AiModel.created_at.desc(), AiModel.id.desc()),
@@ -193,7 +194,7 @@ def list_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20
     query = (ModelFile.select(ModelFile, ModelVersion.model).join(ModelVersion).join(AiModel)
              .where(visible_to(actor)))
     if text.strip():
-        query = query.where(ModelFile.id.in_(matching_file_ids(text)))
+        query = query.where(ModelFile.id.in_(matching_ids(FILES, text)))
     total = query.count()
     rows = query.order_by(ModelFile.id.desc()).offset((page - 1) * limit).limit(limit)
     return Page(tuple((row.version.model_id, file_record(row)) for row in rows), total, page, limit)
@@ -234,5 +235,5 @@ def list_tags(actor: UserInfo | None, text: str = "", page: int = 1, limit: int 
     query = (Tag.select(Tag.name, count.alias("models")).join(ModelTag).join(AiModel).where(visible_to(actor))
              .group_by(Tag.id))
     if text.strip():
-        query = query.where(fn.INSTR(Tag.name, text.strip().lower()) > 0)
+        query = query.where(holds_text(Tag.name, text.strip().lower()))
     return paginate(query.order_by(count.desc(), Tag.name).tuples(), page, limit, list, max_size=200)

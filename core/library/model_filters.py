@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from peewee import fn
+from peewee import Value, fn
 
 from core.accounts.accounts import UserInfo, username_key
 from core.errors import InvalidInput, NotAuthenticated
 from core.library.base_models import matching_names
 from core.library.model_records import COMMERCIAL_USES
-from core.search.fts import matching_model_ids
-from core.store import AiModel, Image, ModelFile, ModelLike, ModelTag, ModelVersion, Tag, User, utcnow
+from core.search import MODELS
+from core.search.engine import matching_ids
+from core.store import AiModel, Image, ModelFile, ModelLike, ModelTag, ModelVersion, Tag, User, holds_text, utcnow
 
 # Civitai's periods: how far back from now a listing reaches (None: all time).
 PERIODS = {"AllTime": None, "Year": 365, "Month": 30, "Week": 7, "Day": 1}
@@ -63,7 +64,7 @@ def _commercial_condition(uses: tuple[str, ...]):
     condition = None
     for use in uses:
         part = AiModel.allow_commercial_use == "" if use == "None" else (
-            fn.INSTR("," + AiModel.allow_commercial_use + ",", f",{use},") > 0)
+            holds_text(Value(",").concat(AiModel.allow_commercial_use).concat(","), f",{use},"))
         condition = part if condition is None else condition | part
     return condition
 
@@ -135,7 +136,7 @@ def named_filters(query, actor: UserInfo | None, *, mine: bool, types: tuple[str
     if username:
         query = query.join(User, on=(AiModel.owner == User.id)).where(User.username_key == username_key(username))
     if text.strip():
-        query = query.where(AiModel.id.in_(matching_model_ids(text)))
+        query = query.where(AiModel.id.in_(matching_ids(MODELS, text)))
     return query
 
 

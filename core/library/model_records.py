@@ -11,10 +11,10 @@ import json
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from core.compiled_sql import rows_for_ids
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored
+from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored, joined_text
 
 TAG_SEPARATOR = "\n"  # tag names never hold one (core.library.library_edit.TAG_PATTERN)
 COMMERCIAL_USES = ("Image", "RentCivit", "Rent", "Sell")  # Civitai's CommercialUse values ("None": none of them)
@@ -164,7 +164,7 @@ class _Extras:
 def _owner_cover_tags(ids: list[int]):
     cover = (Image.select(Image.path).where(Image.model == AiModel.id, Image.published == True)  # noqa: E712
              .order_by(Image.id.desc()).limit(1))
-    tags = ModelTag.select(fn.group_concat(Tag.name, TAG_SEPARATOR)).join(Tag).where(ModelTag.model == AiModel.id)
+    tags = ModelTag.select(joined_text(Tag.name, TAG_SEPARATOR)).join(Tag).where(ModelTag.model == AiModel.id)
     return (AiModel.select(AiModel.id, User.username, cover.alias("cover"), tags.alias("tags"))
             .join(User, JOIN.LEFT_OUTER, on=(AiModel.owner == User.id)).where(AiModel.id.in_(ids)))
 

@@ -92,8 +92,7 @@ class Scanner:
         hashes = hash_file(path)
         report.hashed += 1
         with self.store.write():
-            ScanCache.insert(path=rel, size=stat.st_size, mtime_ns=stat.st_mtime_ns, **asdict(hashes)) \
-                .on_conflict_replace().execute()
+            ScanCache.remember(rel, stat.st_size, stat.st_mtime_ns, **asdict(hashes))
         return hashes
 
     def folder_hash(self, folder: Path, report: ScanReport) -> str:

@@ -1,4 +1,4 @@
-"""Searching the library: models and files ranked by ``core.search.fts``, among those the viewer may see.
+"""Searching the library: models and files ranked by ``core.search.engine``, among those the viewer may see.
 
 The search package finds and ranks ids; this module decides which rows a viewer may see (the scope it hands
 the ranking) and turns the ranked ids into the library's records.
@@ -11,8 +11,8 @@ from core.compiled_sql import rows_for_ids
 from core.library.library import visible_models, visible_to
 from core.library.model_records import FILE_COLUMNS, file_record_of, records_by_id
 from core.paging import Page, slice_page
-from core.search.fts import compiled_scope, ranked_ids
-from core.search.index import FileSearch, ModelSearch
+from core.search import FILES, MODELS
+from core.search.engine import compiled_scope, ranked_ids
 from core.store import AiModel, ModelFile, ModelVersion
 
 
@@ -31,14 +31,14 @@ def _files_by_id(ids: list[int]):
 
 def search_models(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
     """Models the actor may see, ranked by how well they match ``text``: a Page of ModelRecord."""
-    ranked = ranked_ids(ModelSearch, text, _visible_model_ids(actor), compiled_scope(_visible_model_ids, actor))
+    ranked = ranked_ids(MODELS, text, _visible_model_ids(actor), compiled_scope(_visible_model_ids, actor))
     ids, page, limit = slice_page(ranked, page, limit)
     return Page(tuple(records_by_id(ids)), len(ranked), page, limit)
 
 
 def search_files(actor: UserInfo | None, text: str, page: int = 1, limit: int = 20) -> Page:
     """Files of models the actor may see, ranked by their file name: a Page of (model_id, FileRecord)."""
-    ranked = ranked_ids(FileSearch, text, _visible_file_ids(actor), compiled_scope(_visible_file_ids, actor))
+    ranked = ranked_ids(FILES, text, _visible_file_ids(actor), compiled_scope(_visible_file_ids, actor))
     ids, page, limit = slice_page(ranked, page, limit)
     # A file's columns, then its version's id and its model's id; the query's SQL written once (core.compiled_sql).
     rows = {row[0]: row for row in rows_for_ids(AiModel._meta.database, _files_by_id, ids)}

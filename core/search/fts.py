@@ -1,7 +1,5 @@
-"""Search: the only module that knows how text search is done.
-
-On SQLite the FTS5 tables of ``core.search.index`` answer (kept in step by
-triggers); on other databases a ``LIKE`` scan does.  User text never reaches
+"""Text search on SQLite: the FTS5 tables of ``core.search.index`` (kept in step by triggers) answer
+``core.search.engine``'s questions.  User text never reaches
 FTS5 as syntax: it is cut into words of letters and digits, each quoted, so
 ``"``, ``*``, ``AND (`` or ``name:`` are plain text and never an error.  The
 last word (the one being typed) matches as a prefix (``"ab"*``) when it has
@@ -37,10 +35,11 @@ import functools
 import re
 from typing import Callable, Hashable
 
-from peewee import SQL, SqliteDatabase
+from peewee import SQL
 
+from core.search import FILES, IMAGES, MODELS, USERS
 from core.search.index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
-from core.store import AiModel, Image, ModelFile, ModelTag, Tag, User
+from core.store import AiModel
 
 WINDOW = 100
 BM25_K1 = 1.2  # FTS5's bm25 constants
@@ -56,6 +55,7 @@ WEIGHTS = {
     UserSearch: (10, 1),  # username, bio
     ImageSearch: (1,),
 }
+INDEXES = {MODELS: ModelSearch, FILES: FileSearch, USERS: UserSearch, IMAGES: ImageSearch}
 # The name-only index of a table whose first column is a name (its weight the first of WEIGHTS).
 NAME_INDEX = {ModelSearch: ModelNameSearch, UserSearch: UserNameSearch}
 ROW = '"__row__".rowid'  # in a window's scope query: the row tested
@@ -79,66 +79,15 @@ def match_expression(text: str, prefix: bool = True) -> str | None:
     return " ".join(_quoted(word, prefix and index == len(words) - 1) for index, word in enumerate(words))
 
 
-def uses_fts() -> bool:
-    return isinstance(AiModel._meta.database, SqliteDatabase)
-
-
-def _like_all(words: tuple[str, ...], condition: Callable[[str], object]):
-    """Every word must match (``condition(pattern)`` for each ``%word%``)."""
-    expression = SQL("1 = 1")
-    for word in words:
-        expression &= condition(f"%{word}%")
-    return expression
-
-
 def _nothing(field):
     return field.model.select(field).where(SQL("1 = 0"))
 
 
-def _fts_ids(fts, text: str):
+def matching_ids(kind: str, text: str):
+    """A sub-query of the ids of ``kind`` whose text matches ``text`` (every word; the last as a prefix)."""
+    fts = INDEXES[kind]
     expression = match_expression(text)
     return _nothing(fts.rowid) if expression is None else fts.select(fts.rowid).where(fts.match(expression))
-
-
-def _model_like(pattern: str):
-    tagged = ModelTag.select(ModelTag.model).join(Tag).where(Tag.name ** pattern)
-    owners = User.select(User.id).where(User.username ** pattern)
-    return ((AiModel.name ** pattern) | (AiModel.description ** pattern) | (AiModel.trigger_words ** pattern)
-            | AiModel.id.in_(tagged) | AiModel.owner.in_(owners))
-
-
-def matching_model_ids(text: str):
-    """A sub-query of the ids of models matching ``text`` (name, description, tags, trigger words, creator)."""
-    if uses_fts():
-        return _fts_ids(ModelSearch, text)
-    words = terms(text)
-    return AiModel.select(AiModel.id).where(_like_all(words, _model_like)) if words else _nothing(AiModel.id)
-
-
-def matching_file_ids(text: str):
-    """A sub-query of the ids of files whose original name matches ``text``."""
-    if uses_fts():
-        return _fts_ids(FileSearch, text)
-    words = terms(text)
-    condition = _like_all(words, lambda p: ModelFile.original_name ** p)
-    return ModelFile.select(ModelFile.id).where(condition) if words else _nothing(ModelFile.id)
-
-
-def matching_user_ids(text: str):
-    """A sub-query of the ids of users whose name or bio matches ``text``."""
-    if uses_fts():
-        return _fts_ids(UserSearch, text)
-    words = terms(text)
-    condition = _like_all(words, lambda p: (User.username ** p) | (User.bio ** p))
-    return User.select(User.id).where(condition) if words else _nothing(User.id)
-
-
-def matching_image_ids(text: str):
-    """A sub-query of the ids of images whose prompt matches ``text``."""
-    if uses_fts():
-        return _fts_ids(ImageSearch, text)
-    words = terms(text)
-    return Image.select(Image.id).where(_like_all(words, lambda p: Image.prompt ** p)) if words else _nothing(Image.id)
 
 
 def _mark(weight: int) -> str:
@@ -187,10 +136,6 @@ def bm25_scores(rows) -> dict[int, float]:
             for row_id, (hits, length) in counts.items()}
 
 
-_FALLBACK = {ModelSearch: matching_model_ids, FileSearch: matching_file_ids, UserSearch: matching_user_ids,
-             ImageSearch: matching_image_ids}
-
-
 def per_row_test(scope) -> tuple[str, tuple]:
     """``scope`` (a query selecting ids) as SQL testing one row, ``ROW`` standing for it: (text, parameters)."""
     sql, params = scope.where(scope.selected_columns[0] == SQL(ROW)).sql()
@@ -209,13 +154,10 @@ def _compiled_scope(build: Callable, actor: Hashable, _kind: type) -> tuple[str,
     return per_row_test(build(actor))
 
 
-def ranked_ids(fts, text: str, scope, compiled: tuple[str, tuple] | None = None) -> list[int]:
-    """Ids among ``scope`` (a query selecting the ids of ``fts``'s table) best matching ``text``, best first;
-    ``compiled`` is ``scope``'s ``per_row_test`` where the caller keeps it."""
-    key = scope.selected_columns[0]
-    if not uses_fts():
-        matching = scope.where(key.in_(_FALLBACK[fts](text))).order_by(key.desc()).limit(WINDOW)
-        return [row[0] for row in matching.tuples()]
+def ranked_ids(kind: str, text: str, scope, compiled: tuple[str, tuple] | None = None) -> list[int]:
+    """Ids among ``scope`` (a query selecting ``kind``'s ids) best matching ``text``, best first; ``compiled`` is
+    ``scope``'s ``per_row_test`` where the caller keeps it."""
+    fts = INDEXES[kind]
     words = terms(text)
     if not words:
         return []
