@@ -8,6 +8,8 @@ import requests
 from tests.community_helpers import parameters, picture, private_image, upload_image, upload_model
 from tests.conftest import bearer, register
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
+
 ROLES = ("visitor", "banned", "other", "owner", "admin")
 
 

@@ -60,3 +60,8 @@ def test_backup_usage_errors_are_clear(tmp_path):
                             text=True, env=offline_env(), timeout=60)
     assert result.returncode == 2
     assert "usage" in result.stderr
+
+
+def test_database_is_sqlite_wal(server):
+    with sqlite3.connect(server.db_path) as conn:
+        assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"

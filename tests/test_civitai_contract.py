@@ -17,6 +17,8 @@ from tests import sample_files
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def seeded(server, tmp_path_factory):

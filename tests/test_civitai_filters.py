@@ -3,7 +3,7 @@ refused with a 400 naming the parameter: never an unfiltered list."""
 
 from __future__ import annotations
 
-import sqlite3
+import datetime as dt
 
 import pytest
 import requests
@@ -12,6 +12,8 @@ from core.library.base_models import BASE_MODELS
 from tests import sample_files
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register
+
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +46,10 @@ def library(server, tmp_path_factory):
 
 def backdate(server, table: str, row_id: int, days: int) -> None:
     """Move a row's creation (and a picture's publication) back ``days`` (in the server's own database)."""
+    moment = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)).replace(tzinfo=None).isoformat(sep=" ")
     columns = ["created_at"] + (["published_at"] if table == "image" else [])
-    with sqlite3.connect(server.db_path) as db:
-        for column in columns:
-            db.execute(f"UPDATE {table} SET {column} = datetime({column}, ?) WHERE id = ?", (f"-{days} days", row_id))
+    for column in columns:
+        server.sql(f"UPDATE {table} SET {column} = ? WHERE id = ?", (moment, row_id))
 
 
 def listing(server, route, library, params, authed=False):

@@ -10,6 +10,8 @@ import requests
 from tests.community_helpers import picture, upload_image, upload_model
 from tests.conftest import bearer, register
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def author(server):

@@ -21,6 +21,8 @@ from tests.community_helpers import (
 )
 from tests.conftest import bearer, register
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def painter(server):

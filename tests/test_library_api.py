@@ -10,6 +10,8 @@ import requests
 from tests import sample_files
 from tests.conftest import bearer, incoming_leftovers, register
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
+
 
 def upload(server, account, path, **fields):
     with open(path, "rb") as handle:

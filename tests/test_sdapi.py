@@ -20,6 +20,8 @@ from tests.conftest import PASSWORD, bearer
 from tests.live_server import LiveServer
 from tests.tiny_models import build_tiny_sd15, save_tiny_single_file, tiny_sd15_pipeline
 
+DATABASES = ("sqlite", "postgresql")  # every test here runs on both (tests/conftest.py)
+
 SMALL = {"prompt": "a red circle", "width": 64, "height": 64, "steps": 2, "seed": 1234}
 # Long enough to be caught running, even on a fast machine (Heun: two model calls a step); always interrupted.
 LONG = {"prompt": "a long one", "width": 256, "height": 256, "steps": 150, "sampler_name": "Heun", "seed": 7}

@@ -2,7 +2,8 @@
 
     python3 tools/system_packages.py
 
-The browser tests drive Debian's `chromium`, and the Chinese screenshots need a CJK font (`fonts-wqy-microhei`).
+The browser tests drive Debian's `chromium`, the Chinese screenshots need a CJK font (`fonts-wqy-microhei`), and the
+tests that run on PostgreSQL start a server of their own from Debian's `postgresql` (its binaries, no service).
 Each package is detected (a command on PATH, or dpkg's status); the missing ones are installed with
 ``apt-get update`` and ``apt-get install -y -q`` when we run as root, and checked again. As any other user the
 script prints one line naming the command to run, and exits 1, so `make test` stops before a browser test fails
@@ -38,7 +39,8 @@ class SystemPackage:
         return status.returncode == 0 and status.stdout.strip() == "installed"
 
 
-TEST_PACKAGES = (SystemPackage("chromium", command="chromium"), SystemPackage("fonts-wqy-microhei"))
+TEST_PACKAGES = (SystemPackage("chromium", command="chromium"), SystemPackage("fonts-wqy-microhei"),
+                 SystemPackage("postgresql"))
 
 
 def missing(packages: tuple[SystemPackage, ...], path: str) -> list[str]:
