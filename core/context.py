@@ -24,9 +24,9 @@ from core.upload_handles import UploadHandles
 class AppContext:
     config: Config
     store: Store
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle | None = None  # failed logins, counted in the store (every process alike)
     credentials: CredentialCache = field(default_factory=CredentialCache)  # API clients' Basic auth
-    registrations: RegistrationThrottle = field(default_factory=RegistrationThrottle)  # new accounts per client
+    registrations: RegistrationThrottle | None = None  # new accounts per client, counted in the store
     scanner: Scanner | None = None
     generator: GenerationWorker | None = None  # the generation process, with its pipeline cache
     queue: GenerationQueue | None = None
@@ -34,6 +34,10 @@ class AppContext:
     uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
 
     def __post_init__(self):
+        if self.throttle is None:
+            self.throttle = LoginThrottle(self.store)
+        if self.registrations is None:
+            self.registrations = RegistrationThrottle(self.store)
         if self.scanner is None:
             self.scanner = Scanner(self.store, self.config.models_path)
         if self.generator is None:

@@ -18,6 +18,7 @@ from core.store import (
     SCHEMA_MODELS,
     AiModel,
     Comment,
+    FailureCount,
     Image,
     Invite,
     Migration,
@@ -25,6 +26,7 @@ from core.store import (
     ModelVersion,
     Post,
     PostTag,
+    RecentRegistration,
     ScanCache,
     Store,
     UserPreference,
@@ -131,6 +133,12 @@ def _postgres_search_and_library_version(db: Database) -> None:
     create_postgres_library_version(db)
 
 
+def _shared_throttles(db: Database) -> None:
+    """The login and registration throttles' counts, in the database so that every app process shares them
+    (databases made before them; new ones get them from version 1)."""
+    db.create_tables([FailureCount, RecentRegistration], safe=True)
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -146,6 +154,7 @@ MIGRATIONS: dict[int, Migration] = {
     11: _rename_base_models,
     12: _comments_on_images_and_posts,
     13: _postgres_search_and_library_version,
+    14: _shared_throttles,
 }
 
 

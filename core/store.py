@@ -24,6 +24,7 @@ from peewee import (
     CharField,
     Database,
     DateTimeField,
+    DoubleField,
     FloatField,
     ForeignKeyField,
     IntegerField,
@@ -257,6 +258,22 @@ class Follow(BaseModel):
         indexes = ((("follower", "followee"), True),)
 
 
+class FailureCount(BaseModel):
+    """Failed logins counted under one key (``core.accounts.throttle``; migration 14): in the database, so every
+    app process of a site counts the same guesses."""
+
+    key = CharField(max_length=400, primary_key=True)
+    count = IntegerField()
+    last = DoubleField(index=True)  # seconds since the epoch
+
+
+class RecentRegistration(BaseModel):
+    """An account made from a client address in the last hour (``core.accounts.throttle``; migration 14)."""
+
+    client = CharField(max_length=64, index=True)
+    at = DoubleField(index=True)  # seconds since the epoch
+
+
 class Post(BaseModel):
     """What its author says about images published together (migration 12); its id is the images' ``post_id``
     (their first image's id), so posts published before it existed simply have no row."""
@@ -277,7 +294,8 @@ class PostTag(BaseModel):
 
 
 SCHEMA_MODELS: list[type[Model]] = [SchemaVersion, User, Session, AuditLog, AiModel, ModelVersion, ModelFile, Tag,
-                                    ModelTag, ScanCache, Image, Comment, ModelLike, ImageLike, Follow, Post, PostTag]
+                                    ModelTag, ScanCache, Image, Comment, ModelLike, ImageLike, Follow, Post, PostTag,
+                                    FailureCount, RecentRegistration]
 
 
 class UserPreference(BaseModel):

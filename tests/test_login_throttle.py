@@ -21,10 +21,13 @@ OWNER_ELSEWHERE = "127.0.0.2"
 SPRAYER = "127.0.0.3"
 
 
+DATABASES = ("sqlite", "postgresql")  # the counts live in the database: every test here runs on both
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, database_url):
     """An app of its own: the guesses below lock the test's own addresses for a quarter of an hour."""
-    live = LiveServer(tmp_path_factory.mktemp("throttle")).start()
+    live = LiveServer(tmp_path_factory.mktemp("throttle"), database_url=database_url).start()
     register(live, "throttle_admin")
     yield live
     live.stop()

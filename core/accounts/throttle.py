@@ -14,32 +14,26 @@ bcrypt hash, and each is an account that could spam.
 
 The client address is the TCP peer, or the proxy's ``X-Forwarded-For`` only
 when uvicorn trusts that proxy (``--forwarded-allow-ips``); an IPv6 address
-counts as its /64 network, which one subscriber usually holds whole.  State is
-in memory: one process serves one instance, and a restart forgetting it is harmless.
+counts as its /64 network, which one subscriber usually holds whole.  The counts
+are kept in the database (``FailureCount``, ``RecentRegistration``), so every app
+process serving the site counts the same guesses, and a restart keeps them.
 """
 
 from __future__ import annotations
 
-import collections
 import ipaddress
-import threading
 import time
-from dataclasses import dataclass
+
+from peewee import Case
 
 from core.errors import Throttled
+from core.store import FailureCount, RecentRegistration, Store
 
 FREE_FAILURES = {"account": 5, "client": 20}
 MAX_DELAY_S = 300
 WINDOW_S = 15 * 60
-MAX_TRACKED = 100_000
 REGISTRATION_WINDOW_S = 60 * 60
 TOO_MANY_REGISTRATIONS = "too many new accounts from your address: try again later"
-
-
-@dataclass
-class _Failures:
-    count: int
-    last: float
 
 
 def client_key(address: str) -> str:
@@ -55,10 +49,10 @@ def client_key(address: str) -> str:
     return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
-def _keys(username_key: str, client: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The keys one login attempt counts under: (username, client) and (client)."""
+def _keys(username_key: str, client: str) -> tuple[str, str]:
+    """The keys one login attempt counts under: (username, client) and (client), as the table stores them."""
     client = client_key(client)
-    return ("account", username_key, client), ("client", client)
+    return f"account\n{username_key}\n{client}", f"client\n{client}"
 
 
 class TooManyLogins(Throttled):
@@ -70,73 +64,63 @@ class TooManyLogins(Throttled):
 
 
 class LoginThrottle:
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[tuple[str, ...], _Failures] = {}
+    """Failed logins per key in the database; ``clock`` is wall time (shared by every process)."""
 
-    def _wait_for(self, key: tuple[str, ...], now: float) -> float:
-        entry = self._failures.get(key)
-        free = FREE_FAILURES[key[0]]
-        if entry is None or now - entry.last > WINDOW_S or entry.count < free:
+    def __init__(self, store: Store, clock=time.time):
+        self._store = store
+        self._clock = clock
+
+    @staticmethod
+    def _wait_for(key: str, row: FailureCount | None, now: float) -> float:
+        free = FREE_FAILURES[key.split("\n", 1)[0]]
+        if row is None or now - row.last > WINDOW_S or row.count < free:
             return 0.0
-        delay = min(2 ** (entry.count - free + 1), MAX_DELAY_S)
-        return max(0.0, entry.last + delay - now)
+        delay = min(2 ** (row.count - free + 1), MAX_DELAY_S)
+        return max(0.0, row.last + delay - now)
 
     def check(self, username_key: str, client: str) -> None:
         """Raise ``Throttled`` while this username from this client, or this client, has to wait."""
-        now = self._clock()
-        with self._lock:
-            wait = max(self._wait_for(key, now) for key in _keys(username_key, client))
+        now, keys = self._clock(), _keys(username_key, client)
+        rows = {row.key: row for row in FailureCount.select().where(FailureCount.key.in_(keys))}
+        wait = max(self._wait_for(key, rows.get(key), now) for key in keys)
         if wait > 0:
             raise TooManyLogins(wait)
 
     def record_failure(self, username_key: str, client: str) -> None:
+        """One more failure under both keys (a count older than the window starts again at one)."""
         now = self._clock()
-        with self._lock:
-            if len(self._failures) >= MAX_TRACKED:
-                self._forget_old(now)
+        stale = FailureCount.last < now - WINDOW_S
+        with self._store.write():
+            FailureCount.delete().where(stale).execute()
             for key in _keys(username_key, client):
-                entry = self._failures.get(key)
-                if entry is None or now - entry.last > WINDOW_S:
-                    entry = self._failures[key] = _Failures(0, now)
-                entry.count += 1
-                entry.last = now
+                FailureCount.insert(key=key, count=1, last=now).on_conflict(
+                    conflict_target=[FailureCount.key],
+                    update={FailureCount.count: Case(None, [(stale, 1)], FailureCount.count + 1),
+                            FailureCount.last: now}).execute()
 
     def record_success(self, username_key: str, client: str) -> None:
         """The owner got in from this client: their slate there is clean (the client's own count stays, so an
         attacker cannot reset it by logging into an account of their own)."""
         account_key, _ = _keys(username_key, client)
-        with self._lock:
-            self._failures.pop(account_key, None)
-
-    def _forget_old(self, now: float) -> None:
-        for key in [k for k, v in self._failures.items() if now - v.last > WINDOW_S]:
-            del self._failures[key]
+        with self._store.write():
+            FailureCount.delete().where(FailureCount.key == account_key).execute()
 
 
 class RegistrationThrottle:
-    """At most ``allowance`` new accounts per client address in any hour (a sliding window)."""
+    """At most ``allowance`` new accounts per client address in any hour (a sliding window), in the database."""
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, store: Store, clock=time.time):
+        self._store = store
         self._clock = clock
-        self._lock = threading.Lock()
-        self._recent: dict[str, collections.deque[float]] = {}
 
     def acquire(self, client: str, allowance: int) -> None:
         """Count one registration from ``client``, or raise ``Throttled`` (counting nothing) when its allowance
         for the hour is spent.  Called once every other check has passed, right before the bcrypt hash."""
-        now = self._clock()
-        with self._lock:
-            if len(self._recent) >= MAX_TRACKED:
-                self._forget_old(now)
-            times = self._recent.setdefault(client_key(client), collections.deque())
-            while times and now - times[0] >= REGISTRATION_WINDOW_S:
-                times.popleft()
+        now, key = self._clock(), client_key(client)
+        with self._store.write():
+            RecentRegistration.delete().where(RecentRegistration.at <= now - REGISTRATION_WINDOW_S).execute()
+            times = [row.at for row in RecentRegistration.select(RecentRegistration.at)
+                     .where(RecentRegistration.client == key).order_by(RecentRegistration.at)]
             if len(times) >= allowance:
                 raise Throttled(TOO_MANY_REGISTRATIONS, int(times[-allowance] + REGISTRATION_WINDOW_S - now) + 1)
-            times.append(now)
-
-    def _forget_old(self, now: float) -> None:
-        for client in [c for c, times in self._recent.items() if not times or now - times[-1] >= REGISTRATION_WINDOW_S]:
-            del self._recent[client]
+            RecentRegistration.create(client=key, at=now)
