@@ -37,14 +37,15 @@ def build_context(config: Config):
     from core.accounts import accounts
     from core.context import AppContext
     from core.generation.demo_model import install_demo_model
-    from core.library.ingest import clear_incoming
+    from core.library.ingest import claim_incoming
     from core.migrations import open_store
 
     config.models_path.mkdir(parents=True, exist_ok=True)
     config.outputs_path.mkdir(parents=True, exist_ok=True)
-    if removed := clear_incoming(config.models_path):
+    incoming, removed = claim_incoming(config.models_path)
+    if removed:
         log.info("removed %d partial upload(s) left in %s by an interrupted run", removed, config.models_path)
-    context = AppContext(config=config, store=open_store(config.db))
+    context = AppContext(config=config, store=open_store(config.db), incoming=incoming)
     if config.admin_user:
         accounts.promote_admin(context.store, config.admin_user)
     install_demo_model(context.store, config.models_path)

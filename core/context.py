@@ -14,6 +14,7 @@ from core.accounts.throttle import LoginThrottle, RegistrationThrottle
 from core.config import Config
 from core.generation.queue import GenerationQueue
 from core.generation.worker import GenerationWorker
+from core.library.ingest import IncomingClaim
 from core.library.scanner import Scanner, ScanReport
 from core.read_cache import ReadCache
 from core.store import Store
@@ -32,6 +33,7 @@ class AppContext:
     queue: GenerationQueue | None = None
     reads: ReadCache | None = None  # model listings and pages, until the library changes
     uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
+    incoming: IncomingClaim | None = None  # this process's locked staging folder (core.library.ingest)
 
     def __post_init__(self):
         if self.throttle is None:
@@ -64,3 +66,5 @@ class AppContext:
     def close(self) -> None:
         self.stop_generation()
         self.store.close()
+        if self.incoming is not None:
+            self.incoming.release()

@@ -104,7 +104,8 @@ def register(server: LiveServer, name: str | None = None, password: str = PASSWO
 def incoming_leftovers(server: LiveServer) -> list:
     """Partial uploads left in models_dir/.incoming (Gradio's own temp folder aside)."""
     incoming = server.models_dir / ".incoming"
-    return [p for p in incoming.rglob("*") if p.is_file() and "gradio" not in p.parts] if incoming.exists() else []
+    return [p for p in incoming.rglob("*") if p.is_file() and "gradio" not in p.parts and p.name != "owner.lock"] \
+        if incoming.exists() else []
 
 
 def without_demo(items: list[dict]) -> list[dict]:

@@ -19,9 +19,11 @@ step leaves a partial file behind.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,9 @@ from core.library.modelfile_errors import PICKLE_FORMATS, ModelFileError
 from core.library.modelfiles import ModelFileInfo, inspect_model_file
 
 INCOMING = ".incoming"
-HUB_PREFIX = "hub-"  # temp folders of Hugging Face imports, inside INCOMING
+HUB_PREFIX = "hub-"  # temp folders of Hugging Face imports, inside a process's staging folder
+PROCESS_LOCK = "owner.lock"  # held (flock) by the process whose staging folder it is in
+GRADIO_FOLDER = "gradio"  # Gradio's own temp folder inside INCOMING (GRADIO_TEMP_DIR), shared, Gradio's to manage
 DISK_MARGIN = 64 * 1024 * 1024
 CHUNK = 1 << 20
 WRITEBACK_BYTES = 32 << 20  # an upload starts the disk writing every this many bytes (see UploadSink)
@@ -82,23 +86,74 @@ def safe_original_name(name: str | None) -> str:
 
 
 def incoming_dir(models_dir: Path) -> Path:
-    path = models_dir / INCOMING
+    """This process's own staging folder inside ``models_dir/.incoming`` (``<host>-<pid>``): app processes that
+    share one models folder, on one machine or several, never touch each other's partial files."""
+    path = models_dir / INCOMING / f"{socket.gethostname()}-{os.getpid()}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def clear_incoming(models_dir: Path) -> int:
-    """Remove what interrupted uploads and Hub imports left in the incoming folder (a crash, a kill -9);
-    called at start-up, before anything is served. Gradio's own temp folder is left alone. Returns how many."""
-    folder = models_dir / INCOMING
-    leftovers = [p for p in folder.iterdir() if (p.is_file() and p.suffix == ".part")
-                 or (p.is_dir() and p.name.startswith(HUB_PREFIX))] if folder.is_dir() else []
-    for path in leftovers:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-    return len(leftovers)
+@dataclass
+class IncomingClaim:
+    """This process's staging folder, locked (``flock``) for as long as the process runs."""
+
+    folder: Path
+    fd: int
+
+    def release(self) -> None:
+        os.close(self.fd)
+
+
+def _locked(lock_file: Path) -> int | None:
+    """An open, exclusively locked descriptor of ``lock_file``; None while another process holds it."""
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def claim_incoming(models_dir: Path) -> tuple[IncomingClaim, int]:
+    """Take this process's staging folder and remove what interrupted runs left (a crash, a kill -9), called
+    at start-up before anything is served: the folders of processes that no longer hold their lock, whatever
+    this process's folder held before (its pid was used by an earlier run), and the loose partial files of
+    versions before per-process folders. A folder whose process still runs (another app process sharing the
+    models folder) is left alone, and so is Gradio's own temp folder. Returns the claim and how many were
+    removed."""
+    folder = incoming_dir(models_dir)
+    fd = _locked(folder / PROCESS_LOCK)
+    if fd is None:
+        raise RuntimeError(f"another process already holds {folder}")
+    removed = 0
+    for path in folder.iterdir():
+        if path.name != PROCESS_LOCK:
+            _remove(path)
+            removed += 1
+    for path in folder.parent.iterdir():
+        if path == folder or path.name == GRADIO_FOLDER:
+            continue
+        if path.is_dir() and (path / PROCESS_LOCK).exists():
+            try:
+                other = _locked(path / PROCESS_LOCK)
+            except FileNotFoundError:  # another starting process removed it first
+                continue
+            if other is not None:  # its process is gone
+                os.close(other)
+                removed += sum(1 for item in path.iterdir() if item.name != PROCESS_LOCK)
+                shutil.rmtree(path, ignore_errors=True)
+        elif (path.is_file() and path.suffix == ".part") or (path.is_dir() and path.name.startswith(HUB_PREFIX)):
+            _remove(path)  # left by a version before per-process folders
+            removed += 1
+    return IncomingClaim(folder, fd), removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def check_free_space(folder: Path, expected_bytes: int | None) -> None:
