@@ -178,6 +178,7 @@ def _share_when_up(server, config: Config) -> None:
 SUBCOMMANDS = {
     "backup": "backup PATH [--db ...]: consistent online copy of the database (safe while the app runs)",
     "convert-pickle": "convert-pickle IN [OUT]: convert a .ckpt/.pt/.bin pickle to .safetensors in a sandbox",
+    "migrate-db": "migrate-db --to postgresql://... [--db ...]: copy the site's database into an empty PostgreSQL",
 }
 
 
@@ -200,9 +201,37 @@ def backup(args: list[str]) -> int:
     return 0
 
 
+def migrate_db(args: list[str]) -> int:
+    """Copy the site's database (``--db``, SQLite by default) into an empty PostgreSQL database (``--to``)."""
+    if "--to" not in args or args.index("--to") + 1 >= len(args):
+        print("usage: python visionary_app.py migrate-db --to postgresql://user:password@host/database "
+              "[--db PATH_OR_URL]", file=sys.stderr)
+        return 2
+    from core.errors import InvalidInput
+    from core.migrations import open_store
+    from core.site_copy import copy_site
+    from core.store import shown_url
+
+    at = args.index("--to")
+    target, rest = args[at + 1], args[:at] + args[at + 2:]
+    source = open_store(load_config(rest).db)
+    try:
+        report = copy_site(source, target)
+    except (InvalidInput, RuntimeError) as exc:
+        print(f"migrate-db: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+    print(f"copied {report.total} rows in {len(report.rows)} tables to {shown_url(target)}; start the app with "
+          f"--db {shown_url(target)}")
+    return 0
+
+
 def run_subcommand(name: str, args: list[str]) -> int:
     if name == "backup":
         return backup(args)
+    if name == "migrate-db":
+        return migrate_db(args)
     from core.library.pickle_import import main as convert_main
 
     return convert_main(args)

@@ -393,12 +393,17 @@ class Store:
     def __init__(self, target: str, models: Iterable[type[Model]] = ()):
         self.target = target
         self.db = open_database(target)
-        self.db.bind(SCHEMA_MODELS + [UserPreference, Invite] + list(models))
+        self._models = SCHEMA_MODELS + [UserPreference, Invite] + list(models)
+        self.bind()
         try:
             self.db.connect(reuse_if_open=True)
         except PeeweeDatabaseError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseUnavailable(f"cannot reach the database {shown_url(target)}: {reason}") from None
+
+    def bind(self) -> None:
+        """Bind the tables to this store's database (again, after another store was opened in this process)."""
+        self.db.bind(self._models)
 
     @property
     def is_sqlite(self) -> bool:
