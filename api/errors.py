@@ -7,10 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from peewee import DatabaseError as PeeweeDatabaseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from core.errors import Throttled, VisionaryError
+from core.store import DATABASE_GONE, is_connection_lost
 
 log = logging.getLogger("visionary.api")
 
@@ -46,6 +48,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def client_gone(request: Request, exc: ClientDisconnect):
         """The client left (or was dropped for stalling) mid-body: no one reads this, and it is no server error."""
         return error_response(400, "the client disconnected before sending the whole request")
+
+    @app.exception_handler(PeeweeDatabaseError)
+    async def database_error(request: Request, exc: PeeweeDatabaseError):
+        """A database that went away (a PostgreSQL restart, a lost network) is said in one line, not a 500."""
+        if not is_connection_lost(exc):
+            return await unexpected_error(request, exc)
+        log.warning("the database cannot be reached (%s %s): %s", request.method, request.url.path,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        return error_response(503, DATABASE_GONE, {"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception):

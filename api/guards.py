@@ -17,10 +17,12 @@ import json
 from http.cookies import SimpleCookie
 
 import anyio
+from peewee import DatabaseError as PeeweeDatabaseError
 
 from core.accounts.accounts import hash_token, resolve_session
 from core.accounts.credentials import credential
 from core.errors import Forbidden
+from core.store import DATABASE_GONE, is_connection_lost
 
 from .cross_origin import SiteOrigin, is_preflight, without_cors_headers
 from .sessions import session_cookie_header
@@ -91,6 +93,10 @@ class Guards:
             if path not in OPEN_TO_BANNED_SESSIONS:
                 return await _send_json(send, banned.status, banned.message)
             user, refreshed = None, False
+        except PeeweeDatabaseError as exc:
+            if not is_connection_lost(exc):
+                raise
+            return await _send_json(send, 503, DATABASE_GONE)
         state = scope.setdefault("state", {})
         state["user"] = user
         state["session_key"] = hash_token(token) if user is not None else None  # whose uploads (ui.upload_route)

@@ -338,6 +338,19 @@ def holds_text(haystack, needle: str):
     return (fn.strpos(haystack, needle) if on_postgres() else fn.instr(haystack, needle)) > 0
 
 
+DATABASE_GONE = "the database cannot be reached right now: try again in a moment"
+
+
+def is_connection_lost(exc: Exception) -> bool:
+    """Whether a database error means the connection (not the query) failed: the server went away."""
+    from peewee import InterfaceError, OperationalError
+
+    text = str(exc).lower()
+    return isinstance(exc, InterfaceError) or (isinstance(exc, OperationalError) and any(
+        words in text for words in ("connection", "server closed", "terminating", "could not connect",
+                                    "the database system is")))
+
+
 def shown_url(target: str) -> str:
     """``target`` as it may be printed: a URL's password replaced by ``***``."""
     parts = urlsplit(target)
@@ -373,11 +386,26 @@ def _postgres(url: str) -> Database:
     except ImportError:
         raise DatabaseUnavailable(f"cannot use the database {shown_url(url)}: the PostgreSQL driver is not "
                                   "installed (pip install -r requirements.txt installs psycopg)") from None
-    from playhouse.pool import PooledPostgresqlDatabase
-
     normalized = "postgresql://" + url.split("://", 1)[1]
-    return PooledPostgresqlDatabase(normalized, max_connections=POSTGRES_POOL_SIZE, stale_timeout=300,
-                                    timeout=POSTGRES_WAIT_S, connect_timeout=POSTGRES_CONNECT_TIMEOUT_S)
+    return _pooled_postgres()(normalized, max_connections=POSTGRES_POOL_SIZE, stale_timeout=300,
+                              timeout=POSTGRES_WAIT_S, connect_timeout=POSTGRES_CONNECT_TIMEOUT_S)
+
+
+def _pooled_postgres() -> type:
+    """Pooled PostgreSQL that replaces a connection the server dropped (a restart, a lost network) the next time
+    it is used outside a transaction, instead of failing with it forever (``ReconnectMixin``)."""
+    from peewee import InterfaceError, OperationalError
+    from playhouse.pool import PooledPostgresqlDatabase
+    from playhouse.shortcuts import ReconnectMixin
+
+    class ReconnectingPostgres(ReconnectMixin, PooledPostgresqlDatabase):
+        reconnect_errors = ((OperationalError, "server closed the connection"),
+                            (OperationalError, "the connection is closed"),
+                            (OperationalError, "terminating connection"),
+                            (OperationalError, "connection is lost"),
+                            (InterfaceError, ""))
+
+    return ReconnectingPostgres
 
 
 Migration = Callable[[Database], None]

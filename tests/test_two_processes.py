@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ import requests
 from tests.community_helpers import upload_model
 from tests.conftest import PASSWORD, bearer, register
 from tests.live_server import LiveServer
+from tests.postgres import PostgresServer
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +98,28 @@ def test_a_password_guessing_burst_split_over_both_is_throttled(pair):
                               json={"username": owner, "password": f"guess {n}"}, timeout=60).status_code
                 for n in range(8)]
     assert statuses[:6] == [401] * 5 + [429]  # five free guesses in all, not five on each
+
+
+def test_a_lost_database_is_said_in_one_line_and_the_site_comes_back_with_it(tmp_path):
+    """PostgreSQL stops under a running app: requests get a 503 saying so at once (no hang, no 500), and once
+    the database is back the same app serves again."""
+    database = PostgresServer().start()
+    app = LiveServer(tmp_path, database_url=database.new_database("lost")).start()
+    try:
+        member = register(app)
+        database.pause()
+        started = time.monotonic()
+        for path, token in (("/api/v1/models", None), ("/api/v1/me", member["token"])):
+            reply = requests.get(app.api(path), headers=bearer(token) if token else {}, timeout=60)
+            assert (reply.status_code, reply.json()["error"]) == (
+                503, "the database cannot be reached right now: try again in a moment"), path
+        assert time.monotonic() - started < 20
+        database.resume()
+        deadline = time.monotonic() + 30
+        while requests.get(app.api("/api/v1/me"), headers=bearer(member["token"]), timeout=60).status_code != 200:
+            assert time.monotonic() < deadline, app.log()
+            time.sleep(0.5)
+        assert "Traceback" not in app.log()
+    finally:
+        app.stop()
+        database.stop()

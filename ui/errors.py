@@ -14,6 +14,7 @@ import gradio as gr
 
 from core.errors import VisionaryError
 from core.generation.txt2img import LoraDoesNotFit
+from core.store import is_connection_lost
 
 from .i18n import message, text
 
@@ -34,5 +35,8 @@ def user_error(exc: Exception, lang: str) -> gr.Error:
         return exc
     if isinstance(exc, VisionaryError):
         return gr.Error(refusal(exc, lang), print_exception=False)
+    if is_connection_lost(exc):
+        log.warning("the database cannot be reached: %s", str(exc).strip().splitlines()[0] if str(exc) else exc)
+        return gr.Error(text("error.database_gone", lang), print_exception=False)
     log.error("a Gradio event failed", exc_info=exc)
     return gr.Error(text("error.unexpected", lang), print_exception=False)
