@@ -1,11 +1,12 @@
 """4. Search p95 by query class at 100k models / files / users and 1M image prompts, idle and while a
-generation runs, vs a ``LIKE '%q%'`` scan of the same tables.
+generation runs, vs a ``LIKE '%q%'`` scan of the same tables — on SQLite (FTS5) and on PostgreSQL (full
+text), each beside its own ``LIKE``.
 
-In process, against a SQLite store built by ``bench.search_data`` and
-the search functions (models, files, users ranked; images
-through ``ranked_ids`` over published images, as the gallery does).  The
-baseline answers the same question the naive way: the total and the newest
-page of rows where every word is ``LIKE '%word%'`` in one of the columns.
+In process, against a store built by ``bench.search_data`` (the same rows on both databases; PostgreSQL is a
+server of its own started for the measure, as the tests start one) and the search functions (models, files,
+users ranked; images through ``ranked_ids`` over published images, as the gallery does).  The baseline answers
+the same question the naive way: the total and the newest page of rows where every word is ``LIKE '%word%'``
+(``ILIKE`` on PostgreSQL, case-insensitive as SQLite's ``LIKE``) in one of the columns.
 "While a generation runs" is the tiny model generating back to back in the
 app's generation process (``core.generation.worker``), as in the server.
 """
@@ -64,12 +65,12 @@ def query_classes(words: list[str]) -> dict[str, list[str]]:
 def fts_searches() -> dict[str, Callable[[str], object]]:
     from community.people import search_users
     from core.library.search import search_files, search_models
-    from core.search.fts import ranked_ids
-    from core.search.index import ImageSearch
+    from core.search import IMAGES
+    from core.search.engine import ranked_ids
     from core.store import Image
 
     def images(text: str):
-        ranked = ranked_ids(ImageSearch, text, Image.select(Image.id).where(Image.published == True))  # noqa: E712
+        ranked = ranked_ids(IMAGES, text, Image.select(Image.id).where(Image.published == True))  # noqa: E712
         return list(Image.select().where(Image.id.in_(ranked[:PAGE]))), len(ranked)
 
     return {"models": lambda q: search_models(None, q, 1, PAGE), "files": lambda q: search_files(None, q, 1, PAGE),
@@ -77,11 +78,15 @@ def fts_searches() -> dict[str, Callable[[str], object]]:
 
 
 def like_search(db, table: str, columns: tuple[str, ...]) -> Callable[[str], object]:
+    from peewee import PostgresqlDatabase
+
     from core.search.fts import terms
+
+    like = "ILIKE" if isinstance(db, PostgresqlDatabase) else "LIKE"
 
     def search(text: str):
         words = terms(text)
-        where = " AND ".join("(" + " OR ".join(f'"{c}" LIKE ?' for c in columns) + ")" for _ in words)
+        where = " AND ".join("(" + " OR ".join(f'"{c}" {like} {db.param}' for c in columns) + ")" for _ in words)
         params = [f"%{w}%" for w in words for _ in columns]
         total = db.execute_sql(f'SELECT count(*) FROM "{table}" WHERE {where}', params).fetchone()[0]
         rows = db.execute_sql(f'SELECT * FROM "{table}" WHERE {where} ORDER BY id DESC LIMIT {PAGE}', params)
@@ -133,11 +138,12 @@ def count_label(n: int) -> str:
     return str(n)
 
 
-def rows_for(conditions: dict[str, dict], classes: dict[str, list[str]], library: LibrarySizes) -> list[Row]:
+def rows_for(conditions: dict[str, dict], classes: dict[str, list[str]], library: LibrarySizes,
+             database: str = "") -> list[Row]:
     """One row per scale × class × condition: the worst table's p95, the smallest speed-up over LIKE."""
     rows = []
     for size_field, tables in SCALES:
-        scale = f"{count_label(getattr(library, size_field))} {'/'.join(tables)}"
+        scale = f"{database + ' ' if database else ''}{count_label(getattr(library, size_field))} {'/'.join(tables)}"
         limit = TABLES[tables[0]][2]
         for cls in classes:
             for condition, samples in conditions.items():
@@ -152,11 +158,11 @@ def rows_for(conditions: dict[str, dict], classes: dict[str, list[str]], library
     return rows
 
 
-def run(ws: Workspace) -> list[Row]:
+def measure_database(ws: Workspace, target: str, sizes: Sizes, database: str) -> list[Row]:
+    """Build the library in the store at ``target``, then time every class idle and while generating."""
     from core.migrations import open_store
 
-    sizes = QUICK if ws.quick else FULL
-    store = open_store(str(ws.path("search") / "search.db"))
+    store = open_store(target)
     try:
         started = time.monotonic()
         words = build_library(store.db, sizes.library)
@@ -167,12 +173,25 @@ def run(ws: Workspace) -> list[Row]:
             for queries in classes.values():
                 fts[name](queries[0])
         conditions = {}
-        with ws.profiled(os.getpid(), "search"):
+        with ws.profiled(os.getpid(), f"search-{database or 'sqlite'}"):
             conditions["idle"] = measure_condition(store.db, classes, sizes)
             with generating(ws, sizes) as loop:
                 conditions["busy"] = measure_condition(store.db, classes, sizes)
     finally:
         store.close()
-    rows = rows_for(conditions, classes, sizes.library)
+    rows = rows_for(conditions, classes, sizes.library, database)
     rows[0].detail.update(build_s=round(built_s, 1), generations_during_busy=loop.runs)
+    return rows
+
+
+def run(ws: Workspace) -> list[Row]:
+    from tests.postgres import PostgresServer
+
+    sizes = QUICK if ws.quick else FULL
+    rows = measure_database(ws, str(ws.path("search") / "search.db"), sizes, "")
+    postgres = PostgresServer().start()
+    try:
+        rows += measure_database(ws, postgres.new_database("bench"), sizes, "PostgreSQL")
+    finally:
+        postgres.stop()
     return rows

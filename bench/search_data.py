@@ -2,11 +2,13 @@
 
 Words are made of syllables (so two-letter prefixes are shared, as in real
 text), drawn with probability ∝ 1/rank^1.07 (the shape of word frequencies in
-prompts and descriptions).  Rows go in with ``executemany``; for speed the
-search triggers are dropped during the load and the index is then built by the
-schema's own migration steps (``create_search_index``, ``create_name_index``),
-as when an existing database is upgraded: per-row trigger indexing costs about
-4x more CPU.
+prompts and descriptions).  Rows go in with ``executemany``, into SQLite or
+PostgreSQL alike; for speed the search triggers are dropped during the load and
+the index is then built whole by the schema's own steps (SQLite:
+``create_search_index``, ``create_name_index``; PostgreSQL: the model documents'
+``va_rebuild_model_docs`` and the generated columns' GIN indexes made after the
+rows), as when an existing database is upgraded: per-row indexing costs about 4x
+more CPU.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 
 from core.library.base_models import BASE_MODELS
 from core.search.index import create_name_index, create_search_index, name_index_ddl, search_ddl
+from core.search.pg_index import GENERATED, MODEL_DOC_TRIGGERS
 from core.store import MODEL_TYPES, AiModel, Image, ModelFile, ModelVersion, User
 
 SYLLABLES = ("ka", "ri", "mo", "sen", "ta", "lu", "vi", "ne", "ab", "dor", "el", "fin", "gra", "hol", "is", "jun",
@@ -80,18 +83,25 @@ def _default(field, now: dt.datetime):
     return int(value) if isinstance(value, bool) else value
 
 
+def _value(field, value, on_postgres: bool):
+    """SQLite takes 0/1 for a boolean; PostgreSQL wants a boolean."""
+    return bool(value) if on_postgres and field.field_type == "BOOL" and value is not None else value
+
+
 def insert_rows(db: Database, model, rows: Iterable[dict]) -> None:
     """Bulk insert (``id`` assigned by the database); fields a row leaves out get their defaults."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
     defaults = {f.name: _default(f, now) for f in fields}
     columns = ", ".join(f'"{f.column_name}"' for f in fields)
-    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({", ".join("?" * len(fields))})'
-    connection = db.connection()
+    sql = f'INSERT INTO "{model._meta.table_name}" ({columns}) VALUES ({", ".join([db.param] * len(fields))})'
     rows = iter(rows)
+    on_postgres = isinstance(db, PostgresqlDatabase)
     with db.atomic():
+        cursor = db.cursor()
         while chunk := list(itertools.islice(rows, BATCH)):
-            connection.executemany(sql, [tuple(row.get(f.name, defaults[f.name]) for f in fields) for row in chunk])
+            cursor.executemany(sql, [tuple(_value(f, row.get(f.name, defaults[f.name]), on_postgres) for f in fields)
+                                     for row in chunk])
 
 
 def _next_id(model) -> int:
@@ -117,7 +127,11 @@ def _models(text: ZipfText, count: int, owners: range) -> Iterator[dict]:
 
 @contextmanager
 def index_suspended(db: Database) -> Iterator[None]:
-    """Bulk-load mode: no search triggers and a large page cache; afterwards the index is rebuilt whole."""
+    """Bulk-load mode: no search triggers (nor, on PostgreSQL, GIN indexes); afterwards the index is built whole."""
+    if isinstance(db, PostgresqlDatabase):
+        with postgres_index_suspended(db):
+            yield
+        return
     cache_pages = db.execute_sql("PRAGMA cache_size").fetchone()[0]
     db.execute_sql(f"PRAGMA cache_size=-{BUILD_CACHE_KB}")
     for statement in search_ddl() + name_index_ddl():
@@ -130,6 +144,23 @@ def index_suspended(db: Database) -> Iterator[None]:
             create_search_index(db)
             create_name_index(db)
         db.execute_sql(f"PRAGMA cache_size={cache_pages}")
+
+
+@contextmanager
+def postgres_index_suspended(db: Database) -> Iterator[None]:
+    for trigger in MODEL_DOC_TRIGGERS:
+        db.execute_sql(f"ALTER TABLE {trigger.split(' ON ')[1]} DISABLE TRIGGER {trigger.split(' ON ')[0]}")
+    for table, _ in GENERATED:
+        db.execute_sql(f"DROP INDEX IF EXISTS {table.strip(chr(34))}_search")
+    try:
+        yield
+    finally:
+        db.execute_sql("SELECT va_rebuild_model_docs()")
+        for table, _ in GENERATED:
+            db.execute_sql(f"CREATE INDEX IF NOT EXISTS {table.strip(chr(34))}_search ON {table} USING gin (search)")
+        for trigger in MODEL_DOC_TRIGGERS:
+            db.execute_sql(f"ALTER TABLE {trigger.split(' ON ')[1]} ENABLE TRIGGER {trigger.split(' ON ')[0]}")
+        db.execute_sql("ANALYZE")
 
 
 def build_library(db: Database, sizes: LibrarySizes, seed: int = 0, vocab_size: int = 20_000) -> list[str]:
@@ -168,5 +199,5 @@ def _images(text: ZipfText, count: int, owners: range, model_ids: range) -> Iter
     now = str(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     for i, prompt in enumerate(text.texts(count, 8, 30)):
         yield {"owner": rng.choice(owners), "path": f"bench/{i}.png", "width": 512, "height": 512, "prompt": prompt,
-               "seed": i, "model": rng.choice(model_ids) if model_ids else None, "published": 1,
+               "seed": i, "model": rng.choice(model_ids) if model_ids else None, "published": True,
                "published_at": now}

@@ -51,6 +51,17 @@ MODEL_DOC = [
                 || setweight(to_tsvector('simple', va_words(m.description)), 'D')
          FROM model m JOIN "user" u ON u.id = m.owner_id WHERE m.id = model
          ON CONFLICT (model_id) DO UPDATE SET doc = excluded.doc $$""",
+    """CREATE OR REPLACE FUNCTION va_rebuild_model_docs() RETURNS void LANGUAGE sql AS $$
+         INSERT INTO model_doc (model_id, doc)
+         SELECT m.id,
+                setweight(to_tsvector('simple', va_words(m.name)), 'A')
+                || setweight(to_tsvector('simple', va_words(coalesce(t.names, '') || ' ' || m.trigger_words)), 'B')
+                || setweight(to_tsvector('simple', va_words(u.username)), 'C')
+                || setweight(to_tsvector('simple', va_words(m.description)), 'D')
+         FROM model m JOIN "user" u ON u.id = m.owner_id
+         LEFT JOIN (SELECT mt.model_id, string_agg(tg.name, ' ') AS names FROM model_tag mt
+                    JOIN tag tg ON tg.id = mt.tag_id GROUP BY mt.model_id) AS t ON t.model_id = m.id
+         ON CONFLICT (model_id) DO UPDATE SET doc = excluded.doc $$""",
     """CREATE OR REPLACE FUNCTION va_model_doc_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
          BEGIN
            IF TG_TABLE_NAME = 'model' THEN PERFORM va_model_doc(NEW.id);
@@ -66,7 +77,7 @@ MODEL_DOC = [
        FOR EACH ROW EXECUTE FUNCTION va_model_doc_trigger()""",
     """CREATE OR REPLACE TRIGGER model_doc_user AFTER UPDATE OF username ON "user"
        FOR EACH ROW EXECUTE FUNCTION va_model_doc_trigger()""",
-    "SELECT va_model_doc(id) FROM model",
+    "SELECT va_rebuild_model_docs()",
     "CREATE INDEX IF NOT EXISTS model_name_trgm ON model USING gin (va_words(name) gin_trgm_ops)",
 ]
 
@@ -86,6 +97,9 @@ def _generated_columns() -> list[str]:
                        f"GENERATED ALWAYS AS ({expression}) STORED",
                        f"CREATE INDEX IF NOT EXISTS {name}_search ON {table} USING gin (search)"]
     return statements
+
+
+MODEL_DOC_TRIGGERS = ("model_doc_model ON model", "model_doc_tag ON model_tag", 'model_doc_user ON "user"')
 
 
 def create_postgres_search(db: Database) -> None:
