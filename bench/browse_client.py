@@ -47,8 +47,9 @@ async def client(pages: list[str], start: asyncio.Event, latencies: list[float],
 
 async def browse(plan: dict) -> dict:
     latencies, errors, start = [], [], asyncio.Event()
-    tasks = [asyncio.create_task(client(urls(plan["base"], plan["ids"], plan["requests"], plan["seed"] + n), start,
-                                        latencies, errors)) for n in range(plan["clients"])]
+    bases = plan["bases"]  # the app processes: client n talks to one of them, as a balancer would send it
+    tasks = [asyncio.create_task(client(urls(bases[n % len(bases)], plan["ids"], plan["requests"], plan["seed"] + n),
+                                        start, latencies, errors)) for n in range(plan["clients"])]
     await asyncio.sleep(0.2)  # every client has its session before the clock starts
     began = time.perf_counter()
     start.set()
