@@ -9,7 +9,8 @@ primary-key lookup, so an app process sees another's writes at once.
 The counter moves in the writing transaction (it commits with the data), so
 an answer is never kept under a version newer than the rows it was read
 from.  On PostgreSQL (migration 13) the triggers are per statement, one bump
-per write rather than per row.
+per write rather than per row, except on images, whose row decides (a draft
+from the Generate tab moves nothing).
 """
 
 from __future__ import annotations
@@ -54,10 +55,17 @@ def create_postgres_library_version(db: Database) -> None:
     db.execute_sql(f"INSERT INTO {TABLE} (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
     db.execute_sql(f"""CREATE OR REPLACE FUNCTION va_library_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
                        BEGIN {_BUMP} RETURN NULL; END $$""")
-    for table, _ in _WATCHED:
+    for table, condition in _WATCHED:
         name = table.strip('"')
-        db.execute_sql(f"CREATE OR REPLACE TRIGGER {TABLE}_{name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                       "FOR EACH STATEMENT EXECUTE FUNCTION va_library_version_bump()")
+        if not condition:
+            db.execute_sql(f"CREATE OR REPLACE TRIGGER {TABLE}_{name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                           "FOR EACH STATEMENT EXECUTE FUNCTION va_library_version_bump()")
+            continue
+        # A condition on the row needs row triggers, one per event (an INSERT has no old row, a DELETE no new).
+        for event, when in (("INSERT", condition.format(row="new")), ("DELETE", condition.format(row="old")),
+                            ("UPDATE", f"{condition.format(row='new')} OR {condition.format(row='old')}")):
+            db.execute_sql(f"CREATE OR REPLACE TRIGGER {TABLE}_{name}_{event.lower()} AFTER {event} ON {table} "
+                           f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION va_library_version_bump()")
 
 
 def read(db: Database) -> int | None:

@@ -49,6 +49,14 @@ def database_url(request, database) -> str | None:
     return request.getfixturevalue("postgres").new_database() if database == "postgresql" else None
 
 
+@pytest.fixture
+def store_target(request, database, tmp_path) -> str:
+    """Where a test's own store lives: a fresh SQLite file, or a fresh PostgreSQL database's URL."""
+    if database == "postgresql":
+        return request.getfixturevalue("postgres").new_database()
+    return str(tmp_path / "site.db")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, database_url):
     """The real app on a free loopback port, with a fresh database (a SQLite file, or a PostgreSQL database in

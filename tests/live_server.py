@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from tests.raw_sql import run_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,16 +71,8 @@ class LiveServer:
                 "--outputs-dir", str(self.outputs_dir), *self.args]
 
     def sql(self, statement: str, params: tuple = ()) -> list[tuple]:
-        """Run one statement on the server's own database, as another program would (``?`` for parameters, on
-        SQLite and PostgreSQL alike); its rows, if it returns any."""
-        if self.database_url is None:
-            with sqlite3.connect(self.db_path, timeout=30) as db:
-                return db.execute(statement, params).fetchall()
-        import psycopg
-
-        with psycopg.connect(self.database_url, autocommit=True) as db:
-            cursor = db.execute(statement.replace("?", "%s"), params)
-            return cursor.fetchall() if cursor.description else []
+        """Run one statement on the server's own database, as another program would (tests.raw_sql)."""
+        return run_sql(self.database, statement, params)
 
     def start(self, timeout: float = 120) -> "LiveServer":
         self.home.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,19 @@ from pathlib import Path
 
 from tests.live_server import free_port
 
-PG_BIN = Path(os.environ.get("VISIONARY_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def server_binaries() -> Path:
+    """Where ``initdb`` and ``pg_ctl`` are: ``VISIONARY_TEST_PG_BIN``, else Debian's newest installed major
+    version (15 on bookworm; a newer Debian's works the same)."""
+    if "VISIONARY_TEST_PG_BIN" in os.environ:
+        return Path(os.environ["VISIONARY_TEST_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    if not found:
+        raise RuntimeError("PostgreSQL's server binaries are missing: run `make test` (it installs them as root) "
+                           "or `sudo apt-get install -y postgresql`")
+    return found[-1].parent
+
+
 SUPERUSER = "postgres"
 
 
@@ -35,7 +47,7 @@ class PostgresServer:
         self._names = itertools.count(1)
 
     def _run(self, *command: str) -> None:
-        subprocess.run(_as_server_user([str(PG_BIN / command[0]), *command[1:]]), check=True, capture_output=True,
+        subprocess.run(_as_server_user([str(server_binaries() / command[0]), *command[1:]]), check=True, capture_output=True,
                        timeout=120)
 
     def start(self) -> "PostgresServer":

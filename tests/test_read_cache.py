@@ -1,14 +1,12 @@
 """Model listings and pages come from the read cache, yet always show the library as it is now.
 
-The cache is keyed by the library version that SQLite triggers move on every
+The cache is keyed by the library version that database triggers move on every
 write (``core.data_version``), so these tests change the library through every
 kind of path (REST edits, likes, comments, a raw SQL write from another
 connection) and check that the next read shows it at once.
 """
 
 from __future__ import annotations
-
-import sqlite3
 
 import pytest
 import requests
@@ -19,6 +17,8 @@ from core.read_cache import ReadCache
 from core.store import AiModel, Image, User
 from tests import sample_files
 from tests.conftest import bearer, register
+
+DATABASES = ("sqlite", "postgresql")
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +69,8 @@ def test_every_kind_of_write_shows_on_the_next_read(server, owner, model):
                          json={"body": "lovely"}).status_code == 201
     assert page(server, model_id)[1]["stats"]["commentCount"] == 1
 
-    with sqlite3.connect(server.db_path) as other:  # another program writing to the same database file
-        other.execute("UPDATE model SET description = 'edited elsewhere' WHERE id = ?", (model_id,))
+    # another program writing to the same database
+    server.sql("UPDATE model SET description = 'edited elsewhere' WHERE id = ?", (model_id,))
     assert page(server, model_id)[1]["description"] == "edited elsewhere"
 
 
@@ -91,8 +91,8 @@ def test_a_private_model_read_by_its_owner_is_never_served_to_others(server, own
     assert model_id in listed_ids(server, sort="newest")
 
 
-def test_the_library_version_moves_with_library_writes_only(tmp_path):
-    store = open_store(str(tmp_path / "v.db"))
+def test_the_library_version_moves_with_library_writes_only(store_target):
+    store = open_store(store_target)
     try:
         def version():
             return data_version.read(store.db)
@@ -111,8 +111,8 @@ def test_the_library_version_moves_with_library_writes_only(tmp_path):
         store.close()
 
 
-def test_the_cache_holds_at_most_its_byte_budget_dropping_the_least_recently_read(tmp_path):
-    store = open_store(str(tmp_path / "c.db"))
+def test_the_cache_holds_at_most_its_byte_budget_dropping_the_least_recently_read(store_target):
+    store = open_store(store_target)
     try:
         cache = ReadCache(store, max_bytes=250)
         for key in ("a", "b"):

@@ -1,5 +1,5 @@
-"""`make test`'s setup step (tools/system_packages.py) on a machine without Chromium or the CJK font: as root it
-installs them with apt-get; as another user it stops at once with the one line naming the command to run."""
+"""`make test`'s setup step (tools/system_packages.py) on a machine without Chromium, the CJK font or PostgreSQL:
+as root it installs them with apt-get; as another user it stops at once with the one line naming the command to run."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tools" / "system_packages.py"
-MISSING_LINE = ("missing system packages: chromium fonts-wqy-microhei — "
-                "run: sudo apt-get install -y chromium fonts-wqy-microhei")
+MISSING_LINE = ("missing system packages: chromium fonts-wqy-microhei postgresql — "
+                "run: sudo apt-get install -y chromium fonts-wqy-microhei postgresql")
 
 
 def executable(path: Path, body: str) -> None:
@@ -45,7 +45,7 @@ def test_as_root_it_installs_the_missing_packages_with_apt_get(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert log.read_text().splitlines() == ["noninteractive update -q",
-                                            "noninteractive install -y -q chromium fonts-wqy-microhei"]
+                                            "noninteractive install -y -q chromium fonts-wqy-microhei postgresql"]
     assert setup_step(bin_dir, as_root=True).returncode == 0
     assert len(log.read_text().splitlines()) == 2  # installed now: apt-get is not called again
 
@@ -54,6 +54,7 @@ def test_as_root_only_the_missing_package_is_installed(tmp_path):
     bin_dir, log = tmp_path / "bin", tmp_path / "apt-get.log"
     bin_dir.mkdir()
     executable(bin_dir / "chromium", "")
+    executable(bin_dir / "dpkg-query", 'if [ "$3" = postgresql ]; then printf installed; fi\n')
     fake_apt_get(bin_dir, log)
 
     assert setup_step(bin_dir, as_root=True).returncode == 0
