@@ -39,3 +39,17 @@ def readme_screenshot_dir(environ=os.environ) -> Path:
     if environ.get(README_SCREENSHOTS_ENV) == "1":
         return ROOT / "docs" / "images"
     return ARTIFACTS / "screenshots"
+
+
+def visit(browser, server, address: str, token: str | None = None, timeout: int = 30_000):
+    """A fresh browser context (no history, no cookie unless ``token``) opening ``address`` on ``server``, once
+    the page says who is logged in."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if token:
+        context.add_cookies([{"name": "visionary_session", "value": token, "url": server.url}])
+    page = context.new_page()
+    page.goto(server.url + address)
+    expect(page.locator("#whoami")).to_contain_text("Logged in as" if token else "Not logged in", timeout=timeout)
+    return page

@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests import sample_files
-from tests.browser import chromium
+from tests.browser import chromium, visit
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register
 
@@ -45,17 +45,6 @@ def site(server, tmp_path_factory):
 def browser():
     with chromium() as running:
         yield running
-
-
-def visit(browser, server, address: str, token: str | None = None):
-    """A fresh browser (no history, no cookie unless ``token``) opening ``address``."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    if token:
-        context.add_cookies([{"name": "visionary_session", "value": token, "url": server.url}])
-    page = context.new_page()
-    page.goto(server.url + address)
-    expect(page.locator("#whoami")).to_contain_text("Logged in as" if token else "Not logged in", timeout=TIMEOUT)
-    return page
 
 
 def selected_tab(page) -> str:

@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests import sample_files
-from tests.browser import chromium
+from tests.browser import chromium, visit
 from tests.community_helpers import upload_model
 from tests.conftest import PASSWORD, bearer, register
 
@@ -22,16 +22,6 @@ TIMEOUT = 30_000
 def browser():
     with chromium() as running:
         yield running
-
-
-def visit(browser, server, address: str, token: str | None):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    if token:
-        context.add_cookies([{"name": "visionary_session", "value": token, "url": server.url}])
-    page = context.new_page()
-    page.goto(server.url + address)
-    expect(page.locator("#whoami")).to_contain_text("Logged in as" if token else "Not logged in", timeout=TIMEOUT)
-    return page
 
 
 def test_the_owner_edits_adds_a_version_and_deletes_from_the_model_page(browser, server, tmp_path):
