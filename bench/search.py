@@ -116,13 +116,15 @@ def measure_condition(db, classes: dict[str, list[str]], sizes: Sizes) -> dict:
 @contextmanager
 def generating(ws: Workspace, sizes: Sizes) -> Iterator[GenerationLoop]:
     """The tiny model generating back to back in the app's generation process, as a server's queue runs it."""
+    from core.generation.backend import FileRef, GenerationTask
     from core.generation.diffusion import GenerationRequest
-    from core.generation.worker import GenerationTask, GenerationWorker
+    from core.generation.worker import GenerationWorker
 
     worker = GenerationWorker(cache_models=1)
     request = GenerationRequest(prompt="a red circle", width=sizes.gen_size, height=sizes.gen_size,
                                 steps=sizes.gen_steps, seed=1)
-    task = GenerationTask(checkpoint=str(ws.tiny.single_file), cache_key="tiny", request=request)
+    checkpoint = FileRef(sha256="tiny", size=ws.tiny.single_file.stat().st_size, path=str(ws.tiny.single_file))
+    task = GenerationTask(checkpoint=checkpoint, request=request)
     try:
         worker.run(task)  # started and loaded before timing
         with GenerationLoop(lambda: worker.run(task)) as loop:

@@ -17,8 +17,9 @@ import time
 import numpy as np
 import pytest
 
+from core.generation.backend import FileRef, GenerationCrashed, GenerationTask
 from core.generation.diffusion import GenerationRequest
-from core.generation.worker import WORKER_NICE, GenerationCrashed, GenerationTask, GenerationWorker
+from core.generation.worker import WORKER_NICE, GenerationWorker
 from core.pipeline import ModelLoadError
 from tests.tiny_models import build_tiny_sd15
 
@@ -38,8 +39,12 @@ def worker():
 def task(tiny, **overrides) -> GenerationTask:
     fields = dict(prompt="a photo of a cat", negative_prompt="blurry", width=64, height=64, steps=4, seed=7)
     fields.update(overrides)
-    return GenerationTask(checkpoint=str(tiny.single_file), cache_key=("tiny", None),
-                          request=GenerationRequest(**fields), device="cpu")
+    return GenerationTask(checkpoint=file_ref(tiny.single_file), request=GenerationRequest(**fields), device="cpu")
+
+
+def file_ref(path) -> FileRef:
+    """A file as the app names it to a generator (the hash is the cache key; these tests never fetch by it)."""
+    return FileRef(sha256=f"sha256-of-{path.name}", size=path.stat().st_size, path=str(path), name=path.name)
 
 
 def pixels(image) -> np.ndarray:
@@ -83,8 +88,7 @@ def test_a_broken_checkpoint_is_reported_as_one_and_the_child_goes_on(tiny, work
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00not json")
     with pytest.raises(ModelLoadError):
-        worker.run(GenerationTask(checkpoint=str(broken), cache_key=("broken", None),
-                                  request=task(tiny).request, device="cpu"))
+        worker.run(GenerationTask(checkpoint=file_ref(broken), request=task(tiny).request, device="cpu"))
     assert len(worker.run(task(tiny, steps=1)).images) == 1
 
 

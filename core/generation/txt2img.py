@@ -6,8 +6,9 @@
 3. check the request against the device's work budget (``core.generation.limits``)
    and queue the work on the device's generation queue (shared by everyone, users
    taking turns, at most ``--max-queued-per-user`` waiting or running per user);
-4. in the job: generate in the generation process (``core.generation.worker``:
-   its LRU pipeline cache, loaded on a miss);
+4. in the job: generate on the app's generation backend (``core.generation.backend``: the local process of
+   ``core.generation.worker`` or the Ray pool of ``core.generation.ray_pool``; an LRU of loaded pipelines, loaded
+   on a miss);
 5. save each image as a PNG with A1111's ``parameters`` chunk under
    ``outputs/<date>/`` (atomic write) and record it, private, for its maker.
 """
@@ -245,20 +246,24 @@ class Txt2ImgJob:
             raise InvalidInput(f"{model.name!r} is not a VAE")
         return primary_file(model)
 
-    def _path(self, record: FileRecord) -> Path:
-        return (self.context.config.models_path / record.stored_path).resolve()
+    def _ref(self, record: FileRecord):
+        from core.generation.backend import FileRef
+
+        path = (self.context.config.models_path / record.stored_path).resolve()
+        return FileRef(sha256=record.sha256, size=record.size, path=str(path), stored_path=record.stored_path,
+                       name=record.original_name)
 
     def task(self):
-        """The run as the generation process gets it: absolute file paths, the request."""
-        from core.generation.worker import GenerationTask
+        """The run as a generator gets it: the request and each file's hash, size and place."""
+        from core.generation.backend import GenerationTask
 
         return GenerationTask(
-            checkpoint=str(self._path(self.file)), cache_key=(self.file.sha256, self.vae.sha256 if self.vae else None),
-            request=self.request, vae=str(self._path(self.vae)) if self.vae else None,
-            loras=tuple((str(self._path(f)), w) for _, w, f in self.loras), device=self.context.config.device)
+            checkpoint=self._ref(self.file), request=self.request, vae=self._ref(self.vae) if self.vae else None,
+            loras=tuple((self._ref(f), w) for _, w, f in self.loras), device=self.context.config.device,
+            user_id=self.actor.id)
 
     def generate(self, job) -> list:
-        """``[(PIL.Image, seed), ...]`` from the generation process (steps reported to ``job``)."""
+        """``[(PIL.Image, seed), ...]`` from the generation backend (steps reported to ``job``)."""
         from core.pipeline import ModelLoadError
 
         try:

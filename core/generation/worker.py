@@ -15,7 +15,7 @@ once (the queue's ``max_concurrent``): the child runs each on its own thread, as
 the queue did before, sharing one ``PipelineCache``.
 
 Messages, parent → child: ``("run", id, task)``, ``("stop", id)``, ``("skip", id)``, ``("quit", 0)``;
-child → parent: ``("progress", id, step, total)``, ``("done", id, images, loaded)``,
+child → parent: ``("progress", id, step, total)``, ``("done", id, images, loaded, cached)``,
 ``("failed", id, kind, message)``, where ``kind`` is ``"load"`` (the checkpoint
 cannot be loaded: the user's to fix), ``"input"`` (a LoRA that does not fit) or ``"run"``.
 """
@@ -30,41 +30,14 @@ import signal
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
-from typing import Callable, Hashable
+from typing import Callable
 
-from core.errors import InvalidInput, VisionaryError
-from core.generation.diffusion import GenerationRequest
-from core.pipeline import ModelLoadError
+from core.generation.backend import GenerationCrashed, GenerationOutcome, GenerationTask, failure
 
 log = logging.getLogger(__name__)
 WORKER_NICE = 10  # added to the child's nice value (POSIX): pages first, images when the CPU is free
 POLL_S = 0.05  # how often a waiting run looks at its job's interrupt and skip requests
 QUIT_GRACE_S = 2  # a closing child that has not ended by itself after this is killed (shutdown well within 5 s)
-
-
-class GenerationCrashed(VisionaryError):
-    """The generation process ended in the middle of a run (killed, out of memory...)."""
-
-    status = 503
-
-
-@dataclass(frozen=True)
-class GenerationTask:
-    """Everything the child needs for one txt2img run; paths are absolute."""
-
-    checkpoint: str
-    cache_key: Hashable  # the checkpoint's (and VAE's) SHA-256
-    request: GenerationRequest
-    vae: str | None = None
-    loras: tuple[tuple[str, float], ...] = ()
-    device: str | None = None
-
-
-@dataclass(frozen=True)
-class GenerationOutcome:
-    images: list  # [(PIL.Image, seed), ...]
-    loaded: bool  # the checkpoint was loaded for this run (not in the child's cache)
 
 
 class _Call:
@@ -93,7 +66,9 @@ def _fail_all(pending: dict[int, _Call], message: str) -> None:
 
 
 class GenerationWorker:
-    """Parent side: starts the child on first use (and after a crash), runs tasks there."""
+    """Parent side: starts the child on first use (and after a crash), runs tasks there (a ``GenerationBackend``)."""
+
+    kind = "local"
 
     def __init__(self, cache_models: int):
         self.cache_models = cache_models
@@ -104,6 +79,8 @@ class GenerationWorker:
         self._pending: dict[int, _Call] = {}
         self._process = None
         self._conn = None
+        self._models: list[str] = []  # the child's loaded checkpoints (cache keys' names), as it last reported
+        self._loads = 0
 
     @property
     def pid(self) -> int | None:
@@ -125,6 +102,14 @@ class GenerationWorker:
         if call.error is not None:
             raise call.error
         return call.outcome
+
+    def pool(self) -> dict:
+        """The one generation process, as the Admin tab lists a pool."""
+        with self._lock:
+            running = len(self._pending)
+        return {"backend": self.kind, "address": None,
+                "replicas": [{"id": f"pid {self.pid}" if self.pid else "not started", "node": "this machine",
+                              "models": self._models, "loads": self._loads, "running": running}]}
 
     def close(self) -> None:
         """Stop the child (runs in flight fail at once); a later ``run`` starts a new one.
@@ -194,11 +179,13 @@ class GenerationWorker:
                 _report_quietly(call.report, *rest)
             elif kind == "done":
                 pending.pop(call_id, None)
-                call.finish(GenerationOutcome(*rest))
+                images, loaded, models = rest
+                self._models, self._loads = models, self._loads + int(loaded)
+                call.finish(GenerationOutcome(images, loaded, worker=f"pid {process.pid}"))
             elif kind == "failed":
                 pending.pop(call_id, None)
-                failure, message = rest
-                call.finish(error=_failure(failure, message))
+                kind_of_failure, message = rest
+                call.finish(error=failure(kind_of_failure, message))
         with self._lock:
             if conn is self._conn:  # the next run starts a new child
                 self._process, self._conn, self._pending = None, None, {}
@@ -206,14 +193,6 @@ class GenerationWorker:
         how = f" (exit code {process.exitcode})" if process.exitcode not in (None, 0) else ""
         _fail_all(pending, f"the generation process stopped{how} before the image was finished, possibly out "
                            "of memory; try again, or with a smaller size or batch")
-
-
-def _failure(kind: str, message: str) -> Exception:
-    """The exception a run that failed in the child raises in the server: a checkpoint that does not load, bad input
-    (a LoRA that does not fit), or a crash."""
-    if kind == "load":
-        return ModelLoadError(message)
-    return InvalidInput(message) if kind == "input" else RuntimeError(message)
 
 
 def _report_quietly(report: Callable[[int, int], None], step: int, total: int) -> None:
@@ -287,24 +266,30 @@ def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> Non
     try:
         loaded = task.cache_key not in cache
         try:
-            pipe = cache.get_or_load(task.cache_key, lambda: load_pipeline(task.checkpoint, device=task.device,
-                                                                           vae_path=task.vae))
+            pipe = cache.get_or_load(task.cache_key, lambda: load_pipeline(
+                task.checkpoint.path, device=task.device, vae_path=task.vae.path if task.vae else None))
         except ValueError as exc:  # ModelLoadError and the loaders' own checks
             send(("failed", call_id, "load", str(exc)))
             return
         try:
-            images = generate(pipe, task.request, loras=task.loras,
+            images = generate(pipe, task.request, loras=[(ref.path, weight) for ref, weight in task.loras],
                               progress_callback=lambda step, total: send(("progress", call_id, step, total)),
                               should_stop=flags.stop.is_set, should_skip=flags.take_skip)
         except LoraDoesNotLoad as exc:  # the request's fault, not the process's: said as bad input
             send(("failed", call_id, "input", str(exc)))
             return
-        send(("done", call_id, images, loaded))
+        send(("done", call_id, images, loaded, [checkpoint_name(key) for key in cache.keys()]))
     except Exception as exc:  # the run fails; the child lives on for the next one
         traceback.print_exc()
         _send_quietly(send, ("failed", call_id, "run", f"generation failed: {type(exc).__name__}: {exc}"))
     finally:
         controls.pop(call_id, None)
+
+
+def checkpoint_name(cache_key) -> str:
+    """A loaded pipeline as the pool view names it: the checkpoint's short hash (and the VAE's)."""
+    checkpoint, vae = cache_key
+    return checkpoint[:10] + (f" + VAE {vae[:10]}" if vae else "")
 
 
 def _send_quietly(send, message: tuple) -> None:
