@@ -45,11 +45,28 @@ def build_context(config: Config):
     incoming, removed = claim_incoming(config.models_path)
     if removed:
         log.info("removed %d partial upload(s) left in %s by an interrupted run", removed, config.models_path)
-    context = AppContext(config=config, store=open_store(config.db), incoming=incoming)
+    store = open_store(config.db)
+    generator = start_generation_backend(config)
+    context = AppContext(config=config, store=store, incoming=incoming, generator=generator,
+                         worker_secret=getattr(generator, "secret", None))
     if config.admin_user:
         accounts.promote_admin(context.store, config.admin_user)
     install_demo_model(context.store, config.models_path)
     return context
+
+
+def start_generation_backend(config: Config):
+    """The Ray pool for ``--generation-backend ray`` (joined now, so a cluster that cannot be reached stops the
+    start with one line); None for the local process, which starts on the first generation."""
+    if config.generation_backend != "ray":
+        return None
+    from core.generation.ray_pool import RayPool
+
+    log.info("joining the Ray cluster at %s and deploying the generator (--ray-replicas %s)", config.ray_address,
+             config.ray_replicas)
+    pool = RayPool.start(config)
+    log.info("generation pool ready on Ray (%s)", config.ray_address)
+    return pool
 
 
 def scan_models_in_background(context) -> threading.Thread:
@@ -238,8 +255,10 @@ def run_subcommand(name: str, args: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve (or run a subcommand); a database that cannot be used ends it with one line and exit status 2."""
+    """Serve (or run a subcommand); a database or Ray cluster that cannot be used ends it with one line and exit
+    status 2."""
     from core.errors import DatabaseUnavailable
+    from core.generation.ray_pool import ClusterUnreachable
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -251,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         serve(load_config(argv, epilog=epilog))
     except DatabaseUnavailable as exc:
         print(f"visionary_app.py: {exc.message}", file=sys.stderr)
+        return 2
+    except ClusterUnreachable as exc:
+        print(f"visionary_app.py: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from core.context import AppContext
 from core.errors import NotFound
 
-from . import admin, admin_views, auth, downloads, enums, gallery, models, social, txt2img
+from . import admin, admin_views, auth, downloads, enums, gallery, models, social, txt2img, worker_files
 from .body_limits import BodyLimits
 from .errors import install_error_handlers
 from .forwarded import ForwardedHeaders
@@ -31,6 +31,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(social.router)
     app.include_router(gallery.router)
     app.include_router(admin_views.router)
+    app.include_router(worker_files.router)
     _add_api_not_found(app)
     app.add_middleware(Guards, context=context)
     app.add_middleware(BodyLimits)

@@ -30,6 +30,7 @@ from .sessions import session_cookie_header
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 GRADIO_UPLOAD_PATHS = {"/upload", "/gradio_api/upload"}
 PRIVATE_OPEN_PATHS = {"/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/health"}
+PRIVATE_OPEN_PREFIXES = ("/api/v1/worker/",)  # generation replicas: opened by a per-run grant (api/worker_files.py)
 # Where a banned account's session gets through as no login: the page (its events then say why, and it logs the
 # session out to clear the cookie), logging out, and the routes that log in with other credentials.
 OPEN_TO_BANNED_SESSIONS = {"/", "/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/logout"}
@@ -104,7 +105,7 @@ class Guards:
             if method == "POST" and path in GRADIO_UPLOAD_PATHS:
                 return await _send_json(send, 401, "log in to upload files")
             if self.context.config.private and path.startswith(PRIVATE_CLOSED_PREFIXES) \
-                    and path not in PRIVATE_OPEN_PATHS:
+                    and path not in PRIVATE_OPEN_PATHS and not path.startswith(PRIVATE_OPEN_PREFIXES):
                 return await _send_json(send, 401, "this instance is private: log in first")
         if not (refreshed and from_cookie):
             return await self.app(scope, receive, send)

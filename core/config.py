@@ -57,6 +57,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("client_timeout", float, 60.0, "Seconds a client may take to send a request's headers, or stay silent (under 1 kB sent) while sending its body; then the connection is closed and a partial upload removed.", "SECONDS"),
     Setting("public_origin", str, None, "The site's public origin (e.g. https://art.example.org), then the only origin allowed to write with a session cookie; set it behind a reverse proxy. Default: the host each request was sent to.", "URL"),
     Setting("max_work_per_request", float, None, "Largest generation one request may ask for, in megapixel-steps (width x height x steps x batch / 1,000,000). Default by device: 40 on CPU, 4000 on a GPU (with --device auto: when an NVIDIA device or Apple silicon is found).", "MPX_STEPS"),
+    Setting("generation_backend", str, "local", "Where images are made: local (a process beside this server) or ray (a pool of GPU workers on Ray Serve; make cluster installs Ray).", "BACKEND"),
+    Setting("ray_address", str, "auto", "With --generation-backend ray: the Ray cluster to join: auto (the one this machine belongs to), HOST:PORT of its head, ray://HOST:10001, or local (start a one-machine Ray on a loopback address, to try it).", "ADDRESS"),
+    Setting("ray_replicas", str, "1:2", "With ray: how many generation replicas, MIN:MAX (or N); the count follows the queue in between.", "MIN:MAX"),
+    Setting("ray_models_per_replica", int, 2, "With ray: loaded checkpoints each replica keeps (LRU); runs go to a replica that holds theirs.", "K"),
+    Setting("ray_gpus_per_replica", float, None, "With ray: GPUs each replica takes. Default: 1 when the cluster has GPUs, else 0 (CPU threads).", "N"),
+    Setting("ray_cpus_per_replica", float, 1.0, "With ray: CPUs each replica takes (on a CPU-only pool, also its torch threads).", "N"),
+    Setting("worker_cache_dir", str, "worker_cache", "With ray: each worker machine's cache of model files, by SHA-256 (an absolute path is the same on every machine).", "DIR"),
+    Setting("worker_cache_gb", float, 100.0, "With ray: the most a worker's cache holds, in GB (least recently used files go first).", "GB"),
+    Setting("worker_models_dir", str, None, "With ray: where the site's models folder is mounted on the workers (read-only, e.g. NFS), looked in before downloading from the site.", "DIR"),
+    Setting("worker_site_url", str, None, "With ray: the address workers download model files from. Default: --public-origin, else http://HOST:PORT of this server.", "URL"),
     Setting("max_queued_per_user", int, 4, "Generations one user may have waiting or running at once; more are refused (429). Users take turns in the queue.", "N"),
 )
 
@@ -84,6 +94,23 @@ class _ConfigPaths:
         if "*" in entries:
             return ip_network("0.0.0.0/0"), ip_network("::/0")
         return tuple(ip_network(entry, strict=False) for entry in entries)
+
+    @property
+    def ray_replica_range(self) -> tuple[int, int]:
+        """``--ray-replicas`` as (min, max); raises ValueError for a bad value."""
+        low, _, high = self.ray_replicas.partition(":")
+        low, high = int(low), int(high or low)
+        if not 0 <= low <= high or high < 1:
+            raise ValueError("expected MIN:MAX with 0 <= MIN <= MAX and MAX >= 1")
+        return low, high
+
+    @property
+    def site_url_for_workers(self) -> str:
+        """Where generation replicas reach this site."""
+        if self.worker_site_url or self.public_origin:
+            return (self.worker_site_url or self.public_origin).rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def max_upload_bytes(self) -> int:
@@ -162,6 +189,7 @@ def validate(config: Config) -> Config:
         raise ConfigError("--max-work-per-request must be positive")
     if config.max_queued_per_user < 1:
         raise ConfigError("--max-queued-per-user must be at least 1")
+    _validate_generation_backend(config)
     if config.client_timeout <= 0:
         raise ConfigError("--client-timeout must be positive")
     try:
@@ -171,6 +199,23 @@ def validate(config: Config) -> Config:
     if config.public_origin is not None and not config.public_origin.startswith(("http://", "https://")):
         raise ConfigError(f"--public-origin must start with http:// or https://, got {config.public_origin!r}")
     return config
+
+
+def _validate_generation_backend(config: Config) -> None:
+    if config.generation_backend not in ("local", "ray"):
+        raise ConfigError(f"--generation-backend must be local or ray, got {config.generation_backend!r}")
+    try:
+        _ = config.ray_replica_range
+    except ValueError as exc:
+        raise ConfigError(f"--ray-replicas {config.ray_replicas!r}: {exc}") from None
+    if config.ray_models_per_replica < 1:
+        raise ConfigError("--ray-models-per-replica must be at least 1")
+    if config.ray_gpus_per_replica is not None and config.ray_gpus_per_replica < 0:
+        raise ConfigError("--ray-gpus-per-replica must be 0 or more")
+    if config.ray_cpus_per_replica <= 0:
+        raise ConfigError("--ray-cpus-per-replica must be positive")
+    if config.worker_cache_gb <= 0:
+        raise ConfigError("--worker-cache-gb must be positive")
 
 
 def config_from_namespace(namespace: argparse.Namespace) -> Config:

@@ -2,7 +2,8 @@
 
 Everything long-lived that the services need lives here, never in module
 globals: the settings, the open store, the login throttle, the models-folder scanner,
-the generation process (with its pipeline cache), the generation queue and the read cache.
+the generation backend (a local process or a Ray pool, ``core.generation.backend``), the generation queue and
+the read cache.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from core.accounts.credential_cache import CredentialCache
 from core.accounts.throttle import LoginThrottle, RegistrationThrottle
 from core.config import Config
+from core.generation.backend import GenerationBackend
 from core.generation.queue import GenerationQueue
 from core.generation.worker import GenerationWorker
 from core.library.ingest import IncomingClaim
@@ -29,11 +31,12 @@ class AppContext:
     credentials: CredentialCache = field(default_factory=CredentialCache)  # API clients' Basic auth
     registrations: RegistrationThrottle | None = None  # new accounts per client, counted in the store
     scanner: Scanner | None = None
-    generator: GenerationWorker | None = None  # the generation process, with its pipeline cache
+    generator: GenerationBackend | None = None  # where images are made: the local process, or the Ray pool
     queue: GenerationQueue | None = None
     reads: ReadCache | None = None  # model listings and pages, until the library changes
     uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
     incoming: IncomingClaim | None = None  # this process's locked staging folder (core.library.ingest)
+    worker_secret: bytes | None = None  # signs generation replicas' file grants (core.generation.file_grants)
 
     def __post_init__(self):
         if self.throttle is None:
@@ -45,10 +48,16 @@ class AppContext:
         if self.generator is None:
             self.generator = GenerationWorker(self.config.cache_models)
         if self.queue is None:
-            self.queue = GenerationQueue(self.config.max_concurrent_generations, name=self.config.device,
+            self.queue = GenerationQueue(self._runs_at_once(), name=self.config.device,
                                          max_per_owner=self.config.max_queued_per_user)
         if self.reads is None:
             self.reads = ReadCache(self.store)
+
+    def _runs_at_once(self) -> int:
+        """Jobs the queue hands to the generator at once: on a Ray pool, one per replica it may grow to."""
+        if self.generator.kind == "ray":
+            return max(self.config.max_concurrent_generations, self.config.ray_replica_range[1])
+        return self.config.max_concurrent_generations
 
     def rescan_models(self, progress=None) -> ScanReport:
         """Re-read models_dir; local files are owned by --local-owner, the first admin or the site."""

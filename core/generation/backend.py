@@ -13,7 +13,7 @@ for each file, so a replica on another machine can find the same bytes without t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from core.errors import InvalidInput, VisionaryError
@@ -65,6 +65,7 @@ class GenerationOutcome:
     images: list  # [(PIL.Image, seed), ...]
     loaded: bool  # the checkpoint was loaded for this run (not in the generator's cache)
     worker: str = "local"  # which process or replica made it
+    details: dict = field(default_factory=dict)  # what a replica says of the run: its loads, steps after a stop
 
 
 Report = Callable[[int, int], None]

@@ -1,0 +1,309 @@
+"""``--generation-backend ray``: the web server's side of a Ray Serve pool of generation replicas.
+
+``RayPool.start(config)`` joins the cluster (``--ray-address``), creates or finds the pool's ``PoolState`` actor
+(its grant secret is shared by every web process on the cluster) and deploys the ``Generator`` deployment of
+``core.generation.ray_replica`` with model multiplexing (K = ``--ray-models-per-replica``) and autoscaling
+(``--ray-replicas MIN:MAX``). The ``core`` package travels to the workers as a Ray ``py_modules`` entry, so a
+worker machine needs Python and the requirements, not a checkout.
+
+``run`` is the ``GenerationBackend`` call: it draws the seed here (a retry on another replica makes the same
+image), signs one grant per file for the run's user, streams the replica's steps to ``report``, relays
+interrupt/skip through ``PoolState``, and retries once when the replica or its node dies mid-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import ipaddress
+import logging
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+from core.generation.backend import (
+    Flag,
+    GenerationCrashed,
+    GenerationOutcome,
+    GenerationTask,
+    Report,
+    failure,
+)
+from core.generation.diffusion import resolve_seeds
+from core.generation.file_grants import sign_grant
+from core.generation.ray_replica import (
+    HEARTBEAT_S,
+    NAMESPACE,
+    POOL_ACTOR,
+    GeneratorReplica,
+    PoolState,
+    ReplicaRun,
+    ReplicaSettings,
+)
+
+log = logging.getLogger(__name__)
+APP_NAME = "visionary-generation"
+LOCAL_NODE_IP = "127.0.0.2"  # --ray-address local: Ray keeps 127.0.0.2 (it rewrites 127.0.0.1 to the LAN address)
+CONNECT_TIMEOUT_S = 5
+RELAY_POLL_S = 0.05
+CORE_DIR = Path(__file__).resolve().parent.parent
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+class ClusterUnreachable(RuntimeError):
+    """The Ray cluster named by ``--ray-address`` cannot be joined: one line naming it."""
+
+
+class RayPool:
+    kind = "ray"
+
+    def __init__(self, config, handle, pool_actor, secret: bytes, started_cluster: bool):
+        self.config, self.handle, self.pool_actor, self.secret = config, handle, pool_actor, secret
+        self.address = config.ray_address
+        self._started_cluster = started_cluster
+        self._closed = threading.Event()
+
+    @classmethod
+    def start(cls, config) -> "RayPool":
+        """Join the cluster and deploy the generator; ``ClusterUnreachable`` when Ray is missing or unreachable."""
+        try:
+            import ray
+            from ray import serve
+        except ImportError:
+            raise ClusterUnreachable("--generation-backend ray needs Ray: run `make cluster` "
+                                     "(pip install -r requirements-cluster.txt)") from None
+        started = _connect(ray, config.ray_address)
+        try:
+            pool_actor = (ray.remote(num_cpus=0)(PoolState)
+                          .options(name=POOL_ACTOR, namespace=NAMESPACE, lifetime="detached", get_if_exists=True)
+                          .remote())
+            secret = ray.get(pool_actor.secret.remote(), timeout=60)
+            serve.start(http_options={"location": "NoServer"})
+            handle = _deployed(ray, serve, config, pool_actor)
+        except Exception:
+            ray.shutdown()
+            raise
+        return cls(config, handle, pool_actor, secret, started)
+
+    # ---- GenerationBackend
+    def run(self, task: GenerationTask, *, report: Report | None = None, should_stop: Flag | None = None,
+            should_skip: Flag | None = None) -> GenerationOutcome:
+        if task.request.seed == -1:  # drawn here: a retry on another replica makes the same image
+            task = dataclasses.replace(task, request=dataclasses.replace(task.request,
+                                                                         seed=resolve_seeds(-1, 1)[0]))
+        run = ReplicaRun(run_id=uuid.uuid4().hex, task=task, site_url=self.config.site_url_for_workers,
+                         grants=self._grants(task))
+        relay = _ControlRelay(self.pool_actor, run.run_id, should_stop, should_skip)
+        try:
+            try:
+                return self._attempt(run, report)
+            except _ReplicaLost as lost:
+                if self._closed.is_set() or relay.stopped:
+                    raise GenerationCrashed("the generation was stopped") from None
+                log.warning("generation replica lost mid-run (%s); retrying once on another replica", lost)
+            try:
+                return self._attempt(run, report)
+            except _ReplicaLost:
+                raise GenerationCrashed("the generation worker stopped before the image was finished, and so did "
+                                        "the one it was retried on; try again (the Admin tab shows the pool)") from None
+        finally:
+            relay.end()
+
+    def pool(self) -> dict:
+        import ray
+
+        try:
+            replicas = ray.get(self.pool_actor.replicas.remote(3 * HEARTBEAT_S), timeout=5)
+        except Exception as exc:  # a lost cluster: the Admin tab says so instead of failing
+            return {"backend": self.kind, "address": self.address, "replicas": [], "error": _short(exc)}
+        return {"backend": self.kind, "address": self.address,
+                "replicas": [{key: info[key] for key in ("id", "node", "models", "loads", "downloads", "running")}
+                             for info in replicas]}
+
+    def close(self) -> None:
+        """Stop waiting for the pool (runs in flight fail); a cluster this process started is stopped with it.
+        The deployment stays up for the other web processes."""
+        import ray
+
+        self._closed.set()
+        if ray.is_initialized():
+            ray.shutdown()
+
+    # ---- internals
+    def _grants(self, task: GenerationTask) -> dict[str, str]:
+        if task.user_id is None:
+            return {}
+        refs = [task.checkpoint, *([task.vae] if task.vae else []), *(ref for ref, _ in task.loras)]
+        return {ref.sha256: sign_grant(self.secret, task.user_id, ref.sha256) for ref in refs}
+
+    def _attempt(self, run: ReplicaRun, report: Report | None) -> GenerationOutcome:
+        lost = _lost_replica_errors()
+        response = (self.handle.options(stream=True, multiplexed_model_id=run.task.model_id)
+                    .generate.remote(run))
+        try:
+            for message in response:
+                kind = message[0]
+                if kind == "progress" and report is not None:
+                    report(message[1], message[2])
+                elif kind == "failed":
+                    raise failure(message[1], message[2])
+                elif kind == "done":
+                    _, images, loaded, details = message
+                    return GenerationOutcome(images, loaded, worker=f"replica {details['id']}", details=details)
+        except lost as exc:
+            raise _ReplicaLost(_short(exc)) from None
+        except Exception as exc:
+            if self._closed.is_set():
+                raise GenerationCrashed("the app is shutting down; the generation was stopped") from None
+            if type(exc).__module__.startswith("ray"):
+                raise GenerationCrashed(f"the generation cluster at {self.address} failed the run: {_short(exc)}; "
+                                        "try again in a moment") from None
+            raise
+        raise _ReplicaLost("the replica ended the run without an answer")
+
+
+class _ReplicaLost(Exception):
+    """The replica (or its node) died mid-run."""
+
+
+class _ControlRelay:
+    """Relays the job's interrupt and skip requests to the pool's ``PoolState`` while the run is in flight."""
+
+    def __init__(self, pool_actor, run_id: str, should_stop: Flag | None, should_skip: Flag | None):
+        self.pool_actor, self.run_id = pool_actor, run_id
+        self.should_stop, self.should_skip = should_stop, should_skip
+        self.stopped = False
+        self._done = threading.Event()
+        if should_stop is not None or should_skip is not None:
+            threading.Thread(target=self._relay, daemon=True, name="generation-controls").start()
+
+    def _relay(self) -> None:
+        while not self._done.wait(RELAY_POLL_S):
+            try:
+                if not self.stopped and self.should_stop is not None and self.should_stop():
+                    self.stopped = True
+                    self.pool_actor.signal.remote(self.run_id, "stop")
+                elif self.should_skip is not None and self.should_skip():
+                    self.pool_actor.signal.remote(self.run_id, "skip")
+            except Exception:  # the cluster is gone: the run itself says so
+                return
+
+    def end(self) -> None:
+        self._done.set()
+        try:
+            self.pool_actor.forget.remote(self.run_id)
+        except Exception:
+            pass
+
+
+def _lost_replica_errors() -> tuple[type[BaseException], ...]:
+    from ray import exceptions
+
+    return tuple(getattr(exceptions, name) for name in ("RayActorError", "ActorDiedError", "ActorUnavailableError",
+                                                         "NodeDiedError", "WorkerCrashedError", "ObjectLostError")
+                 if hasattr(exceptions, name))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- joining and deploying
+def _connect(ray, address: str) -> bool:
+    """``ray.init`` for ``--ray-address``; returns whether this process started the cluster (``local``)."""
+    options = dict(namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING,
+                   runtime_env={"py_modules": [str(CORE_DIR)], "env_vars": OFFLINE_ENV})
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address == "local":
+        ray.init(_node_ip_address=LOCAL_NODE_IP, include_dashboard=False, **options)
+        return True
+    host, port = _host_port(address)
+    if host is not None:
+        _probe(address, host, port)
+        if _is_loopback(host):  # the driver must not advertise the LAN address to a loopback cluster
+            options["_node_ip_address"] = host
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ClusterUnreachable(f"cannot join the Ray cluster at {address}: {_short(exc)}") from None
+    return False
+
+
+def _host_port(address: str) -> tuple[str | None, int | None]:
+    if address == "auto":
+        return None, None
+    rest = address.split("://", 1)[-1]
+    host, _, port = rest.rpartition(":")
+    try:
+        return host.strip("[]") or rest, int(port)
+    except ValueError:
+        raise ClusterUnreachable(f"--ray-address {address!r}: expected auto, local, HOST:PORT or "
+                                 "ray://HOST:PORT") from None
+
+
+def _probe(address: str, host: str, port: int) -> None:
+    """Fail fast with one line: Ray itself retries an unreachable head for minutes."""
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ClusterUnreachable(f"the Ray cluster at {address} cannot be reached ({exc.strerror or exc}); "
+                                 "start its head node (`ray start --head`) or fix --ray-address") from None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _deployed(ray, serve, config, pool_actor):
+    """A handle to the Generator: the one already running when it was deployed with the same settings and code
+    (a second web process must not restart the replicas), else deployed now (a change rolls the replicas)."""
+    settings = _replica_settings(ray, config)
+    version = _version(settings, config)
+    running = serve.status().applications.get(APP_NAME)
+    if running is not None and running.status == "RUNNING" and ray.get(pool_actor.deployed.remote()) == version:
+        return serve.get_app_handle(APP_NAME)
+    handle = serve.run(_application(serve, config, settings), name=APP_NAME, route_prefix=None)
+    ray.get(pool_actor.set_deployed.remote(version))
+    return handle
+
+
+def _replica_settings(ray, config) -> ReplicaSettings:
+    gpus = config.ray_gpus_per_replica
+    if gpus is None:
+        gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+    return ReplicaSettings(
+        cache_dir=str(Path(config.worker_cache_dir).resolve()), cache_bytes=int(config.worker_cache_gb * 1024**3),
+        models_dir=config.worker_models_dir, device="cuda" if gpus else "cpu", gpus=gpus,
+        threads=max(1, int(config.ray_cpus_per_replica)))
+
+
+def _application(serve, config, settings: ReplicaSettings):
+    """The Generator deployment bound to this site's settings."""
+    low, high = config.ray_replica_range
+
+    class Generator(GeneratorReplica):
+        @serve.multiplexed(max_num_models_per_replica=config.ray_models_per_replica)
+        async def get_pipeline(self, model_id: str):
+            return await self.load(model_id)
+
+    deployment = serve.deployment(
+        Generator, name="Generator", max_ongoing_requests=1,
+        ray_actor_options={"num_cpus": config.ray_cpus_per_replica, "num_gpus": settings.gpus},
+        autoscaling_config={"min_replicas": low, "initial_replicas": max(low, 1), "max_replicas": high,
+                            "target_ongoing_requests": 1, "upscale_delay_s": 1, "downscale_delay_s": 120})
+    return deployment.bind(settings)
+
+
+def _version(settings: ReplicaSettings, config) -> str:
+    """What a deployment is: its settings and the code of ``core``."""
+    digest = hashlib.sha256(repr((settings, config.ray_models_per_replica, config.ray_replicas,
+                                  config.ray_cpus_per_replica)).encode())
+    for path in sorted(CORE_DIR.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,247 @@
+"""The generation replica: a Ray Serve deployment that makes images on a worker machine (``--generation-backend ray``).
+
+Each replica keeps its own LRU of loaded pipelines through Serve's model multiplexing (the model id is the
+checkpoint's SHA-256 plus the VAE's, ``GenerationTask.model_id``), so Serve routes a run to a replica that already
+holds its checkpoint. Files come by hash from ``core.generation.worker_cache`` (its cache, a shared mount, or the
+site with the run's grant). A run streams ``("progress", step, total)`` while it denoises and ends with one
+``("done", images, loaded, details)`` or ``("failed", kind, message)``.
+
+Interrupt and skip travel through one small named actor, ``PoolState`` (which also holds the pool's grant secret
+and the replicas' heartbeats for the Admin tab): the web server signals a run there, and a watcher thread in the
+replica polls it while runs are in flight, so the denoise loop's step hook only reads a local flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from core.generation.backend import FileRef, GenerationTask
+
+POOL_ACTOR = "visionary-generation-pool"
+NAMESPACE = "visionary"
+HEARTBEAT_S = 2.0
+SIGNAL_POLL_S = 0.02  # how often a busy replica looks for interrupt/skip requests
+
+
+@dataclass(frozen=True)
+class ReplicaSettings:
+    cache_dir: str
+    cache_bytes: int
+    models_dir: str | None
+    device: str  # "cuda" or "cpu"
+    gpus: float  # GPUs each replica takes
+    threads: int  # torch CPU threads
+
+
+@dataclass(frozen=True)
+class ReplicaRun:
+    """One run as a replica gets it: the task, where to fetch its files, and one grant per file."""
+
+    run_id: str
+    task: GenerationTask
+    site_url: str
+    grants: dict[str, str] = field(default_factory=dict)  # sha256 -> grant
+
+
+class PoolState:
+    """The pool's shared state (a detached named Ray actor, no CPU): grant secret, run signals, heartbeats."""
+
+    def __init__(self):
+        self._secret = secrets.token_bytes(32)
+        self._signals: dict[str, set[str]] = {}
+        self._replicas: dict[str, dict] = {}
+        self._deployed = ""
+
+    def secret(self) -> bytes:
+        return self._secret
+
+    def deployed(self) -> str:
+        """The version of the Generator deployment running now (``core.generation.ray_pool._version``)."""
+        return self._deployed
+
+    def set_deployed(self, version: str) -> None:
+        self._deployed = version
+
+    def signal(self, run_id: str, kind: str) -> None:
+        self._signals.setdefault(run_id, set()).add(kind)
+
+    def take_signals(self, run_ids: list[str]) -> dict[str, set[str]]:
+        return {run_id: self._signals.pop(run_id) for run_id in run_ids if run_id in self._signals}
+
+    def forget(self, run_id: str) -> None:
+        self._signals.pop(run_id, None)
+
+    def heartbeat(self, replica_id: str, info: dict) -> None:
+        self._replicas[replica_id] = {**info, "seen": time.time()}
+
+    def replicas(self, max_age_s: float) -> list[dict]:
+        now = time.time()
+        return sorted((info for info in self._replicas.values() if now - info["seen"] <= max_age_s),
+                      key=lambda info: info["id"])
+
+
+class RunControls:
+    """One run's interrupt and skip flags on the replica, and where in the run a stop was seen."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.skip = threading.Event()
+        self.step = 0
+        self.stop_seen_at: int | None = None
+
+    def should_stop(self) -> bool:
+        if self.stop.is_set() and self.stop_seen_at is None:
+            self.stop_seen_at = self.step
+        return self.stop.is_set()
+
+    def take_skip(self) -> bool:
+        if self.skip.is_set():
+            self.skip.clear()
+            return True
+        return False
+
+
+class LoadedPipeline:
+    """A pipeline in the multiplexing LRU; Serve calls ``__del__`` when it unloads it, so the replica's list of
+    held checkpoints stays true."""
+
+    def __init__(self, pipe, model_id: str, held: dict[str, str]):
+        self.pipe, self.model_id, self._held = pipe, model_id, held
+
+    def __del__(self):
+        self._held.pop(self.model_id, None)
+
+
+class GeneratorReplica:
+    """The deployment's body; ``core.generation.ray_pool`` adds the multiplexed loader with the pool's K."""
+
+    def __init__(self, settings: ReplicaSettings):
+        import ray
+        import torch
+        from ray import serve
+
+        from core.generation.worker_cache import WorkerFileCache
+
+        if settings.device == "cpu":
+            torch.set_num_threads(settings.threads)
+        self.settings = settings
+        self.files = WorkerFileCache(settings.cache_dir, settings.cache_bytes, settings.models_dir)
+        self.id = serve.get_replica_context().replica_id.unique_id
+        self.node = ray.util.get_node_ip_address()
+        self.pool = ray.get_actor(POOL_ACTOR, namespace=NAMESPACE)
+        self.held: dict[str, str] = {}  # model id -> checkpoint name, in the multiplexing LRU
+        self.wanted: dict[str, ReplicaRun] = {}  # model id -> the run waiting for it (the loader reads its files)
+        self.controls: dict[str, RunControls] = {}
+        self.loads = 0
+        threading.Thread(target=self._watch, daemon=True, name="pool-watch").start()
+
+    # ---- serving
+    async def generate(self, run: ReplicaRun):
+        controls = self.controls[run.run_id] = RunControls()
+        model_id = run.task.model_id
+        self.wanted[model_id] = run
+        try:
+            loads = self.loads
+            try:
+                loaded = await self.get_pipeline(model_id)
+            except ValueError as exc:  # ModelLoadError, a file refused or not matching its hash
+                yield ("failed", _failure_kind(exc), str(exc))
+                return
+            async for message in self._denoise(loaded.pipe, run, controls):
+                if message[0] == "done":
+                    message = ("done", message[1], self.loads > loads, self._details(controls))
+                yield message
+        finally:
+            self.controls.pop(run.run_id, None)
+            self.wanted.pop(model_id, None)
+
+    async def _denoise(self, pipe, run: ReplicaRun, controls: RunControls):
+        """Run the denoise loop on a thread, streaming its steps; ends with ``("done", images)`` or a failure."""
+        loop, steps = asyncio.get_running_loop(), asyncio.Queue()
+
+        def report(step: int, total: int) -> None:
+            controls.step = step
+            loop.call_soon_threadsafe(steps.put_nowait, ("progress", step, total))
+
+        work = loop.run_in_executor(None, self._generate, pipe, run, controls, report)
+        while not work.done() or not steps.empty():
+            waiting = asyncio.ensure_future(steps.get())
+            await asyncio.wait({waiting, work}, return_when=asyncio.FIRST_COMPLETED)
+            if waiting.done():
+                yield waiting.result()
+            else:
+                waiting.cancel()
+        try:
+            yield ("done", work.result())
+        except ValueError as exc:  # a LoRA that does not fit or cannot be fetched: the request's fault
+            yield ("failed", "input", str(exc))
+        except Exception as exc:
+            yield ("failed", "run", f"generation failed: {type(exc).__name__}: {exc}")
+
+    def _generate(self, pipe, run: ReplicaRun, controls: RunControls, report) -> list:
+        from core.generation.diffusion import generate
+
+        loras = [(self._fetch(run, ref), weight) for ref, weight in run.task.loras]
+        return generate(pipe, run.task.request, loras=loras, progress_callback=report,
+                        should_stop=controls.should_stop, should_skip=controls.take_skip)
+
+    async def load(self, model_id: str) -> LoadedPipeline:
+        """The multiplexed loader: the checkpoint (and VAE) of the run waiting for ``model_id``."""
+        run = self.wanted[model_id]
+        pipe = await asyncio.get_running_loop().run_in_executor(None, self._load, run)
+        self.loads += 1
+        self.held[model_id] = run.task.checkpoint.name or model_id[:10]
+        return LoadedPipeline(pipe, model_id, self.held)
+
+    def _load(self, run: ReplicaRun):
+        from core.pipeline import load_pipeline
+
+        checkpoint = self._fetch(run, run.task.checkpoint, with_config=True)
+        vae = self._fetch(run, run.task.vae) if run.task.vae else None
+        return load_pipeline(checkpoint, device=self.settings.device, vae_path=vae)
+
+    def _fetch(self, run: ReplicaRun, ref: FileRef, with_config: bool = False):
+        from core.generation.worker_cache import SiteSource
+
+        grant = run.grants.get(ref.sha256)
+        source = SiteSource(run.site_url, grant) if grant else None
+        return self.files.local_path(ref, source, with_config=with_config)
+
+    # ---- the pool's view and the run signals
+    def _details(self, controls: RunControls) -> dict:
+        after_stop = None if controls.stop_seen_at is None else controls.step - controls.stop_seen_at
+        return {**self.describe(), "steps_after_stop": after_stop}
+
+    def describe(self) -> dict:
+        return {"id": self.id, "node": self.node, "models": sorted(self.held.values()), "loads": self.loads,
+                "downloads": self.files.downloads, "running": len(self.controls)}
+
+    def _watch(self) -> None:
+        """Apply interrupt/skip requests to the runs in flight, and tell the pool this replica is alive."""
+        import ray
+
+        beat = 0.0
+        while True:
+            try:
+                if self.controls:
+                    signals = ray.get(self.pool.take_signals.remote(list(self.controls)), timeout=10)
+                    for run_id, kinds in signals.items():
+                        controls = self.controls.get(run_id)
+                        for kind in kinds if controls else ():
+                            (controls.stop if kind == "stop" else controls.skip).set()
+                if time.monotonic() - beat >= HEARTBEAT_S:
+                    beat = time.monotonic()
+                    self.pool.heartbeat.remote(self.id, self.describe())
+            except Exception:  # the pool actor restarting: try again on the next round
+                time.sleep(HEARTBEAT_S)
+            time.sleep(SIGNAL_POLL_S if self.controls else 0.2)
+
+
+def _failure_kind(exc: Exception) -> str:
+    from core.generation.worker_cache import FileMismatch, FileRefused
+
+    return "input" if isinstance(exc, (FileMismatch, FileRefused)) else "load"

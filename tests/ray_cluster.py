@@ -1,0 +1,83 @@
+"""A real two-node Ray cluster on this machine for the tests, every address on loopback.
+
+``ray start --head`` on 127.0.0.2 and a second ``ray start --address`` node on 127.0.0.3, each with its own CPUs
+and temp folder: Ray rewrites 127.0.0.1 to the machine's network address but leaves the rest of 127.0.0.0/8
+alone, so nothing leaves the machine. ``stop`` ends exactly the nodes this helper started (``ray stop`` would end
+every Ray on the machine).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.live_server import free_port
+
+HEAD_IP, WORKER_IP = "127.0.0.2", "127.0.0.3"
+RAY = Path(sys.executable).with_name("ray")
+
+
+class RayCluster:
+    def __init__(self, cpus_per_node: int = 1):
+        self.home = Path(tempfile.mkdtemp(prefix="visionary-ray-"))
+        self.cpus = cpus_per_node
+        self.port = free_port()
+        self._nodes: list[Path] = []
+
+    @property
+    def address(self) -> str:
+        return f"{HEAD_IP}:{self.port}"
+
+    def _ray_start(self, name: str, *args: str) -> None:
+        """Start one node; its processes are found later by the node's own temp folder."""
+        temp = self.home / name
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        subprocess.run([str(RAY), "start", f"--num-cpus={self.cpus}", "--disable-usage-stats",
+                        f"--temp-dir={temp}", *args], check=True, capture_output=True, timeout=120, env=env)
+        self._nodes.append(temp)
+
+    def start(self) -> "RayCluster":
+        self._ray_start("head", "--head", f"--node-ip-address={HEAD_IP}", f"--port={self.port}",
+                        "--include-dashboard=false")
+        self._ray_start("worker", f"--address={self.address}", f"--node-ip-address={WORKER_IP}")
+        self._wait_for_nodes(2)
+        return self
+
+    def _wait_for_nodes(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = subprocess.run([str(RAY), "status", f"--address={self.address}"], capture_output=True, text=True,
+                                 timeout=60)
+            if out.stdout.count("node_") >= count:
+                return
+            time.sleep(1)
+        raise RuntimeError(f"the Ray cluster did not show {count} nodes:\n{out.stdout}\n{out.stderr}")
+
+    def stop(self) -> None:
+        """Kill the processes of this cluster's nodes (those whose command line names its temp folder or port)."""
+        marks = [str(self.home), f":{self.port}"]
+        for pid in _pids_matching(marks):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["rm", "-rf", str(self.home)], check=False)
+
+
+def _pids_matching(marks: list[str]) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if any(mark in command for mark in marks):
+            found.append(int(entry.name))
+    return found
