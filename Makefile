@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export GRADIO_ANALYTICS_ENABLED ?= False
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test screenshots install install-test bench
+.PHONY: run test screenshots install install-test bench cluster
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,11 @@ $(VENV)/.installed: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
+$(VENV)/.installed-cluster: requirements-cluster.txt $(VENV)/.installed
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-cluster.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed-cluster
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-test.txt
 	touch $@
 
@@ -26,6 +30,9 @@ $(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-test
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
+
+# Ray Serve for --generation-backend ray (README: Growing past one machine); make test installs it too.
+cluster: $(VENV)/.installed-cluster
 
 run: install
 	$(PY) visionary_app.py $(ARGS)

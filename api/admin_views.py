@@ -1,4 +1,4 @@
-"""``GET /api/v1/admin/stats``, ``/audit`` and ``/users``: what admins look at (the role is checked by the service)."""
+"""``GET /api/v1/admin/stats``, ``/audit``, ``/users`` and ``/generation-pool``: what admins look at (the role is checked by the service)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from community import admin
 from core.accounts.accounts import UserInfo
+from core.generation.pool_view import generation_pool
 
 from .deps import get_context, require_user
 from .shapes import page_json
@@ -32,3 +33,9 @@ def users(request: Request, query: str = Query("", max_length=64), page: int = Q
     """The site's people (its internal account left out), newest first; ``query`` narrows by name."""
     result = admin.list_users(user, query, page, limit)
     return page_json(request, result, [member.as_dict() for member in result.items])
+
+
+@router.get("/generation-pool")
+def generation_pool_view(request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    """The generation backend's replicas (checkpoints held, loads, downloads, runs) and the queue per user."""
+    return generation_pool(get_context(request), user)

@@ -1,10 +1,10 @@
-"""Admin tab (shown to admins only): site stats, rescan of the models folder, invite codes, ban/unban,
-removing any content, and the audit log.
+"""Admin tab (shown to admins only): site stats, the generation pool, rescan of the models folder, invite codes,
+ban/unban, removing any content, and the audit log.
 
 Hiding the tab is only for looks: every event here re-checks on the server that the user behind the
 request is an admin (core.accounts.accounts.require_admin), so calling them through the API as anyone
 else is refused.  The actions are public API events (``site_stats``, ``rescan_models``, ``make_invite``,
-``list_invites``, ``ban_user``, ``unban_user``, ``remove_content``, ``audit_log``).
+``list_invites``, ``ban_user``, ``unban_user``, ``remove_content``, ``audit_log``, ``generation_pool``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from core.accounts import accounts, invites
 from core.accounts.accounts import require_admin
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
+from core.generation.pool_view import generation_pool
 from core.library import library_edit
 from core.library.scanner import ScanReport
 from core.paging import Page
@@ -70,6 +71,26 @@ def audit_html(page: Page, lang: str) -> str:
     return f'<table class="va-table" id="audit-table"><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody></table>'
 
 
+def pool_html(view: dict, lang: str) -> str:
+    """The generation backend's replicas and the queue per user."""
+    where = text(f"admin.pool_backend_{view['backend']}", lang, address=view.get("address") or "")
+    error = f'<p class="va-error">{render.text(view["error"])}</p>' if view.get("error") else ""
+    rows = "".join(
+        f"<tr><td><code>{render.text(r['id'])}</code></td><td>{render.text(r['node'])}</td>"
+        f"<td>{render.text(', '.join(r['models']) or '—')}</td><td>{r['loads']}</td>"
+        f"<td>{r.get('downloads', 0)}</td><td>{r['running']}</td></tr>" for r in view["replicas"])
+    columns = "".join(f"<th>{text(f'admin.col_{c}', lang)}</th>"
+                      for c in ("replica", "node", "checkpoints", "loads", "downloads", "running"))
+    replicas = (f'<table class="va-table" id="pool-replicas"><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody>'
+                f"</table>" if rows else f'<p class="va-empty">{text("admin.no_replicas", lang)}</p>')
+    queue = "".join(f"<tr><td>{render.text(q['user'])}</td><td>{q['running']}</td><td>{q['waiting']}</td></tr>"
+                    for q in view["queue"])
+    columns = "".join(f"<th>{text(f'admin.col_{c}', lang)}</th>" for c in ("who", "running", "waiting"))
+    queue = (f'<table class="va-table" id="pool-queue"><thead><tr>{columns}</tr></thead><tbody>{queue}</tbody></table>'
+             if queue else f'<p class="va-empty">{text("admin.queue_empty", lang)}</p>')
+    return f"<p>{render.text(where)}</p>{error}{replicas}{queue}"
+
+
 def _minutes(moment: str) -> str:
     """``2025-01-31T12:34:56.789Z`` as ``2025-01-31 12:34`` (UTC)."""
     return moment[:16].replace("T", " ")
@@ -106,6 +127,9 @@ class AdminEvents:
         config = self.context.config
         stats = admin.site_stats(self._admin(request), config.models_path, config.outputs_path)
         return stats_html(stats, request_language(request))
+
+    def generation_pool(self, request: gr.Request):
+        return pool_html(generation_pool(self.context, self._admin(request)), request_language(request))
 
     def audit_log(self, page, request: gr.Request):
         result = admin.audit_log(self._admin(request), max(int(page or 1), 1), AUDIT_PAGE)
@@ -192,6 +216,8 @@ def build_admin_tab(context: AppContext, links: Links) -> gr.Tab:
             gr.Markdown(label("admin.site_heading"))
             refresh = gr.Button(label("admin.refresh"), size="sm", scale=0, min_width=110, elem_id="admin-refresh")
         stats = gr.HTML(elem_id="admin-stats", css_template=render.BASE_CSS + ADMIN_CSS, js_on_load=None)
+        gr.Markdown(label("admin.pool_heading"))
+        pool = gr.HTML(elem_id="admin-pool", css_template=render.BASE_CSS + ADMIN_CSS, js_on_load=None)
         gr.Markdown(label("admin.folder_heading"))
         with gr.Row():
             rescan = gr.Button(label("admin.rescan"), scale=0, min_width=260, elem_id="admin-rescan")
@@ -225,6 +251,7 @@ def build_admin_tab(context: AppContext, links: Links) -> gr.Tab:
     audit_outputs = [audit, *pager.outputs()]
 
     gr.on([tab.select, refresh.click], events.site_stats, None, stats, api_name="site_stats")
+    gr.on([tab.select, refresh.click], events.generation_pool, None, pool, api_name="generation_pool")
     gr.on([tab.select, refresh.click], events.first_audit, None, audit_outputs, api_name="audit_log")
     gr.on([tab.select, refresh.click], events.list_invites, None, invite_list, api_name="list_invites")
     gr.on([tab.select, refresh.click], users.first_users, users.query, users.outputs(), api_visibility="private")

@@ -65,7 +65,7 @@ class GenerationOutcome:
     images: list  # [(PIL.Image, seed), ...]
     loaded: bool  # the checkpoint was loaded for this run (not in the generator's cache)
     worker: str = "local"  # which process or replica made it
-    details: dict = field(default_factory=dict)  # what a replica says of the run: its loads, steps after a stop
+    details: dict = field(default_factory=dict)  # what a replica says of itself after the run (its loads...)
 
 
 Report = Callable[[int, int], None]
@@ -84,7 +84,7 @@ class GenerationBackend(Protocol):
 
     def pool(self) -> dict:
         """What the Admin tab shows: ``{"backend", "address", "replicas": [{"id", "node", "models", "loads",
-        "running"}]}``."""
+        "downloads", "running", "steps_after_last_stop"}]}``."""
 
     def close(self) -> None:
         """Stop generating; runs in flight fail at once."""

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "visionary-generation"
 LOCAL_NODE_IP = "127.0.0.2"  # --ray-address local: Ray keeps 127.0.0.2 (it rewrites 127.0.0.1 to the LAN address)
 CONNECT_TIMEOUT_S = 5
-RELAY_POLL_S = 0.05
+RELAY_POLL_S = 0.01  # how often a run's interrupt/skip request is looked for (a flag read)
 CORE_DIR = Path(__file__).resolve().parent.parent
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "RAY_USAGE_STATS_ENABLED": "0"}
 
@@ -119,8 +119,8 @@ class RayPool:
         except Exception as exc:  # a lost cluster: the Admin tab says so instead of failing
             return {"backend": self.kind, "address": self.address, "replicas": [], "error": _short(exc)}
         return {"backend": self.kind, "address": self.address,
-                "replicas": [{key: info[key] for key in ("id", "node", "models", "loads", "downloads", "running")}
-                             for info in replicas]}
+                "replicas": [{key: info[key] for key in ("id", "node", "models", "loads", "downloads", "running",
+                                                         "steps_after_last_stop")} for info in replicas]}
 
     def close(self) -> None:
         """Stop waiting for the pool (runs in flight fail); a cluster this process started is stopped with it.

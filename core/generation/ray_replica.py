@@ -137,6 +137,7 @@ class GeneratorReplica:
         self.wanted: dict[str, ReplicaRun] = {}  # model id -> the run waiting for it (the loader reads its files)
         self.controls: dict[str, RunControls] = {}
         self.loads = 0
+        self.steps_after_last_stop: int | None = None  # how quickly the last interrupted run stopped
         threading.Thread(target=self._watch, daemon=True, name="pool-watch").start()
 
     # ---- serving
@@ -213,12 +214,14 @@ class GeneratorReplica:
 
     # ---- the pool's view and the run signals
     def _details(self, controls: RunControls) -> dict:
-        after_stop = None if controls.stop_seen_at is None else controls.step - controls.stop_seen_at
-        return {**self.describe(), "steps_after_stop": after_stop}
+        if controls.stop_seen_at is not None:
+            self.steps_after_last_stop = controls.step - controls.stop_seen_at
+        return self.describe()
 
     def describe(self) -> dict:
         return {"id": self.id, "node": self.node, "models": sorted(self.held.values()), "loads": self.loads,
-                "downloads": self.files.downloads, "running": len(self.controls)}
+                "downloads": self.files.downloads, "running": len(self.controls),
+                "steps_after_last_stop": self.steps_after_last_stop}
 
     def _watch(self) -> None:
         """Apply interrupt/skip requests to the runs in flight, and tell the pool this replica is alive."""

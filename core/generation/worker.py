@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import traceback
@@ -108,8 +109,9 @@ class GenerationWorker:
         with self._lock:
             running = len(self._pending)
         return {"backend": self.kind, "address": None,
-                "replicas": [{"id": f"pid {self.pid}" if self.pid else "not started", "node": "this machine",
-                              "models": self._models, "loads": self._loads, "running": running}]}
+                "replicas": [{"id": f"pid {self.pid}" if self.pid else "not started", "node": socket.gethostname(),
+                              "models": self._models, "loads": self._loads, "downloads": 0, "running": running,
+                              "steps_after_last_stop": None}]}
 
     def close(self) -> None:
         """Stop the child (runs in flight fail at once); a later ``run`` starts a new one.
