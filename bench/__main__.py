@@ -23,7 +23,8 @@ from pathlib import Path
 from bench.common import Row, Workspace, format_table
 
 MEASURES = (("txt2img", "bench.txt2img"), ("switch", "bench.switch"), ("upload", "bench.upload"),
-            ("search", "bench.search"), ("startup", "bench.startup"), ("browse", "bench.browse"))
+            ("search", "bench.search"), ("startup", "bench.startup"), ("browse", "bench.browse"),
+            ("pool", "bench.pool"))
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 
 

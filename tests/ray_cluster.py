@@ -2,13 +2,15 @@
 
 ``ray start --head`` on 127.0.0.2 and a second ``ray start --address`` node on 127.0.0.3, each with its own CPUs
 and temp folder: Ray rewrites 127.0.0.1 to the machine's network address but leaves the rest of 127.0.0.0/8
-alone, so nothing leaves the machine. ``stop`` ends exactly the nodes this helper started (``ray stop`` would end
-every Ray on the machine).
+alone, so nothing leaves the machine. The cluster uses Ray's token authentication with a token of its own
+(``env``: for the nodes, the app joining it and a test driver), so a token in ``~/.ray`` changes nothing. ``stop``
+ends exactly the nodes this helper started (``ray stop`` would end every Ray on the machine).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,32 +29,43 @@ class RayCluster:
         self.home = Path(tempfile.mkdtemp(prefix="visionary-ray-"))
         self.cpus = cpus_per_node
         self.port = free_port()
-        self._nodes: list[Path] = []
+        self.token = self.home / "auth_token"
+        self.token.write_text(secrets.token_hex(32))
 
     @property
     def address(self) -> str:
         return f"{HEAD_IP}:{self.port}"
 
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment a process joining this cluster needs: its token, no usage reports."""
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(self.token), "RAY_USAGE_STATS_ENABLED": "0"}
+
     def _ray_start(self, name: str, *args: str) -> None:
         """Start one node; its processes are found later by the node's own temp folder."""
         temp = self.home / name
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-        subprocess.run([str(RAY), "start", f"--num-cpus={self.cpus}", "--disable-usage-stats",
-                        f"--temp-dir={temp}", *args], check=True, capture_output=True, timeout=120, env=env)
-        self._nodes.append(temp)
+        env = {**os.environ, **self.env}
+        done = subprocess.run([str(RAY), "start", f"--num-cpus={self.cpus}", "--disable-usage-stats",
+                               f"--temp-dir={temp}", *args], capture_output=True, text=True, timeout=120, env=env)
+        if done.returncode != 0:
+            raise RuntimeError(f"`ray start {' '.join(args)}` failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
     def start(self) -> "RayCluster":
-        self._ray_start("head", "--head", f"--node-ip-address={HEAD_IP}", f"--port={self.port}",
-                        "--include-dashboard=false")
-        self._ray_start("worker", f"--address={self.address}", f"--node-ip-address={WORKER_IP}")
-        self._wait_for_nodes(2)
+        try:
+            self._ray_start("head", "--head", f"--node-ip-address={HEAD_IP}", f"--port={self.port}",
+                            "--include-dashboard=false")
+            self._ray_start("worker", f"--address={self.address}", f"--node-ip-address={WORKER_IP}")
+            self._wait_for_nodes(2)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _wait_for_nodes(self, count: int, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             out = subprocess.run([str(RAY), "status", f"--address={self.address}"], capture_output=True, text=True,
-                                 timeout=60)
+                                 timeout=60, env={**os.environ, **self.env})
             if out.stdout.count("node_") >= count:
                 return
             time.sleep(1)

@@ -14,7 +14,8 @@ import pytest
 
 from tests.live_server import ROOT, offline_env
 
-MEASURES = {"txt2img": "1 ", "switch": "2 ", "upload": "3 ", "search": "4 ", "startup": "5 ", "browse": "6 "}
+MEASURES = {"txt2img": "1 ", "switch": "2 ", "upload": "3 ", "search": "4 ", "startup": "5 ", "browse": "6 ",
+            "pool": "7 "}
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ The tests run in this order: the routing story needs replicas that hold nothing 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import threading
 import time
@@ -46,9 +47,9 @@ def cluster():
     started.stop()
 
 
-def site(home, models, *args: str) -> LiveServer:
+def site(home, models, *args: str, env: dict[str, str] | None = None) -> LiveServer:
     """An app with the three checkpoints in its models folder; accounts: site_admin (the first), painter, other."""
-    live = LiveServer(home, args=list(args))
+    live = LiveServer(home, args=list(args), env=env or {})
     folder = live.models_dir / "Stable-diffusion"
     folder.mkdir(parents=True)
     for tiny in models.values():
@@ -73,7 +74,7 @@ def pool_site(cluster, models, tmp_path_factory):
     home = tmp_path_factory.mktemp("pool")
     live = site(home, models, "--generation-backend", "ray", "--ray-address", cluster.address,
                 "--ray-replicas", "2:2", "--ray-models-per-replica", "1", "--worker-cache-dir", str(home / "replicas"),
-                "--max-queued-per-user", "30")
+                "--max-queued-per-user", "30", env=cluster.env)
     live.worker_cache = home / "replicas"
     yield live
     live.stop()
@@ -89,11 +90,15 @@ def local_site(models, tmp_path_factory):
 @pytest.fixture(scope="module")
 def driver(cluster):
     """This test process joined to the cluster, as an operator's script would (to kill a replica, read a secret)."""
+    before = dict(os.environ)
+    os.environ.update(cluster.env)  # before Ray reads its settings at import
     import ray
 
     ray.init(address=cluster.address, _node_ip_address=HEAD_IP, namespace=NAMESPACE, log_to_driver=False)
     yield ray
     ray.shutdown()
+    os.environ.clear()
+    os.environ.update(before)
 
 
 def generate(live, user: str = "painter", checkpoint: str = "tiny_sd15", **fields):
