@@ -55,6 +55,8 @@ def site(home, models, *args: str, env: dict[str, str] | None = None) -> LiveSer
     for tiny in models.values():
         shutil.copy(tiny.single_file, folder / tiny.single_file.name)
         shutil.copytree(tiny.single_file_config, folder / tiny.single_file_config.name)
+    (live.models_dir / "Lora").mkdir()
+    shutil.copy(models["tiny_sd15"].lora, live.models_dir / "Lora" / "tiny_style.safetensors")
     live.start(timeout=300)
     live.tokens = {name: requests.post(live.api("/api/v1/auth/register"),
                                        json={"username": name, "password": PASSWORD}).json()["token"]
@@ -153,7 +155,8 @@ def test_runs_go_to_the_replica_that_already_holds_their_checkpoint(pool_site):
 
 def test_the_pool_makes_the_images_the_local_backend_makes_over_rest_sdapi_and_the_generate_tab(pool_site,
                                                                                                  local_site):
-    for fields in ({"seed": 77}, {"seed": 78, "prompt": "a blue square", "negative_prompt": "blurry", "steps": 6}):
+    for fields in ({"seed": 77}, {"seed": 78, "prompt": "a blue square", "negative_prompt": "blurry", "steps": 6},
+                   {"seed": 79, "prompt": "a red circle <lora:tiny_style:0.8>"}):  # the LoRA fetched by hash too
         assert pixels_of(pool_site, generate(pool_site, **fields)) == pixels_of(local_site, generate(local_site,
                                                                                                      **fields))
 
@@ -285,3 +288,16 @@ def test_a_cluster_that_cannot_be_reached_stops_the_start_with_one_line(tmp_path
     with pytest.raises(RuntimeError, match="server exited with 2") as failed:
         live.start(timeout=60)
     assert f"the Ray cluster at {address} cannot be reached" in str(failed.value)
+
+
+def test_ray_address_local_starts_a_one_machine_pool_that_makes_the_same_image(models, local_site,
+                                                                               tmp_path_factory):
+    home = tmp_path_factory.mktemp("one-machine")
+    live = site(home, models, "--generation-backend", "ray", "--ray-address", "local", "--ray-replicas", "1",
+                "--worker-cache-dir", str(home / "replicas"), env={"HOME": str(home)})  # Ray's token under home
+    try:
+        assert pixels_of(live, generate(live, seed=5)) == pixels_of(local_site, generate(local_site, seed=5))
+        view = pool_when(live, lambda v: len(v["replicas"]) == 1)
+        assert view["address"] == "local" and view["replicas"][0]["node"] == "127.0.0.2"
+    finally:
+        live.stop()

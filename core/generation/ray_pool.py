@@ -59,10 +59,9 @@ class ClusterUnreachable(RuntimeError):
 class RayPool:
     kind = "ray"
 
-    def __init__(self, config, handle, pool_actor, secret: bytes, started_cluster: bool):
+    def __init__(self, config, handle, pool_actor, secret: bytes):
         self.config, self.handle, self.pool_actor, self.secret = config, handle, pool_actor, secret
         self.address = config.ray_address
-        self._started_cluster = started_cluster
         self._closed = threading.Event()
 
     @classmethod
@@ -74,7 +73,7 @@ class RayPool:
         except ImportError:
             raise ClusterUnreachable("--generation-backend ray needs Ray: run `make cluster` "
                                      "(pip install -r requirements-cluster.txt)") from None
-        started = _connect(ray, config.ray_address)
+        _connect(ray, config.ray_address)
         try:
             pool_actor = (ray.remote(num_cpus=0)(PoolState)
                           .options(name=POOL_ACTOR, namespace=NAMESPACE, lifetime="detached", get_if_exists=True)
@@ -85,7 +84,7 @@ class RayPool:
         except Exception:
             ray.shutdown()
             raise
-        return cls(config, handle, pool_actor, secret, started)
+        return cls(config, handle, pool_actor, secret)
 
     # ---- GenerationBackend
     def run(self, task: GenerationTask, *, report: Report | None = None, should_stop: Flag | None = None,
@@ -212,14 +211,14 @@ def _short(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- joining and deploying
-def _connect(ray, address: str) -> bool:
-    """``ray.init`` for ``--ray-address``; returns whether this process started the cluster (``local``)."""
+def _connect(ray, address: str) -> None:
+    """``ray.init`` for ``--ray-address`` (``local`` starts a cluster that ends with this process)."""
     options = dict(namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING,
                    runtime_env={"py_modules": [str(CORE_DIR)], "env_vars": OFFLINE_ENV})
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address == "local":
-        ray.init(_node_ip_address=LOCAL_NODE_IP, include_dashboard=False, **options)
-        return True
+        ray.init(address="local", _node_ip_address=LOCAL_NODE_IP, include_dashboard=False, **options)
+        return
     host, port = _host_port(address)
     if host is not None:
         _probe(address, host, port)
@@ -229,7 +228,6 @@ def _connect(ray, address: str) -> bool:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterUnreachable(f"cannot join the Ray cluster at {address}: {_short(exc)}") from None
-    return False
 
 
 def _host_port(address: str) -> tuple[str | None, int | None]:
