@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 
 from core.generation.file_grants import sign_grant
 from core.generation.ray_replica import NAMESPACE, POOL_ACTOR
-from tests.browser import chromium
+from tests.browser import chromium, visit
 from tests.conftest import PASSWORD, bearer
 from tests.live_server import LiveServer, free_port
 from tests.ray_cluster import HEAD_IP, RayCluster
@@ -77,7 +77,7 @@ def pool_site(cluster, models, tmp_path_factory):
     live = site(home, models, "--generation-backend", "ray", "--ray-address", cluster.address,
                 "--ray-replicas", "2:2", "--ray-models-per-replica", "1", "--worker-cache-dir", str(home / "replicas"),
                 "--max-queued-per-user", "30", env=cluster.env)
-    live.worker_cache = home / "replicas"
+    live.worker_cache, live.ray_address = home / "replicas", cluster.address
     yield live
     live.stop()
 
@@ -151,6 +151,17 @@ def test_runs_go_to_the_replica_that_already_holds_their_checkpoint(pool_site):
     held = sorted(name for replica in view["replicas"] for name in replica["models"])
     assert held == ["tiny_sd15.safetensors", "tiny_x.safetensors"]  # one on each replica
     assert {replica["node"] for replica in view["replicas"]} == {"127.0.0.2", "127.0.0.3"}  # one on each node
+
+
+def test_the_admin_tab_shows_the_replicas_and_the_checkpoints_they_hold(pool_site):
+    with chromium() as browser:
+        page = visit(browser, pool_site, "/", pool_site.tokens["site_admin"])
+        page.get_by_role("tab", name="Admin").click()
+        replicas = page.locator("#pool-replicas")
+        expect(replicas).to_contain_text("tiny_sd15.safetensors", timeout=30_000)
+        expect(replicas).to_contain_text("tiny_x.safetensors")
+        expect(replicas.locator("tbody tr")).to_have_count(2)
+        expect(page.locator("#admin-pool")).to_contain_text(f"Ray Serve pool at {pool_site.ray_address}")
 
 
 def test_the_pool_makes_the_images_the_local_backend_makes_over_rest_sdapi_and_the_generate_tab(pool_site,

@@ -155,7 +155,8 @@ def test_admin_events_are_refused_to_everyone_but_admins(server, tmp_path):
     model = upload_model(server, target, tmp_path, seed=321)
     comment = requests.post(server.api(f"/api/v1/models/{model['id']}/comments"), json={"body": "keep me"},
                             headers=bearer(target["token"]), timeout=30).json()
-    calls = [("/site_stats", {}), ("/audit_log", {}), ("/rescan_models", {}), ("/ban_user", {"username": name}),
+    calls = [("/site_stats", {}), ("/audit_log", {}), ("/generation_pool", {}), ("/rescan_models", {}),
+             ("/ban_user", {"username": name}),
              ("/unban_user", {"username": name}),
              ("/remove_content", {"kind": "comment", "item_id": comment["id"], "confirmed": True})]
     for client, refusal in ((api_client(server), "log in"), (api_client(server, user["token"]), "only admins")):
@@ -167,6 +168,7 @@ def test_admin_events_are_refused_to_everyone_but_admins(server, tmp_path):
 
     admin = api_client(server, server.admin_token)
     assert "Users" in admin.predict(api_name="/site_stats")
+    assert "one process beside this server" in admin.predict(api_name="/generation_pool")
     assert "Rescan done" in admin.predict(api_name="/rescan_models")
     assert name in admin.predict(username=name, api_name="/ban_user")
     banned_session = requests.get(server.api("/api/v1/me"), headers=bearer(target["token"]), timeout=30)

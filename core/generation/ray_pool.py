@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "visionary-generation"
 LOCAL_NODE_IP = "127.0.0.2"  # --ray-address local: Ray keeps 127.0.0.2 (it rewrites 127.0.0.1 to the LAN address)
 CONNECT_TIMEOUT_S = 5
-RELAY_POLL_S = 0.01  # how often a run's interrupt/skip request is looked for (a flag read)
+RELAY_POLL_S = 0.02  # how often a run's interrupt/skip request is looked for (a flag read)
 CORE_DIR = Path(__file__).resolve().parent.parent
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "RAY_USAGE_STATS_ENABLED": "0"}
 

@@ -24,7 +24,8 @@ from core.generation.backend import FileRef, GenerationTask
 POOL_ACTOR = "visionary-generation-pool"
 NAMESPACE = "visionary"
 HEARTBEAT_S = 2.0
-SIGNAL_POLL_S = 0.02  # how often a busy replica looks for interrupt/skip requests
+SIGNAL_WAIT_S = 1.0  # a busy replica's long poll for interrupt/skip requests (answered at once when one comes)
+PROGRESS_INTERVAL_S = 0.05  # steps are streamed at most this often (the last one always)
 
 
 @dataclass(frozen=True)
@@ -48,37 +49,55 @@ class ReplicaRun:
 
 
 class PoolState:
-    """The pool's shared state (a detached named Ray actor, no CPU): grant secret, run signals, heartbeats."""
+    """The pool's shared state (a detached named async Ray actor, no CPU): grant secret, run signals, heartbeats.
+
+    A busy replica long-polls ``wait_signals`` (one call outstanding, answered the moment the web server signals
+    one of its runs), so interrupts arrive at once and an idle pool sends nothing."""
 
     def __init__(self):
         self._secret = secrets.token_bytes(32)
         self._signals: dict[str, set[str]] = {}
         self._replicas: dict[str, dict] = {}
         self._deployed = ""
+        self._condition: asyncio.Condition | None = None  # made on the actor's event loop, at first use
 
-    def secret(self) -> bytes:
+    def _changed(self) -> asyncio.Condition:
+        if self._condition is None:
+            self._condition = asyncio.Condition()
+        return self._condition
+
+    async def secret(self) -> bytes:
         return self._secret
 
-    def deployed(self) -> str:
+    async def deployed(self) -> str:
         """The version of the Generator deployment running now (``core.generation.ray_pool._version``)."""
         return self._deployed
 
-    def set_deployed(self, version: str) -> None:
+    async def set_deployed(self, version: str) -> None:
         self._deployed = version
 
-    def signal(self, run_id: str, kind: str) -> None:
-        self._signals.setdefault(run_id, set()).add(kind)
+    async def signal(self, run_id: str, kind: str) -> None:
+        async with self._changed():
+            self._signals.setdefault(run_id, set()).add(kind)
+            self._changed().notify_all()
 
-    def take_signals(self, run_ids: list[str]) -> dict[str, set[str]]:
-        return {run_id: self._signals.pop(run_id) for run_id in run_ids if run_id in self._signals}
+    async def wait_signals(self, run_ids: list[str], timeout_s: float) -> dict[str, set[str]]:
+        """The signals for ``run_ids`` (taken), as soon as there is one, or ``{}`` after ``timeout_s``."""
+        async with self._changed():
+            try:
+                await asyncio.wait_for(self._changed().wait_for(lambda: any(r in self._signals for r in run_ids)),
+                                       timeout_s)
+            except asyncio.TimeoutError:
+                return {}
+            return {run_id: self._signals.pop(run_id) for run_id in run_ids if run_id in self._signals}
 
-    def forget(self, run_id: str) -> None:
+    async def forget(self, run_id: str) -> None:
         self._signals.pop(run_id, None)
 
-    def heartbeat(self, replica_id: str, info: dict) -> None:
+    async def heartbeat(self, replica_id: str, info: dict) -> None:
         self._replicas[replica_id] = {**info, "seen": time.time()}
 
-    def replicas(self, max_age_s: float) -> list[dict]:
+    async def replicas(self, max_age_s: float) -> list[dict]:
         now = time.time()
         return sorted((info for info in self._replicas.values() if now - info["seen"] <= max_age_s),
                       key=lambda info: info["id"])
@@ -164,9 +183,14 @@ class GeneratorReplica:
         """Run the denoise loop on a thread, streaming its steps; ends with ``("done", images)`` or a failure."""
         loop, steps = asyncio.get_running_loop(), asyncio.Queue()
 
+        sent = [0.0]
+
         def report(step: int, total: int) -> None:
             controls.step = step
-            loop.call_soon_threadsafe(steps.put_nowait, ("progress", step, total))
+            now = time.monotonic()
+            if step == total or now - sent[0] >= PROGRESS_INTERVAL_S:
+                sent[0] = now
+                loop.call_soon_threadsafe(steps.put_nowait, ("progress", step, total))
 
         work = loop.run_in_executor(None, self._generate, pipe, run, controls, report)
         while not work.done() or not steps.empty():
@@ -231,17 +255,19 @@ class GeneratorReplica:
         while True:
             try:
                 if self.controls:
-                    signals = ray.get(self.pool.take_signals.remote(list(self.controls)), timeout=10)
+                    signals = ray.get(self.pool.wait_signals.remote(list(self.controls), SIGNAL_WAIT_S),
+                                      timeout=SIGNAL_WAIT_S + 10)
                     for run_id, kinds in signals.items():
                         controls = self.controls.get(run_id)
                         for kind in kinds if controls else ():
                             (controls.stop if kind == "stop" else controls.skip).set()
+                else:
+                    time.sleep(0.05)
                 if time.monotonic() - beat >= HEARTBEAT_S:
                     beat = time.monotonic()
                     self.pool.heartbeat.remote(self.id, self.describe())
             except Exception:  # the pool actor restarting: try again on the next round
                 time.sleep(HEARTBEAT_S)
-            time.sleep(SIGNAL_POLL_S if self.controls else 0.2)
 
 
 def _failure_kind(exc: Exception) -> str:
