@@ -47,8 +47,7 @@ def build_context(config: Config):
         log.info("removed %d partial upload(s) left in %s by an interrupted run", removed, config.models_path)
     store = open_store(config.db)
     generator = start_generation_backend(config)
-    context = AppContext(config=config, store=store, incoming=incoming, generator=generator,
-                         worker_secret=getattr(generator, "secret", None))
+    context = AppContext(config=config, store=store, incoming=incoming, generator=generator)
     if config.admin_user:
         accounts.promote_admin(context.store, config.admin_user)
     install_demo_model(context.store, config.models_path)

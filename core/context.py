@@ -36,7 +36,6 @@ class AppContext:
     reads: ReadCache | None = None  # model listings and pages, until the library changes
     uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
     incoming: IncomingClaim | None = None  # this process's locked staging folder (core.library.ingest)
-    worker_secret: bytes | None = None  # signs generation replicas' file grants (core.generation.file_grants)
 
     def __post_init__(self):
         if self.throttle is None:
@@ -52,6 +51,11 @@ class AppContext:
                                          max_per_owner=self.config.max_queued_per_user)
         if self.reads is None:
             self.reads = ReadCache(self.store)
+
+    @property
+    def worker_secret(self) -> bytes | None:
+        """Signs the generation replicas' file grants (``core.generation.file_grants``); None without a pool."""
+        return getattr(self.generator, "secret", None)
 
     def _runs_at_once(self) -> int:
         """Jobs the queue hands to the generator at once: on a Ray pool, one per replica it may grow to."""

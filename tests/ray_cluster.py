@@ -71,26 +71,47 @@ class RayCluster:
             time.sleep(1)
         raise RuntimeError(f"the Ray cluster did not show {count} nodes:\n{out.stdout}\n{out.stderr}")
 
-    def stop(self) -> None:
-        """Kill the processes of this cluster's nodes (those whose command line names its temp folder or port)."""
-        marks = [str(self.home), f":{self.port}"]
-        for pid in _pids_matching(marks):
+    def kill_nodes(self) -> None:
+        """Kill this cluster's nodes at once, as a lost machine would: the processes whose command line names its
+        temp folder, and their children (Ray's workers rename themselves ``ray::…``)."""
+        for pid in _with_descendants(_pids_matching(str(self.home))):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def stop(self) -> None:
+        self.kill_nodes()
         subprocess.run(["rm", "-rf", str(self.home)], check=False)
 
 
-def _pids_matching(marks: list[str]) -> list[int]:
-    found = []
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every process."""
+    found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if any(mark in command for mark in marks):
-            found.append(int(entry.name))
+        found[int(entry.name)] = (parent, command)
+    return found
+
+
+def _pids_matching(mark: str) -> list[int]:
+    return [pid for pid, (_, command) in _processes().items() if mark in command and pid != os.getpid()]
+
+
+def _with_descendants(pids: list[int]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in _processes().items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in found and pid != os.getpid():
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
     return found

@@ -312,3 +312,27 @@ def test_ray_address_local_starts_a_one_machine_pool_that_makes_the_same_image(m
         assert view["address"] == "local" and view["replicas"][0]["node"] == "127.0.0.2"
     finally:
         live.stop()
+
+
+def test_a_lost_cluster_fails_runs_with_one_line_while_pages_keep_working_and_the_site_rejoins_it(models,
+                                                                                                  tmp_path_factory):
+    cluster = RayCluster(cpus_per_node=1).start()
+    home = tmp_path_factory.mktemp("lost")
+    live = site(home, models, "--generation-backend", "ray", "--ray-address", cluster.address, "--ray-replicas", "1",
+                "--worker-cache-dir", str(home / "replicas"), env=cluster.env)
+    try:
+        assert generate(live, seed=3).status_code == 200
+        cluster.kill_nodes()  # every machine of the cluster gone at once
+        lost = generate(live, seed=4)
+        assert lost.status_code == 503
+        assert lost.json()["error"].startswith(f"the generation cluster at {cluster.address} cannot be reached")
+        time.sleep(65)  # past the minute after which Ray ends a driver whose cluster is gone
+        assert live.process.poll() is None
+        assert requests.get(live.api("/api/v1/models"), timeout=30).status_code == 200
+        assert "cannot be reached" in pool(live)["error"]
+
+        cluster.start()  # the head is back at the same address
+        assert generate(live, seed=3).status_code == 200
+    finally:
+        live.stop()
+        cluster.stop()

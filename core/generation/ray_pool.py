@@ -18,9 +18,11 @@ import hashlib
 import ipaddress
 import logging
 import os
+import queue
 import socket
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.generation.backend import (
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "visionary-generation"
 LOCAL_NODE_IP = "127.0.0.2"  # --ray-address local: Ray keeps 127.0.0.2 (it rewrites 127.0.0.1 to the LAN address)
 CONNECT_TIMEOUT_S = 5
+WATCH_S = 5  # a run that hears nothing for this long checks that the cluster's head still answers
 RELAY_POLL_S = 0.02  # how often a run's interrupt/skip request is looked for (a flag read)
 CORE_DIR = Path(__file__).resolve().parent.parent
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -56,54 +59,61 @@ class ClusterUnreachable(RuntimeError):
     """The Ray cluster named by ``--ray-address`` cannot be joined: one line naming it."""
 
 
+@dataclass(frozen=True)
+class _Session:
+    """This process's link to the cluster: the Generator's handle, the pool's state actor and its grant secret."""
+
+    handle: object
+    pool_actor: object
+    secret: bytes
+    gcs_address: str  # HOST:PORT of the cluster's head, probed to tell a lost cluster from a slow run
+
+
 class RayPool:
     kind = "ray"
 
-    def __init__(self, config, handle, pool_actor, secret: bytes):
-        self.config, self.handle, self.pool_actor, self.secret = config, handle, pool_actor, secret
-        self.address = config.ray_address
+    def __init__(self, config, session: _Session):
+        self.config, self.address = config, config.ray_address
+        self._session, self._lost = session, False
+        self._rejoining = threading.Lock()
         self._closed = threading.Event()
 
     @classmethod
     def start(cls, config) -> "RayPool":
         """Join the cluster and deploy the generator; ``ClusterUnreachable`` when Ray is missing or unreachable."""
+        # Ray ends a driver whose cluster is gone for a minute; the web server must outlive its cluster.
+        os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(10 * 365 * 24 * 3600))
         try:
-            import ray
-            from ray import serve
+            import ray  # noqa: F401
         except ImportError:
             raise ClusterUnreachable("--generation-backend ray needs Ray: run `make cluster` "
                                      "(pip install -r requirements-cluster.txt)") from None
-        _connect(ray, config.ray_address)
-        try:
-            pool_actor = (ray.remote(num_cpus=0)(PoolState)
-                          .options(name=POOL_ACTOR, namespace=NAMESPACE, lifetime="detached", get_if_exists=True)
-                          .remote())
-            secret = ray.get(pool_actor.secret.remote(), timeout=60)
-            serve.start(http_options={"location": "NoServer"})
-            handle = _deployed(ray, serve, config, pool_actor)
-        except Exception:
-            ray.shutdown()
-            raise
-        return cls(config, handle, pool_actor, secret)
+        return cls(config, _join(config))
+
+    @property
+    def secret(self) -> bytes:
+        """Signs the replicas' file grants (``core.generation.file_grants``); the same in every web process."""
+        return self._session.secret
 
     # ---- GenerationBackend
     def run(self, task: GenerationTask, *, report: Report | None = None, should_stop: Flag | None = None,
             should_skip: Flag | None = None) -> GenerationOutcome:
+        session = self._current_session()
         if task.request.seed == -1:  # drawn here: a retry on another replica makes the same image
             task = dataclasses.replace(task, request=dataclasses.replace(task.request,
                                                                          seed=resolve_seeds(-1, 1)[0]))
         run = ReplicaRun(run_id=uuid.uuid4().hex, task=task, site_url=self.config.site_url_for_workers,
-                         grants=self._grants(task))
-        relay = _ControlRelay(self.pool_actor, run.run_id, should_stop, should_skip)
+                         grants=_grants(session.secret, task))
+        relay = _ControlRelay(session.pool_actor, run.run_id, should_stop, should_skip)
         try:
             try:
-                return self._attempt(run, report)
+                return self._attempt(session, run, report)
             except _ReplicaLost as lost:
                 if self._closed.is_set() or relay.stopped:
                     raise GenerationCrashed("the generation was stopped") from None
                 log.warning("generation replica lost mid-run (%s); retrying once on another replica", lost)
             try:
-                return self._attempt(run, report)
+                return self._attempt(session, run, report)
             except _ReplicaLost:
                 raise GenerationCrashed("the generation worker stopped before the image was finished, and so did "
                                         "the one it was retried on; try again (the Admin tab shows the pool)") from None
@@ -113,13 +123,16 @@ class RayPool:
     def pool(self) -> dict:
         import ray
 
+        view = {"backend": self.kind, "address": self.address, "replicas": []}
+        if self._lost:
+            return {**view, "error": self._unreachable()}
         try:
-            replicas = ray.get(self.pool_actor.replicas.remote(3 * HEARTBEAT_S), timeout=5)
+            replicas = ray.get(self._session.pool_actor.replicas.remote(3 * HEARTBEAT_S), timeout=5)
         except Exception as exc:  # a lost cluster: the Admin tab says so instead of failing
-            return {"backend": self.kind, "address": self.address, "replicas": [], "error": _short(exc)}
-        return {"backend": self.kind, "address": self.address,
-                "replicas": [{key: info[key] for key in ("id", "node", "models", "loads", "downloads", "running",
-                                                         "steps_after_last_stop")} for info in replicas]}
+            return {**view, "error": _short(exc)}
+        return {**view, "replicas": [{key: info[key] for key in ("id", "node", "models", "loads", "downloads",
+                                                                 "running", "steps_after_last_stop")}
+                                     for info in replicas]}
 
     def close(self) -> None:
         """Stop waiting for the pool (runs in flight fail); a cluster this process started is stopped with it.
@@ -131,36 +144,89 @@ class RayPool:
             ray.shutdown()
 
     # ---- internals
-    def _grants(self, task: GenerationTask) -> dict[str, str]:
-        if task.user_id is None:
-            return {}
-        refs = [task.checkpoint, *([task.vae] if task.vae else []), *(ref for ref, _ in task.loras)]
-        return {ref.sha256: sign_grant(self.secret, task.user_id, ref.sha256) for ref in refs}
+    def _unreachable(self) -> str:
+        return (f"the generation cluster at {self.address} cannot be reached right now; pages keep working, and "
+                "generation resumes when the cluster is back")
 
-    def _attempt(self, run: ReplicaRun, report: Report | None) -> GenerationOutcome:
-        lost = _lost_replica_errors()
-        response = (self.handle.options(stream=True, multiplexed_model_id=run.task.model_id)
+    def _current_session(self) -> _Session:
+        """The cluster link; after the cluster was lost, joined again once its head answers."""
+        if not self._lost:
+            return self._session
+        with self._rejoining:
+            if self._lost:
+                if not _answers(self._session.gcs_address):
+                    raise GenerationCrashed(self._unreachable())
+                import ray
+
+                ray.shutdown()
+                try:
+                    self._session = _join(self.config)
+                except (ClusterUnreachable, RuntimeError) as exc:
+                    raise GenerationCrashed(f"{self._unreachable()} ({exc})") from None
+                self._lost = False
+                log.info("generation pool: joined the Ray cluster at %s again", self.address)
+        return self._session
+
+    def _attempt(self, session: _Session, run: ReplicaRun, report: Report | None) -> GenerationOutcome:
+        """One try on one replica; the stream is read on a thread so that a cluster that stops answering is
+        noticed (its head no longer accepts connections) instead of waited for."""
+        response = (session.handle.options(stream=True, multiplexed_model_id=run.task.model_id)
                     .generate.remote(run))
-        try:
-            for message in response:
-                kind = message[0]
-                if kind == "progress" and report is not None:
-                    report(message[1], message[2])
-                elif kind == "failed":
-                    raise failure(message[1], message[2])
-                elif kind == "done":
-                    _, images, loaded, details = message
-                    return GenerationOutcome(images, loaded, worker=f"replica {details['id']}", details=details)
-        except lost as exc:
-            raise _ReplicaLost(_short(exc)) from None
-        except Exception as exc:
-            if self._closed.is_set():
-                raise GenerationCrashed("the app is shutting down; the generation was stopped") from None
-            if type(exc).__module__.startswith("ray"):
-                raise GenerationCrashed(f"the generation cluster at {self.address} failed the run: {_short(exc)}; "
-                                        "try again in a moment") from None
-            raise
-        raise _ReplicaLost("the replica ended the run without an answer")
+        messages: queue.Queue = queue.Queue()
+        threading.Thread(target=_read_stream, args=(response, messages), daemon=True, name="pool-stream").start()
+        while True:
+            try:
+                kind, payload = messages.get(timeout=WATCH_S)
+            except queue.Empty:
+                if not self._closed.is_set() and not _answers(session.gcs_address):
+                    self._lost = True
+                    raise GenerationCrashed(self._unreachable()) from None
+                continue
+            if kind == "error":
+                raise self._error(payload)
+            if kind == "end":
+                raise _ReplicaLost("the replica ended the run without an answer")
+            if payload[0] == "progress" and report is not None:
+                report(payload[1], payload[2])
+            elif payload[0] == "failed":
+                raise failure(payload[1], payload[2])
+            elif payload[0] == "done":
+                _, images, loaded, details = payload
+                return GenerationOutcome(images, loaded, worker=f"replica {details['id']}", details=details)
+
+    def _error(self, exc: BaseException) -> BaseException:
+        """What a failed stream raises here: a lost replica (retried), the shutdown, or the cluster's failure."""
+        if isinstance(exc, _lost_replica_errors()):
+            return _ReplicaLost(_short(exc))
+        if self._closed.is_set():
+            return GenerationCrashed("the app is shutting down; the generation was stopped")
+        return GenerationCrashed(f"the generation cluster at {self.address} failed the run: {_short(exc)}; "
+                                 "try again in a moment")
+
+
+def _read_stream(response, messages: queue.Queue) -> None:
+    try:
+        for message in response:
+            messages.put(("message", message))
+        messages.put(("end", None))
+    except BaseException as exc:  # handed to the waiting run, which says what it means
+        messages.put(("error", exc))
+
+
+def _grants(secret: bytes, task: GenerationTask) -> dict[str, str]:
+    if task.user_id is None:
+        return {}
+    refs = [task.checkpoint, *([task.vae] if task.vae else []), *(ref for ref, _ in task.loras)]
+    return {ref.sha256: sign_grant(secret, task.user_id, ref.sha256) for ref in refs}
+
+
+def _answers(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 class _ReplicaLost(Exception):
@@ -211,6 +277,25 @@ def _short(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------- joining and deploying
+def _join(config) -> _Session:
+    """``ray.init`` for ``--ray-address``, the pool's state actor, and the Generator deployed (or found)."""
+    import ray
+    from ray import serve
+
+    _connect(ray, config.ray_address)
+    try:
+        pool_actor = (ray.remote(num_cpus=0)(PoolState)
+                      .options(name=POOL_ACTOR, namespace=NAMESPACE, lifetime="detached", get_if_exists=True)
+                      .remote())
+        secret = ray.get(pool_actor.secret.remote(), timeout=60)
+        serve.start(http_options={"location": "NoServer"})
+        handle = _deployed(ray, serve, config, pool_actor)
+    except Exception:
+        ray.shutdown()
+        raise
+    return _Session(handle, pool_actor, secret, ray.get_runtime_context().gcs_address)
+
+
 def _connect(ray, address: str) -> None:
     """``ray.init`` for ``--ray-address`` (``local`` starts a cluster that ends with this process)."""
     options = dict(namespace=NAMESPACE, log_to_driver=False, logging_level=logging.WARNING,
