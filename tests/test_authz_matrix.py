@@ -432,6 +432,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     # Admin
     "site_stats": Checked(lambda c, r: [], G_ADMIN),
     "audit_log": Checked(lambda c, r: [], G_ADMIN),
+    "generation_pool": Checked(lambda c, r: [], G_ADMIN),
     "rescan_models": Checked(lambda c, r: [], G_ADMIN),
     "make_invite": Checked(lambda c, r: [1], G_ADMIN),
     "list_invites": Checked(lambda c, r: [], G_ADMIN),

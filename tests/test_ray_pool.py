@@ -250,6 +250,43 @@ def test_replicas_pull_files_by_hash_refuse_a_corrupted_one_and_never_open_a_pri
     assert generate(pool_site, checkpoint="tiny_x").status_code == 404  # and painter cannot name it at all
 
 
+def test_a_worker_cache_resumes_downloads_uses_a_mounted_models_folder_and_stays_within_its_size(pool_site, models,
+                                                                                                 driver, tmp_path):
+    from core.generation.backend import FileRef
+    from core.generation.worker_cache import FileMismatch, SiteSource, WorkerFileCache
+
+    secret = driver.get(driver.get_actor(POOL_ACTOR, namespace=NAMESPACE).secret.remote())
+    users = dict(pool_site.sql("SELECT username, id FROM \"user\""))
+    owners = {"tiny_sd15": users["painter"], "tiny_x": users["other"]}  # tiny_x is other's private model by now
+    files = {name: models[name].single_file for name in owners}
+    refs = {name: FileRef(sha256_of(path), path.stat().st_size, str(path), f"Stable-diffusion/{path.name}", path.name)
+            for name, path in files.items()}
+
+    def source(name: str) -> SiteSource:
+        return SiteSource(pool_site.url, sign_grant(secret, owners[name], refs[name].sha256))
+
+    # A download broken halfway goes on from where it stopped: the bytes already there are kept (here they were
+    # damaged, so the whole file fails its hash, is deleted, and the next try fetches it whole).
+    cache = WorkerFileCache(tmp_path / "cache", max_bytes=refs["tiny_sd15"].size + 1)
+    partial = tmp_path / "cache" / ".partial" / f"{refs['tiny_sd15'].sha256}.part"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"x" * (refs["tiny_sd15"].size // 2))
+    with pytest.raises(FileMismatch):
+        cache.local_path(refs["tiny_sd15"], source("tiny_sd15"))
+    assert not partial.exists()
+    first = cache.local_path(refs["tiny_sd15"], source("tiny_sd15"))
+    assert first.read_bytes() == files["tiny_sd15"].read_bytes()
+
+    # Room for one checkpoint: the next one pushes out the least recently used.
+    second = cache.local_path(refs["tiny_x"], source("tiny_x"))
+    assert second.is_file() and not first.exists() and cache.downloads == 2
+
+    # A worker with the site's models folder mounted reads it there and downloads nothing.
+    mounted = WorkerFileCache(tmp_path / "mounted-cache", max_bytes=1 << 30, models_dir=pool_site.models_dir)
+    assert mounted.local_path(refs["tiny_sd15"], None) == pool_site.models_dir / refs["tiny_sd15"].stored_path
+    assert mounted.downloads == 0
+
+
 def test_an_interrupt_stops_the_replica_within_one_step(pool_site):
     replies = []
     worker = threading.Thread(target=lambda: replies.append(generate(pool_site, width=256, height=256, steps=150)))

@@ -115,7 +115,8 @@ def test_a_cancelled_run_saves_nothing_and_says_cancelled(gen_server, browser):
     generate_with(page, "a long run, cancelled")
     expect(page.locator("#generate-gallery [role=progressbar]")).to_have_attribute(
         "aria-label", re.compile("generating"), timeout=TIMEOUT_MS)
-    page.locator("#generate-cancel").click(force=True)  # the progress bar redraws below it many times a second
+    # force: the progress bar redraws below it many times a second; a long timeout: a busy machine starves Chromium
+    page.locator("#generate-cancel").click(force=True, timeout=TIMEOUT_MS)
     # Its toast, whichever order it and the Cancel button's "Cancelling…" arrive in.
     expect(page.locator(".toast-body", has_text="Generation cancelled: nothing was saved.")).to_be_visible(
         timeout=TIMEOUT_MS)

@@ -293,7 +293,15 @@ def _join(config) -> _Session:
     except Exception:
         ray.shutdown()
         raise
-    return _Session(handle, pool_actor, secret, ray.get_runtime_context().gcs_address)
+    return _Session(handle, pool_actor, secret, _head_address(ray, config.ray_address))
+
+
+def _head_address(ray, address: str) -> str:
+    """What to probe for the cluster's liveness: the Ray client server for ``ray://``, else the GCS."""
+    if address.startswith("ray://"):
+        host, port = _host_port(address)
+        return f"{host}:{port}"
+    return ray.get_runtime_context().gcs_address
 
 
 def _connect(ray, address: str) -> None:
@@ -307,7 +315,8 @@ def _connect(ray, address: str) -> None:
     host, port = _host_port(address)
     if host is not None:
         _probe(address, host, port)
-        if _is_loopback(host):  # the driver must not advertise the LAN address to a loopback cluster
+        # A driver joining a loopback cluster must not advertise the LAN address (a ray:// client runs no node).
+        if _is_loopback(host) and not address.startswith("ray://"):
             options["_node_ip_address"] = host
     try:
         ray.init(address=address, **options)
