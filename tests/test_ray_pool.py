@@ -136,6 +136,12 @@ def total_loads(view: dict) -> int:
     return sum(replica["loads"] for replica in view["replicas"])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sha256_of(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -363,8 +369,10 @@ def test_a_lost_cluster_fails_runs_with_one_line_while_pages_keep_working_and_th
         lost = generate(live, seed=4)
         assert lost.status_code == 503
         assert lost.json()["error"].startswith(f"the generation cluster at {cluster.address} cannot be reached")
+        spent = cpu_seconds(live.process.pid)
         time.sleep(65)  # past the minute after which Ray ends a driver whose cluster is gone
         assert live.process.poll() is None
+        assert cpu_seconds(live.process.pid) - spent < 20  # idle, not a core spent calling the gone head
         assert requests.get(live.api("/api/v1/models"), timeout=30).status_code == 200
         assert "cannot be reached" in pool(live)["error"]
 

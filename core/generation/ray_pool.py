@@ -77,12 +77,15 @@ class RayPool:
         self._session, self._lost = session, False
         self._rejoining = threading.Lock()
         self._closed = threading.Event()
+        threading.Thread(target=self._watch_head, daemon=True, name="pool-head-watch").start()
 
     @classmethod
     def start(cls, config) -> "RayPool":
         """Join the cluster and deploy the generator; ``ClusterUnreachable`` when Ray is missing or unreachable."""
-        # Ray ends a driver whose cluster is gone for a minute; the web server must outlive its cluster.
+        # Ray ends a driver whose cluster is gone for a minute; the web server must outlive its cluster. And once
+        # the link to a lost cluster is dropped, no Ray call may quietly start a cluster of its own (auto-connect).
         os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(10 * 365 * 24 * 3600))
+        os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
         try:
             import ray  # noqa: F401
         except ImportError:
@@ -148,6 +151,31 @@ class RayPool:
         return (f"the generation cluster at {self.address} cannot be reached right now; pages keep working, and "
                 "generation resumes when the cluster is back")
 
+    def _watch_head(self) -> None:
+        """Notice a lost cluster without waiting for a run (Ray's driver spins a core trying to reach a gone head,
+        so the link is dropped), and join again as soon as the head answers."""
+        while not self._closed.wait(WATCH_S):
+            if not self._lost and not _answers(self._session.gcs_address):
+                self._lose()
+            elif self._lost and _answers(self._session.gcs_address):
+                try:
+                    self._current_session()
+                except GenerationCrashed as exc:
+                    log.warning("generation pool: %s", exc.message)
+
+    def _lose(self) -> None:
+        """Mark the cluster lost and drop the link (on a thread: a shutdown may wait on the gone head)."""
+        import ray
+
+        with self._rejoining:
+            if self._lost:
+                return
+            self._lost = True
+        log.warning("generation pool: %s", self._unreachable())
+        closing = threading.Thread(target=ray.shutdown, daemon=True, name="pool-disconnect")
+        closing.start()
+        closing.join(CONNECT_TIMEOUT_S * 2)
+
     def _current_session(self) -> _Session:
         """The cluster link; after the cluster was lost, joined again once its head answers."""
         if not self._lost:
@@ -179,7 +207,7 @@ class RayPool:
                 kind, payload = messages.get(timeout=WATCH_S)
             except queue.Empty:
                 if not self._closed.is_set() and not _answers(session.gcs_address):
-                    self._lost = True
+                    self._lose()
                     raise GenerationCrashed(self._unreachable()) from None
                 continue
             if kind == "error":
