@@ -105,11 +105,6 @@ def build_app(context):
     return app
 
 
-def local_url(config: Config) -> str:
-    host = "127.0.0.1" if config.host in ("0.0.0.0", "::") else config.host
-    return f"http://{host}:{config.port}"
-
-
 def start_share_tunnel(config: Config) -> None:
     """Ask Gradio's share server for a public link; offline, say so in one line and go on."""
     from gradio import networking
@@ -130,7 +125,7 @@ def start_share_tunnel(config: Config) -> None:
         print(f"Public share link: {result['url']}  (anyone with it sees public content; they must log in to act)")
     else:
         print(f"--share: no share link (Gradio's share server cannot be reached: no network?). "
-              f"The app is still served at {local_url(config)}", flush=True)
+              f"The app is still served at {config.local_url}", flush=True)
 
 
 def serve(config: Config) -> None:
@@ -163,7 +158,7 @@ def serve(config: Config) -> None:
         threading.Thread(target=lambda: _share_when_up(server, config), daemon=True).start()
     threading.Thread(target=lambda: _stop_generation_on_exit(server, context), daemon=True).start()
     signal.signal(signal.SIGTERM, _exit_after_shutdown)
-    print(f"Visionary Art on {local_url(config)}", flush=True)
+    print(f"Visionary Art on {config.local_url}", flush=True)
     try:
         server.run()
     finally:

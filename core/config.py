@@ -105,12 +105,15 @@ class _ConfigPaths:
         return low, high
 
     @property
-    def site_url_for_workers(self) -> str:
-        """Where generation replicas reach this site."""
-        if self.worker_site_url or self.public_origin:
-            return (self.worker_site_url or self.public_origin).rstrip("/")
+    def local_url(self) -> str:
+        """This server's own address (loopback when it listens on every address)."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def site_url_for_workers(self) -> str:
+        """Where generation replicas reach this site."""
+        return (self.worker_site_url or self.public_origin or self.local_url).rstrip("/")
 
     @property
     def max_upload_bytes(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import requests
 
 from core.config import SETTINGS
@@ -30,6 +31,18 @@ def test_bad_flag_value_is_a_clear_error():
                          text=True, env=offline_env(), timeout=60)
     assert out.returncode == 2
     assert "--port must be 1-65535" in out.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--generation-backend", "gpu"], "--generation-backend must be local or ray, got 'gpu'"),
+    (["--ray-replicas", "3:1"], "--ray-replicas '3:1': expected MIN:MAX with 0 <= MIN <= MAX"),
+    (["--ray-models-per-replica", "0"], "--ray-models-per-replica must be at least 1"),
+])
+def test_a_bad_generation_pool_setting_stops_the_start_with_its_name(flags, message):
+    out = subprocess.run([sys.executable, str(ROOT / "visionary_app.py"), *flags], capture_output=True, text=True,
+                         env=offline_env(), timeout=60)
+    assert out.returncode == 2
+    assert message in out.stderr
 
 
 def test_session_survives_restart_and_admin_user_flag(tmp_path):
