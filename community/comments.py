@@ -88,8 +88,18 @@ def _check_visible(actor: UserInfo | None, subject: Subject) -> None:
         raise NotFound(f"no published image with id {subject.id}")
 
 
+def _table(subject: Subject):
+    return AiModel if subject.kind == MODEL else Image
+
+
+def _hold(store: Store, subject: Subject) -> None:
+    """First in a write that recounts: the item's row is held, so writers from any process take turns (taken
+    before the comment row, whose foreign key would otherwise share-lock the item first and deadlock)."""
+    store.lock_row(_table(subject), subject.id)
+
+
 def _recount(subject: Subject) -> None:
-    table = AiModel if subject.kind == MODEL else Image
+    table = _table(subject)
     count = Comment.select(fn.COUNT(Comment.id)).where(_column(subject) == subject.id)
     table.update(comment_count=count).where(table.id == subject.id).execute()
 
@@ -99,6 +109,7 @@ def comment_on(store: Store, actor: UserInfo | None, subject: Subject, body: str
     actor = require_login(actor)
     text = check_body(body)
     with store.write():
+        _hold(store, subject)
         _check_visible(actor, subject)
         row = Comment.create(user=actor.id, body=text, **{subject.kind: subject.id})
         _recount(subject)
@@ -141,6 +152,7 @@ def delete_comment(store: Store, actor: UserInfo | None, comment_id: int) -> Non
     if not (actor.is_admin or actor.id == comment.user_id):
         raise Forbidden("only the comment's author or an admin can delete it")
     with store.write():
+        _hold(store, subject)
         deleted = Comment.delete().where(Comment.id == comment_id).execute()
         _recount(subject)
         if deleted and actor.id != comment.user_id:

@@ -1,9 +1,10 @@
 """Likes on models and published images: idempotent, one per user per item, counts always exact.
 
-Each like or unlike runs in one write transaction (``BEGIN IMMEDIATE`` on
-SQLite): insert-or-ignore (or delete) the user's row, then set the item's
-``like_count`` to the number of rows.  Concurrent requests queue on the write
-lock, so the stored count never drifts from the rows.
+Each like or unlike runs in one write transaction holding the item's row
+(``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR NO KEY UPDATE`` on PostgreSQL):
+insert-or-ignore (or delete) the user's row, then set the item's
+``like_count`` to the number of rows.  Concurrent requests, from any process,
+take turns on that lock, so the stored count never drifts from the rows.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _set(store: Store, target: _Target, user_id: int, item_id: int, liked: bool,
     """``check`` (may the user like the item?) runs inside the transaction, so the item cannot vanish meanwhile."""
     key = getattr(target.like, target.column)
     with store.write():
+        store.lock_row(target.item, item_id)
         check()
         if liked:
             target.like.insert(user=user_id, **{target.column: item_id}).on_conflict_ignore().execute()

@@ -467,6 +467,14 @@ class Store:
         with self.db.atomic():
             yield
 
+    def lock_row(self, table: type[Model], row_id: int) -> None:
+        """Inside ``write()``: hold ``row_id``'s row until the transaction ends, so read-then-write steps on it
+        (recounting its likes or comments) take turns across processes.  SQLite's ``BEGIN IMMEDIATE`` already
+        serialises every writer; PostgreSQL's read-committed transactions need ``SELECT … FOR NO KEY UPDATE``
+        (which, unlike ``FOR UPDATE``, lets rows pointing at this one be inserted meanwhile)."""
+        if not self.is_sqlite:
+            table.select(table.id).where(table.id == row_id).for_update("FOR NO KEY UPDATE").execute()
+
     def backup(self, destination: Path) -> Path:
         """A consistent online copy (SQLite's backup API, one step: a snapshot while writers go on)."""
         import sqlite3
