@@ -10,10 +10,11 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from community import gallery
-from community.image_upload import MAX_IMAGE_BYTES, MAX_POST_BYTES, MAX_POST_IMAGES
+from community.image_upload import MAX_POST_BYTES, MAX_POST_IMAGES
 from community.posts import PostFields
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound, TooLarge
+from core.pictures import MAX_IMAGE_BYTES
 
 from .deps import current_user, get_context, require_user
 from .image_shapes import image_json

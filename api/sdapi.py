@@ -28,7 +28,7 @@ from core.generation import a1111
 from core.generation.pnginfo import parse_parameters
 from core.generation.queue import Job
 from core.generation.samplers import sdapi_samplers, sdapi_schedulers
-from core.generation.txt2img import checkpoint_choices, models_of_type, primary_file, title_of
+from core.generation.service import checkpoint_choices, models_of_type, primary_file, title_of
 from core.library.model_records import ModelRecord
 
 from . import admin, sdapi_txt2img

@@ -24,7 +24,7 @@ from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
 from core.generation import a1111
 from core.generation.queue import Job
-from core.generation.txt2img import Txt2ImgParams, Txt2ImgResult, submit_txt2img
+from core.generation.service import GenerateParams, GenerationResult, submit_generation
 
 from .basic_auth import require_sdapi_user
 from .deps import get_context
@@ -78,18 +78,18 @@ def _check_supported(body: Txt2ImgRequest) -> None:
                            f"{body.batch_size} × {body.n_iter}")
 
 
-def _params(user: UserInfo, body: Txt2ImgRequest) -> Txt2ImgParams:
+def _params(user: UserInfo, body: Txt2ImgRequest) -> GenerateParams:
     override = body.override_settings.get("sd_model_checkpoint")
     if override is not None and not isinstance(override, str):
         raise InvalidInput("override_settings.sd_model_checkpoint must be a checkpoint title, name or hash")
     model = a1111.checkpoint_for(user, override)
-    return Txt2ImgParams(
+    return GenerateParams(
         prompt=body.prompt, model_id=model.id if model else None, negative_prompt=body.negative_prompt,
         width=body.width, height=body.height, steps=body.steps, cfg_scale=body.cfg_scale, sampler=body.sampler,
         scheduler=body.scheduler, seed=body.seed, batch_size=body.batch_size * body.n_iter)
 
 
-def _info(body: Txt2ImgRequest, result: Txt2ImgResult) -> str:
+def _info(body: Txt2ImgRequest, result: GenerationResult) -> str:
     """A1111's ``Processed.js()``: the run's settings, seeds and infotexts."""
     info = {"prompt": body.prompt, "negative_prompt": body.negative_prompt} | result.info
     count = len(info["all_seeds"])
@@ -105,7 +105,7 @@ def _info(body: Txt2ImgRequest, result: Txt2ImgResult) -> str:
 
 def _submit(context, user: UserInfo, body: Txt2ImgRequest) -> Job:
     _check_supported(body)
-    return submit_txt2img(context, user, _params(user, body))
+    return submit_generation(context, user, _params(user, body))
 
 
 def _reply(context, body: Txt2ImgRequest, job: Job) -> dict:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.accounts.accounts import UserInfo
 from core.generation.queue import Job, JobCancelled
-from core.generation.txt2img import Txt2ImgParams, Txt2ImgResult, submit_txt2img
+from core.generation.service import GenerateParams, GenerationResult, submit_generation
 
 from .deps import get_context, require_user
 from .shapes import DB_INT
@@ -41,8 +41,8 @@ class Txt2ImgBody(BaseModel):
     vae_id: int | None = Field(None, **DB_INT)
 
 
-def params_from(body: Txt2ImgBody) -> Txt2ImgParams:
-    return Txt2ImgParams(
+def params_from(body: Txt2ImgBody) -> GenerateParams:
+    return GenerateParams(
         prompt=body.prompt, model_id=body.model_id, model_hash=body.model_hash,
         negative_prompt=body.negative_prompt or "", width=body.width, height=body.height,
         steps=20 if body.steps is None else body.steps, cfg_scale=7.0 if body.cfg_scale is None else body.cfg_scale,
@@ -57,17 +57,17 @@ async def finished(job: Job) -> None:
     await done.wait()
 
 
-def result_of(job: Job) -> Txt2ImgResult:
+def result_of(job: Job) -> GenerationResult:
     """A finished job's result (or its exception); one cancelled before it started made no image."""
     try:
         return job.wait()
     except JobCancelled:
-        return Txt2ImgResult((), "")
+        return GenerationResult((), "")
 
 
 @router.post("/txt2img")
 async def txt2img(body: Txt2ImgBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
-    job = await run_in_threadpool(submit_txt2img, get_context(request), user, params_from(body))
+    job = await run_in_threadpool(submit_generation, get_context(request), user, params_from(body))
     await finished(job)
     result = result_of(job)
     base = str(request.base_url).rstrip("/")

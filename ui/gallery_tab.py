@@ -17,10 +17,10 @@ import gradio as gr
 
 from community import gallery, likes
 from community.gallery import ImageQuery
-from community.image_upload import read_image_file
 from core.context import AppContext
 from core.errors import InvalidInput, NotFound, VisionaryError
 from core.library.library_edit import require_login
+from core.pictures import read_image_file
 
 from . import render
 from .generate_tab import GenerateTab

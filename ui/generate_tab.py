@@ -1,6 +1,6 @@
 """Generate tab: txt2img with the library's checkpoints, LoRAs and VAEs (A1111's layout and habits).
 
-The event runs ``core.generation.txt2img.run_txt2img`` and maps the job's queue position
+The event runs ``core.generation.service.run_generation`` and maps the job's queue position
 and step count onto ``gr.Progress``; the app's own generation queue does the
 real limiting, so the Gradio event allows many at once (each waiting one shows
 its position). Other tabs fill this one with ``GenerateTab.receive`` (PNG Info's
@@ -24,9 +24,9 @@ from core.generation.limits import StepTooLarge, TooMuchWork
 from core.generation.pnginfo import parse_parameters, to_request_fields
 from core.generation.queue import JobCancelled, TooManyQueued
 from core.generation.samplers import SCHEDULE_TYPES, sampler_names
-from core.generation.txt2img import (
+from core.generation.service import (
+    GenerateParams,
     SettingOutOfRange,
-    Txt2ImgParams,
     cancel_jobs_of,
     checkpoint_choices,
     fits,
@@ -34,7 +34,7 @@ from core.generation.txt2img import (
     lora_tag,
     models_of_type,
     native_size,
-    run_txt2img,
+    run_generation,
     settings_from_infotext,
     title_of,
 )
@@ -153,10 +153,10 @@ def _whole(value):
 
 
 def txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
-                   cfg_scale, seed, batch_size) -> Txt2ImgParams:
+                   cfg_scale, seed, batch_size) -> GenerateParams:
     """The form's values as service parameters (the service checks them); a typed checkpoint is a name."""
     by_id = isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
-    return Txt2ImgParams(
+    return GenerateParams(
         prompt=prompt or "", negative_prompt=negative_prompt or "",
         model_id=checkpoint if by_id else None, model_name=None if by_id else (checkpoint or None),
         vae_id=_whole(vae) or None, sampler=sampler or "Euler a", scheduler=schedule_type or "automatic",
@@ -186,7 +186,7 @@ def refusal(exc: VisionaryError, lang: str) -> str:
 
 
 def progress_reporter(progress: gr.Progress, lang: str):
-    """``on_update`` for ``run_txt2img``: queue position while waiting, then steps."""
+    """``on_update`` for ``run_generation``: queue position while waiting, then steps."""
 
     def on_update(job) -> None:
         position = job.position
@@ -270,7 +270,7 @@ class GenerateEvents:
                                 height, cfg_scale, seed, batch_size)
         lang = request_language(request)
         try:
-            result = run_txt2img(self.context, request_user(self.context, request), params,
+            result = run_generation(self.context, request_user(self.context, request), params,
                                  on_update=progress_reporter(progress, lang))
         except VisionaryError as exc:
             raise gr.Error(refusal(exc, lang)) from None

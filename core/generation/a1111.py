@@ -16,7 +16,7 @@ from core.accounts.accounts import UserInfo
 from core.accounts.preferences import get_preference, set_preference
 from core.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from core.generation.queue import RUNNING, GenerationQueue, Job
-from core.generation.txt2img import cancel_jobs_of, checkpoint_choices, primary_file, title_of
+from core.generation.service import cancel_jobs_of, checkpoint_choices, primary_file, title_of
 from core.library.model_records import ModelRecord
 
 CHECKPOINT_PREFERENCE = "sdapi.sd_model_checkpoint"  # value: the SHA-256 of the checkpoint's file

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from core.generation.hires import HiresFix, check_hires, upscale_latents, upscale_picture
+from core.generation.img2img import check_resize_mode, denoised_steps, fit_picture, img2img_pipeline, picture_of
 from core.generation.lora import loras_applied, merge_weights, parse_lora_tags
 from core.generation.samplers import make_scheduler, resolve_sampler
 
@@ -27,7 +29,9 @@ MAX_RANDOM_SEED = 4294967294  # A1111 draws random seeds below this
 # --------------------------------------------------------------------------- 4. request
 @dataclass(frozen=True)
 class GenerationRequest:
-    """txt2img parameters, A1111 semantics. ``prompt`` keeps its ``<lora:...>`` tags (they go in the infotext)."""
+    """txt2img and img2img parameters, A1111 semantics. ``prompt`` keeps its ``<lora:...>`` tags (they go in the
+    infotext). With ``init_image`` (PNG bytes) it is img2img: the picture fitted to width × height by
+    ``resize_mode`` and denoised by ``denoising_strength``; without, ``hires`` adds A1111's hires fix."""
 
     prompt: str
     negative_prompt: str = ""
@@ -39,6 +43,19 @@ class GenerationRequest:
     scheduler: str = "automatic"
     seed: int = -1
     batch_size: int = 1
+    init_image: bytes | None = None
+    denoising_strength: float = 0.75
+    resize_mode: int = 0
+    hires: HiresFix | None = None
+
+    @property
+    def is_img2img(self) -> bool:
+        return self.init_image is not None
+
+    @property
+    def passes(self) -> int:
+        """Denoising passes per image (hires fix adds one)."""
+        return 2 if self.hires is not None and not self.is_img2img else 1
 
     @property
     def text_prompt(self) -> str:
@@ -90,6 +107,12 @@ def check_inputs(request: GenerationRequest) -> None:
         _require_int("seed", request.seed, 0, MAX_SEED)
     resolve_sampler(request.sampler, request.scheduler)
     parse_lora_tags(request.prompt)
+    strength = request.denoising_strength
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
+        raise ValueError(f"denoising_strength must be between 0 and 1, got {strength!r}")
+    check_resize_mode(request.resize_mode)
+    if request.hires is not None and not request.is_img2img:
+        check_hires(request.hires, request.width, request.height)
 
 
 def resolve_seeds(seed: int, count: int) -> list[int]:
@@ -161,12 +184,14 @@ class _Hooks:
     """diffusers' ``callback_on_step_end`` for a batch: overall progress, interrupt and skip.
 
     Progress counts scheduler steps (second-order samplers such as Heun take
-    about twice ``steps``), over all images of the batch.
+    about twice ``steps``), over all images of the batch and each one's passes (hires fix has two).
     """
 
-    def __init__(self, n_images, progress_callback, should_stop, should_skip):
-        self.n_images = n_images
+    def __init__(self, n_images, progress_callback, should_stop, should_skip, passes: int = 1):
+        self.n_slots = n_images * passes  # each denoising pass of each image is one slot of the bar
+        self.passes = passes
         self.image_index = 0
+        self.pass_index = 0
         self.progress_callback = progress_callback
         self.should_stop = should_stop
         self.should_skip = should_skip
@@ -179,8 +204,9 @@ class _Hooks:
 
     def __call__(self, run, step, _timestep, callback_kwargs):
         if self.progress_callback is not None:
-            per_image = run.num_timesteps
-            self.progress_callback(self.image_index * per_image + step + 1, self.n_images * per_image)
+            per_slot = run.num_timesteps
+            slot = self.image_index * self.passes + self.pass_index
+            self.progress_callback(slot * per_slot + step + 1, self.n_slots * per_slot)
         if self.stop_requested():
             run._interrupt = True  # the pipeline skips its remaining steps, then decodes
         elif self.should_skip is not None and self.should_skip():
@@ -215,7 +241,7 @@ def generate(
     # 2. Seeds: image i uses seed + i
     seeds = resolve_seeds(request.seed, request.batch_size)
     # 3. Hooks for progress, interrupt and skip
-    hooks = _Hooks(len(seeds), progress_callback, should_stop, should_skip)
+    hooks = _Hooks(len(seeds), progress_callback, should_stop, should_skip, request.passes)
     # 4. Denoise and decode each image, LoRAs applied for this run only
     active = merge_weights(loras)
     lock = model_lock(pipe)
@@ -232,6 +258,24 @@ def generate(
 
 
 def _one_image(run, request: GenerationRequest, seed: int, hooks: _Hooks):
+    """One image: img2img from the init picture, or txt2img (then hires fix's second pass if asked)."""
+    if request.is_img2img:
+        start = fit_picture(picture_of(request.init_image), request.width, request.height, request.resize_mode)
+        return _img2img(run, request, start, request.steps, request.denoising_strength, seed, hooks)
+    hires = request.hires
+    hooks.pass_index = 0
+    first = _denoise(run, request, seed, hooks, output_type="latent" if hires and hires.is_latent else "pil")
+    if hires is None:
+        return first
+    hooks.pass_index = 1
+    upscaled = upscale_latents(first, hires, request.width, request.height) if hires.is_latent else \
+        upscale_picture(first, hires)
+    second = GenerationRequest(hires.prompt or request.prompt, hires.negative_prompt or request.negative_prompt,
+                               *hires.target_size(request.width, request.height), cfg_scale=request.cfg_scale)
+    return _img2img(run, second, upscaled, hires.steps or request.steps, hires.denoising_strength, seed, hooks)
+
+
+def _denoise(run, request: GenerationRequest, seed: int, hooks: _Hooks, output_type: str = "pil"):
     import torch
 
     output = run(
@@ -243,9 +287,36 @@ def _one_image(run, request: GenerationRequest, seed: int, hooks: _Hooks):
         guidance_scale=float(request.cfg_scale),
         generator=torch.Generator("cpu").manual_seed(seed),
         callback_on_step_end=hooks,
+        output_type=output_type,
+    )
+    return output.images if output_type == "latent" else output.images[0]
+
+
+def _img2img(run, request: GenerationRequest, start, steps: int, strength: float, seed: int, hooks: _Hooks):
+    """Denoise ``start`` (a picture, or latents for a latent hires pass) with ``strength``; a strength too small
+    for one step keeps it (A1111's denoising 0: the init picture back)."""
+    import torch
+
+    if denoised_steps(steps, strength) < 1 or hooks.stopped:
+        return start if not isinstance(start, torch.Tensor) else _decode(run, start)
+    output = img2img_pipeline(run)(
+        prompt=request.text_prompt,
+        negative_prompt=request.negative_prompt or None,
+        image=start,
+        strength=float(strength),
+        num_inference_steps=steps,
+        guidance_scale=float(request.cfg_scale),
+        generator=torch.Generator("cpu").manual_seed(seed),
+        callback_on_step_end=hooks,
         output_type="pil",
     )
     return output.images[0]
+
+
+def _decode(run, latents):
+    """Latents to a picture through the checkpoint's VAE (a latent hires pass that was stopped or had no step)."""
+    pictures = run.vae.decode(latents / run.vae.config.scaling_factor, return_dict=False)[0]
+    return run.image_processor.postprocess(pictures, output_type="pil")[0]
 
 
 def infotext(
@@ -274,4 +345,14 @@ def infotext(
         model_hash=model_hash,
         model_name=model_name,
         lora_hashes=lora_hashes,
+        extra=_pass_fields(request),
     )
+
+
+def _pass_fields(request: GenerationRequest) -> dict:
+    """What A1111 writes for an img2img run (its denoising strength) or a hires fix (its settings)."""
+    if request.is_img2img:
+        return {"Denoising strength": f"{request.denoising_strength:g}"}
+    if request.hires is not None:
+        return request.hires.infotext_fields(request.width, request.height)
+    return {}

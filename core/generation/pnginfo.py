@@ -138,7 +138,8 @@ def to_request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
     """Typed txt2img fields (``GenerationRequest`` names) from ``parse_parameters`` output.
 
     Missing or unreadable values are left out. A1111's separate ``Schedule type``
-    is folded back into ``scheduler``.
+    is folded back into ``scheduler``. A hires fix's keys give ``enable_hr`` and
+    the ``hr_*`` fields of A1111's API.
     """
     conversions = {
         "prompt": ("Prompt", str),
@@ -152,6 +153,14 @@ def to_request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
         "height": ("Size-2", int),
         "model_hash": ("Model hash", str),
         "model_name": ("Model", str),
+        "denoising_strength": ("Denoising strength", float),
+        "hr_scale": ("Hires upscale", float),
+        "hr_resize_x": ("Hires resize-1", int),
+        "hr_resize_y": ("Hires resize-2", int),
+        "hr_second_pass_steps": ("Hires steps", int),
+        "hr_upscaler": ("Hires upscaler", str),
+        "hr_prompt": ("Hires prompt", str),
+        "hr_negative_prompt": ("Hires negative prompt", str),
     }
     out: dict[str, Any] = {}
     for field, (key, kind) in conversions.items():
@@ -160,6 +169,8 @@ def to_request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
                 out[field] = kind(params[key])
             except (TypeError, ValueError):
                 continue
+    if any(key.startswith("hr_") for key in out):
+        out["enable_hr"] = True
     return out
 
 

@@ -1,4 +1,4 @@
-"""txt2img as a service: the one function every entry point (UI, REST, /sdapi) calls.
+"""txt2img and img2img as a service: the one function every entry point (UI, REST, /sdapi) calls.
 
 1. check the parameters (fast, before queueing);
 2. resolve the checkpoint, the optional VAE and the prompt's ``<lora:NAME:W>``
@@ -24,6 +24,7 @@ from core.accounts.accounts import UserInfo
 from core.accounts.preferences import get_preference, set_preference
 from core.blurhash import blurhash_of
 from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
+from core.generation.hires import HiresFix
 from core.generation.queue import JobCancelled
 from core.library.base_models import OTHER_FAMILY, SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
 from core.library.library import get_model, visible_models
@@ -36,8 +37,11 @@ DEMO_SIZE = 64
 
 
 @dataclass(frozen=True)
-class Txt2ImgParams:
-    """A1111's txt2img parameters; the checkpoint by id, hash or name (None: the default one)."""
+class GenerateParams:
+    """A1111's txt2img and img2img parameters; the checkpoint by id, hash or name (None: the default one).
+
+    With ``init_image`` (the bytes of a PNG, JPEG or WebP as sent) the run is img2img; ``width``/``height`` None
+    then means the init picture's size. ``hires`` adds A1111's hires fix to a txt2img run."""
 
     prompt: str
     model_id: int | None = None
@@ -53,6 +57,10 @@ class Txt2ImgParams:
     seed: int = -1
     batch_size: int = 1
     vae_id: int | None = None
+    init_image: bytes | None = None
+    denoising_strength: float = 0.75
+    resize_mode: int = 0
+    hires: HiresFix | None = None
     # A1111 keeps what an interrupted run made (/sdapi); the Generate tab does not: a cancelled run saves nothing.
     keep_interrupted: bool = True
 
@@ -68,7 +76,7 @@ class GeneratedImage:
 
 
 @dataclass(frozen=True)
-class Txt2ImgResult:
+class GenerationResult:
     images: tuple[GeneratedImage, ...]
     model: str
     request: dict = field(default_factory=dict)
@@ -106,7 +114,7 @@ def primary_file(model: ModelRecord) -> FileRecord:
     raise NotFound(f"the model {model.name!r} has no file")
 
 
-def resolve_checkpoint(actor: UserInfo | None, params: Txt2ImgParams) -> tuple[ModelRecord, FileRecord]:
+def resolve_checkpoint(actor: UserInfo | None, params: GenerateParams) -> tuple[ModelRecord, FileRecord]:
     if params.model_id is not None:
         model = get_model(actor, params.model_id)
     elif params.model_hash:
@@ -196,14 +204,29 @@ def lora_tag(model: ModelRecord) -> str:
     return f"<lora:{name}:{weight:g}>"
 
 
-def _request(params: Txt2ImgParams, model: ModelRecord):
+def _init_picture(params: GenerateParams) -> tuple[bytes | None, tuple[int, int] | None]:
+    """The init picture as PNG bytes and its size rounded down to multiples of 8 (None for txt2img); a
+    non-picture or a decompression bomb is refused before anything is queued."""
+    from core.generation.img2img import png_of
+    from core.pictures import decode_picture
+
+    if params.init_image is None:
+        return None, None
+    picture = decode_picture(params.init_image)
+    return png_of(picture), (max(64, picture.width // 8 * 8), max(64, picture.height // 8 * 8))
+
+
+def _request(params: GenerateParams, model: ModelRecord):
     from core.generation.diffusion import GenerationRequest, OutOfRange, check_inputs
 
-    size = native_size(model)
+    init_image, init_size = _init_picture(params)
+    width, height = init_size or (native_size(model),) * 2
     request = GenerationRequest(
-        prompt=params.prompt, negative_prompt=params.negative_prompt or "", width=params.width or size,
-        height=params.height or size, steps=params.steps, cfg_scale=params.cfg_scale, sampler=params.sampler,
-        scheduler=params.scheduler or "automatic", seed=params.seed, batch_size=params.batch_size)
+        prompt=params.prompt, negative_prompt=params.negative_prompt or "", width=params.width or width,
+        height=params.height or height, steps=params.steps, cfg_scale=params.cfg_scale, sampler=params.sampler,
+        scheduler=params.scheduler or "automatic", seed=params.seed, batch_size=params.batch_size,
+        init_image=init_image, denoising_strength=params.denoising_strength, resize_mode=params.resize_mode,
+        hires=params.hires)
     try:
         check_inputs(request)
     except OutOfRange as exc:
@@ -227,10 +250,10 @@ def _record(store, actor: UserInfo, model: ModelRecord, record: FileRecord, path
     return GeneratedImage(row.id, path, seed, image.width, image.height, parameters)
 
 
-class Txt2ImgJob:
+class GenerationJob:
     """The work one queued job does (runs on the queue's worker thread)."""
 
-    def __init__(self, context, actor: UserInfo, params: Txt2ImgParams):
+    def __init__(self, context, actor: UserInfo, params: GenerateParams):
         self.context, self.actor = context, actor
         self.model, self.file = resolve_checkpoint(actor, params)
         self.request = _request(params, self.model)
@@ -273,7 +296,7 @@ class Txt2ImgJob:
             raise InvalidInput(f"the checkpoint {self.model.name!r} cannot be loaded: {exc}") from None
         return outcome.images
 
-    def __call__(self, job) -> Txt2ImgResult:
+    def __call__(self, job) -> GenerationResult:
         from core.generation.diffusion import infotext
         from core.generation.outputs import write_png
         from core.generation.pnginfo import png_bytes
@@ -292,10 +315,12 @@ class Txt2ImgJob:
         request = {"prompt": self.request.prompt, "negative_prompt": self.request.negative_prompt,
                    "width": self.request.width, "height": self.request.height, "steps": self.request.steps,
                    "cfg_scale": self.request.cfg_scale, "sampler_name": self.request.sampler,
-                   "batch_size": self.request.batch_size, "sd_model_hash": self.file.autov2}
+                   "batch_size": self.request.batch_size, "sd_model_hash": self.file.autov2,
+                   "denoising_strength": self.request.denoising_strength
+                   if self.request.is_img2img or self.request.hires else None}
         if saved:  # the next visit to Generate starts from these settings, as A1111 users expect
             set_preference(self.context.store, self.actor.id, LAST_PARAMETERS, saved[0].parameters)
-        return Txt2ImgResult(tuple(saved), self.model.name, request)
+        return GenerationResult(tuple(saved), self.model.name, request)
 
 
 def check_work_budget(config, request) -> None:
@@ -303,23 +328,28 @@ def check_work_budget(config, request) -> None:
     from core.generation.limits import check_work, work_limit
 
     limit, kind = work_limit(config.max_work_per_request, config.device)
-    check_work(request.width, request.height, request.steps, request.batch_size, limit, kind)
+    width, height, steps = request.width, request.height, request.steps
+    if request.passes == 2:  # hires fix: counted as all its steps at the larger size
+        width, height = request.hires.target_size(width, height)
+        steps += request.hires.steps or request.steps
+    check_work(width, height, steps, request.batch_size, limit, kind)
 
 
-def submit_txt2img(context, actor: UserInfo | None, params: Txt2ImgParams):
+def submit_generation(context, actor: UserInfo | None, params: GenerateParams):
     """Check, resolve and queue; returns the queue's Job at once. Bad input and a request over the work budget
     raise before queueing, and so does one more than the user may have queued (``TooManyQueued``, 429)."""
     if actor is None:
         raise NotAuthenticated("log in to generate images")
-    work = Txt2ImgJob(context, actor, params)
+    work = GenerationJob(context, actor, params)
     check_work_budget(context.config, work.request)
-    return context.queue.submit(work, owner=actor.id, label=f"txt2img {work.model.name}")
+    kind = "img2img" if work.request.is_img2img else "txt2img"
+    return context.queue.submit(work, owner=actor.id, label=f"{kind} {work.model.name}")
 
 
-def run_txt2img(context, actor: UserInfo | None, params: Txt2ImgParams,
-                on_update: Callable[[object], None] | None = None) -> Txt2ImgResult:
+def run_generation(context, actor: UserInfo | None, params: GenerateParams,
+                on_update: Callable[[object], None] | None = None) -> GenerationResult:
     """Queue and wait; ``on_update(job)`` is called whenever the job's position or progress changes."""
-    job = submit_txt2img(context, actor, params)
+    job = submit_generation(context, actor, params)
     seen = -1
     while not job.finished:
         seen = job.wait_update(seen, timeout=0.5)
@@ -340,7 +370,7 @@ def cancel_jobs_of(context, actor: UserInfo | None) -> int:
 
 def match_checkpoint(actor: UserInfo | None, model_hash: str | None, model_name: str | None) -> ModelRecord | None:
     """The visible checkpoint an infotext names (by ``Model hash``, else by ``Model``), or None."""
-    for params in (Txt2ImgParams("", model_hash=model_hash), Txt2ImgParams("", model_name=model_name)):
+    for params in (GenerateParams("", model_hash=model_hash), GenerateParams("", model_name=model_name)):
         if params.model_hash or params.model_name:
             try:
                 return resolve_checkpoint(actor, params)[0]
