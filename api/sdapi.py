@@ -12,7 +12,6 @@ only its owner or an admin may stop.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import time
 from pathlib import Path
@@ -25,21 +24,22 @@ from core.accounts.accounts import UserInfo
 from core.config import Config
 from core.errors import InvalidInput, NotFound
 from core.generation import a1111
+from core.generation.hires import LATENT_UPSCALE_MODES, PIXEL_UPSCALERS
 from core.generation.pnginfo import parse_parameters
 from core.generation.queue import Job
 from core.generation.samplers import sdapi_samplers, sdapi_schedulers
 from core.generation.service import checkpoint_choices, models_of_type, primary_file, title_of
 from core.library.model_records import ModelRecord
 
-from . import admin, sdapi_txt2img
+from . import admin, sdapi_generation
+from .base64_images import MAX_IMAGE_BASE64, image_bytes
 from .basic_auth import require_sdapi_user, sdapi_user
 from .deps import get_context
 from .sdapi_errors import SdapiRoute
 
 router = APIRouter(prefix="/sdapi/v1", tags=["A1111-compatible API"], route_class=SdapiRoute,
                    dependencies=[Depends(sdapi_user)])
-router.include_router(sdapi_txt2img.router)
-MAX_IMAGE_BASE64 = 48 * 1024 * 1024
+router.include_router(sdapi_generation.router)
 
 
 # --------------------------------------------------------------------------- models
@@ -132,6 +132,18 @@ def schedulers() -> list[dict]:
     return sdapi_schedulers()
 
 
+@router.get("/upscalers")
+def upscalers() -> list[dict]:
+    """A1111's upscaler list: "None" and the built-in pixel resizers (hires fix also takes the latent modes)."""
+    return [{"name": name, "model_name": None, "model_path": None, "model_url": None, "scale": 4 if name != "None" else 1}
+            for name in ("None", *PIXEL_UPSCALERS)]
+
+
+@router.get("/latent-upscale-modes")
+def latent_upscale_modes() -> list[dict]:
+    return [{"name": name} for name in LATENT_UPSCALE_MODES]
+
+
 @router.get("/scripts")
 def scripts() -> dict:
     return {"txt2img": [], "img2img": []}
@@ -144,24 +156,10 @@ class PngInfoRequest(BaseModel):
     image: str | None = Field("", max_length=MAX_IMAGE_BASE64)
 
 
-def _image_bytes(text: str) -> bytes:
-    """Raw base64, or a ``data:image/...;base64,`` URL (image URLs are not fetched)."""
-    if text.startswith(("http://", "https://")):
-        raise InvalidInput("image URLs are not fetched here: send the image as base64")
-    if text.startswith("data:"):
-        _, sep, text = text.partition(",")
-        if not sep:
-            raise InvalidInput("malformed data: URL: expected data:image/png;base64,<data>")
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except ValueError:  # not base64, or a character outside ASCII
-        raise InvalidInput("the image is not valid base64") from None
-
-
 @router.post("/png-info")
 def png_info(body: PngInfoRequest) -> dict:
     text = (body.image or "").strip()
-    info, items = a1111.image_info(_image_bytes(text)) if text else ("", {})
+    info, items = a1111.image_info(image_bytes(text)) if text else ("", {})
     return {"info": info, "items": {"parameters": info, **items}, "parameters": parse_parameters(info)}
 
 

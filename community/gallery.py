@@ -149,6 +149,11 @@ def get_image_row(actor: UserInfo | None, image_id: int) -> Image:
     return row
 
 
+def image_bytes(outputs: Path, actor: UserInfo | None, image_id: int) -> bytes:
+    """The PNG of an image the actor may see (to start an img2img from it)."""
+    return (Path(outputs) / get_image_row(actor, image_id).path).read_bytes()
+
+
 def get_image(actor: UserInfo | None, image_id: int) -> ImageRecord:
     return image_records([get_image_row(actor, image_id)], actor)[0]
 

@@ -20,6 +20,7 @@ from gradio.i18n import I18nData
 from playwright.sync_api import expect
 
 from core.config import load_config
+from core.generation.hires import BUILT_IN_UPSCALERS
 from core.generation.samplers import sampler_names
 from core.library.base_models import BASE_MODELS, OTHER_BASE
 from tests.browser import chromium, screenshot
@@ -35,8 +36,8 @@ VALUE_TEXT_TYPES = ("markdown", "button", "html")
 
 def never_translated() -> set[str]:
     """Shown as they are in every language: the product's name, the languages' own names, and names that are
-    values (samplers, base model families, Hugging Face repositories)."""
-    names = {"# Visionary Art", *LANGUAGES.values(), *sampler_names()}
+    values (samplers, upscalers, base model families, Hugging Face repositories)."""
+    names = {"# Visionary Art", *LANGUAGES.values(), *sampler_names(), *BUILT_IN_UPSCALERS}
     names |= {base for base in BASE_MODELS if base != OTHER_BASE}
     return names | {starter["repo_id"] for starter in load_starters()}
 

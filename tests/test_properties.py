@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from api.sdapi_txt2img import Txt2ImgRequest, _check_supported
+from api.sdapi_generation import Txt2ImgRequest, _check_supported
 from community.comments import MAX_COMMENT_CHARS, check_body
 from community.image_upload import decode_upload
 from core.accounts.accounts import USERNAME_PATTERN, check_username, normalize_username, username_key, username_skeleton
@@ -165,7 +165,8 @@ def test_our_parameters_text_reads_back(prompt, negative, steps, sampler, cfg, s
 # --------------------------------------------------------------------------- A1111 txt2img requests
 A1111_KEYS = st.sampled_from(["prompt", "negative_prompt", "seed", "sampler_name", "sampler_index", "scheduler",
                               "batch_size", "n_iter", "steps", "cfg_scale", "width", "height", "enable_hr",
-                              "override_settings", "script_name", "alwayson_scripts", "send_images", "unknown"])
+                              "hr_scale", "hr_upscaler", "hr_second_pass_steps", "hr_resize_x", "hr_resize_y",
+                              "denoising_strength", "override_settings", "script_name", "alwayson_scripts", "send_images", "unknown"])
 
 
 @FAST
@@ -179,12 +180,15 @@ def test_any_a1111_txt2img_body_is_refused_cleanly_or_checked(body):
     generation = GenerationRequest(
         prompt=request.prompt, negative_prompt=request.negative_prompt, width=request.width or 512,
         height=request.height or 512, steps=request.steps, cfg_scale=request.cfg_scale, sampler=request.sampler,
-        scheduler=request.scheduler, seed=request.seed, batch_size=request.batch_size * request.n_iter)
+        scheduler=request.scheduler, seed=request.seed, batch_size=request.batch_size * request.n_iter,
+        hires=request.hires())
     try:
         check_inputs(generation)
     except ValueError:
         return
     assert math.isfinite(generation.cfg_scale) and 1 <= generation.steps <= 150
+    if generation.hires is not None:
+        assert all(64 <= side <= 2048 for side in generation.hires.target_size(generation.width, generation.height))
 
 
 # --------------------------------------------------------------------------- pictures

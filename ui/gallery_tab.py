@@ -23,6 +23,7 @@ from core.library.library_edit import require_login
 from core.pictures import read_image_file
 
 from . import render
+from .generate_modes import picture_file
 from .generate_tab import GenerateTab
 from .i18n import label, message, request_language, text
 from .image_cards import SHOTS_CSS, images_grid_html, like_button
@@ -207,6 +208,9 @@ class GalleryEvents:
                     height=image.height)
         return f'<div class="va-ok">{done}</div>', image.id
 
+    def picture_for_img2img(self, image_id, request: gr.Request) -> str:
+        return picture_file(self.context, request, image_id, self.detail.column.GRADIO_CACHE)
+
     def refresh(self, image_id, request: gr.Request):
         return self.show(image_id, request)[2:]
 
@@ -264,6 +268,7 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
                 with gr.Tab(label("gallery.mine"), id="gallery-mine") as mine_tab:
                     mine, file, upload, status = _build_mine(events, links)
         detail = build_detail(context, links)
+        picked = gr.State(None)  # the open picture, sent to img2img (inside the tab: the tab bar takes no State)
     events.detail = detail
     show_outputs = [browse_column, detail.column, *detail.outputs()]
     links.destination("image", "gallery", events.open_page, show_outputs)
@@ -294,3 +299,5 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
     uploaded.success(events.mine, mine.inputs, mine.outputs, api_visibility="private")
     uploaded.success(events.show_uploaded, detail.image_id, [*show_outputs, links.address], api_visibility="private")
     generate.receive(detail.use.click, detail.parameters)
+    sending = detail.send_img2img.click(events.picture_for_img2img, detail.image_id, picked, api_visibility="private")
+    generate.receive_picture(sending.success, detail.parameters, picked)

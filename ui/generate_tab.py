@@ -41,6 +41,7 @@ from core.generation.service import (
 from core.library.library import get_model
 
 from . import errors
+from .generate_modes import IMG2IMG, ModeTabs, build_mode_tabs, mode_fields, picture_file, show_mode
 from .i18n import label, message, request_language, text
 from .links import Links, page_tab
 from .publish_results import build_result_publisher
@@ -51,7 +52,7 @@ GENERATION_EVENTS = 16
 BUILT_IN_VAE = 0  # the VAE choice "built into the checkpoint"
 DEFAULT_SIZE = 512
 SETTING_KEYS = ("prompt", "negative_prompt", "model", "sampler", "scheduler", "steps", "width", "height",
-                "cfg_scale", "seed")
+                "cfg_scale", "seed", "enable_hr", "hr_upscaler", "hr_scale", "hr_second_pass_steps", "denoising_strength")
 
 # Ctrl+Enter (Cmd+Enter) in the prompts presses Generate, as in A1111; installed once per page.
 CTRL_ENTER_JS = """
@@ -108,17 +109,36 @@ class GenerateTab:
     height: gr.Number
     cfg_scale: gr.Number
     seed: gr.Number
+    modes: ModeTabs
 
     @property
     def settings(self) -> list:
         """The components parameters text fills, in ``SETTING_KEYS`` order."""
+        hires = self.modes.hires
         return [self.prompt, self.negative_prompt, self.checkpoint, self.sampler, self.schedule_type, self.steps,
-                self.width, self.height, self.cfg_scale, self.seed]
+                self.width, self.height, self.cfg_scale, self.seed, hires.enable, hires.upscaler, hires.scale,
+                hires.steps, hires.denoising]
 
     def receive(self, trigger, parameters: gr.components.Component) -> None:
         """Wire ``trigger`` (e.g. ``button.click``) to load the A1111 parameters text held by ``parameters``
         (a Textbox or State) into this tab and switch to it."""
         trigger(self.fill, [parameters], [*self.settings, self.tabs], api_visibility="private")
+
+    def receive_picture(self, trigger, parameters: gr.components.Component, picture: gr.components.Component) \
+            -> None:
+        """A1111's "Send to img2img": wire ``trigger`` to put the picture (a file path held by ``picture``) in the
+        img2img panel, with its parameters text (if any) in the settings, and switch there."""
+        panel = self.modes.img2img
+        outputs = [*self.settings, panel.init_image, panel.source, self.modes.mode, *self.modes.panels, self.tabs]
+        trigger(self.fill_img2img, [parameters, picture], outputs, api_visibility="private")
+
+    def fill_img2img(self, parameters: str, picture: str | None, request: gr.Request):
+        lang = request_language(request)
+        if not picture:
+            raise gr.Error(text("generate.no_picture", lang))
+        settings = self._settings_from(parameters, request) if (parameters or "").strip() else \
+            tuple(gr.skip() for _ in SETTING_KEYS)
+        return (*settings, picture, picture, IMG2IMG, *show_mode(IMG2IMG), gr.Tabs(selected="generate"))
 
     def restore_last(self, request: gr.Request):
         """On page load: the user's last used settings (a new random seed, as in A1111)."""
@@ -135,16 +155,20 @@ class GenerateTab:
 
     def fill(self, parameters: str, request: gr.Request):
         """Updates for ``settings`` (unchanged where the text says nothing) and the tabs."""
-        lang = request_language(request)
         if not (parameters or "").strip():
-            raise gr.Error(text("generate.no_parameters", lang))
+            raise gr.Error(text("generate.no_parameters", request_language(request)))
+        return (*self._settings_from(parameters, request), gr.Tabs(selected="generate"))
+
+    def _settings_from(self, parameters: str, request: gr.Request) -> tuple:
+        """``settings`` updates from A1111 parameters text; the hires fix is ticked only if the text has one."""
+        lang = request_language(request)
         actor = request_user(self.context, request)
-        fields = settings_from_infotext(actor, parameters)
+        fields = {"enable_hr": False} | settings_from_infotext(actor, parameters)
         if "missing_model" in fields:
             gr.Warning(text("generate.missing_checkpoint", lang, name=fields["missing_model"]))
         if "model" in fields:
             fields["model"] = checkpoint_dropdown(checkpoint_choices(actor), fields["model"].id, lang)
-        return (*(fields.get(key, gr.skip()) for key in SETTING_KEYS), gr.Tabs(selected="generate"))
+        return tuple(fields.get(key, gr.skip()) for key in SETTING_KEYS)
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -152,11 +176,12 @@ def _whole(value):
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
-                   cfg_scale, seed, batch_size) -> GenerateParams:
-    """The form's values as service parameters (the service checks them); a typed checkpoint is a name."""
+def form_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
+                cfg_scale, seed, batch_size, **mode) -> GenerateParams:
+    """The form's values as service parameters (the service checks them); a typed checkpoint is a name; ``mode``:
+    the img2img or hires fields (``ui.generate_modes.mode_fields``)."""
     by_id = isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
-    return GenerateParams(
+    return GenerateParams(**mode,
         prompt=prompt or "", negative_prompt=negative_prompt or "",
         model_id=checkpoint if by_id else None, model_name=None if by_id else (checkpoint or None),
         vae_id=_whole(vae) or None, sampler=sampler or "Euler a", scheduler=schedule_type or "automatic",
@@ -213,6 +238,10 @@ def show_selected(texts: list[str], event: gr.SelectData) -> str:
     return texts[event.index] if texts and 0 <= event.index < len(texts) else ""
 
 
+def chosen_index(event: gr.SelectData) -> int:
+    return event.index
+
+
 def seed_of(parameters: str):
     """The seed in the shown parameters (A1111's "reuse seed" button)."""
     seed = to_request_fields(parse_parameters(parameters)).get("seed") if parameters else None
@@ -265,11 +294,14 @@ class GenerateEvents:
                  text("generate.image_caption", lang, seed=image.seed)) for image in result.images]
 
     def generate(self, prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
-                 cfg_scale, seed, batch_size, request: gr.Request, progress=gr.Progress()):
-        params = txt2img_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width,
-                                height, cfg_scale, seed, batch_size)
+                 cfg_scale, seed, batch_size, mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising,
+                 init_image, denoising, resize_mode, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
         try:
+            fields = mode_fields(mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising, init_image,
+                                 denoising, resize_mode)
+            params = form_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width,
+                                 height, cfg_scale, seed, batch_size, **fields)
             result = run_generation(self.context, request_user(self.context, request), params,
                                  on_update=progress_reporter(progress, lang))
         except VisionaryError as exc:
@@ -281,6 +313,14 @@ class GenerateEvents:
         if not texts:
             gr.Warning(text("generate.interrupted", lang))
         return self._gallery_items(result, lang), (texts[0] if texts else ""), texts, [i.id for i in result.images]
+
+    def picked(self, made: list[int], chosen: int, texts: list[str], request: gr.Request):
+        """The result picture chosen in the gallery (the first if none) and its parameters, for img2img."""
+        if not made:
+            raise gr.Error(text("generate.no_picture", request_language(request)))
+        index = chosen if 0 <= chosen < len(made) else 0
+        path = picture_file(self.context, request, made[index], self.gallery.GRADIO_CACHE)
+        return path, (texts[index] if index < len(texts) else "")
 
     def cancel(self, request: gr.Request) -> None:
         lang = request_language(request)
@@ -341,7 +381,8 @@ def _results_column():
                          elem_id="generate-gallery")
     info = gr.Textbox(label=label("generate.parameters"), lines=4, interactive=False, buttons=["copy"],
                       elem_id="generate-info")
-    return gallery, info
+    send = gr.Button(label("generate.send_to_img2img"), size="sm", elem_id="generate-send-img2img")
+    return gallery, info, send
 
 
 def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> GenerateTab:
@@ -355,30 +396,39 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> Gene
                               label=label("generate.vae"), allow_custom_value=True, scale=2, elem_id="generate-vae")
             refresh = gr.Button(label("generate.refresh"), size="sm", scale=0, min_width=90, elem_id="generate-refresh")
         prompt, negative, run, stop = _prompts_and_buttons()
+        modes = build_mode_tabs()
         with gr.Row():
             with gr.Column():
                 lora, sampler, schedule, steps, width, height, cfg, batch, seed, random_seed, reuse_seed = \
                     _settings_column()
             with gr.Column():
-                gallery, info = _results_column()
+                gallery, info, send = _results_column()
                 made = gr.State([])  # the ids of the last run's pictures (each the caller's own, private)
                 build_result_publisher(context, links, gallery, made)
         texts = gr.State([])
+        chosen, picked, picked_parameters = gr.State(0), gr.State(None), gr.State("")
 
     events = GenerateEvents(context, gallery)
-    tab = GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg, seed)
+    tab = GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg, seed,
+                      modes)
     gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private") \
         .then(tab.restore_last, None, tab.settings, api_visibility="private")
     gr.on(None, None, js=CTRL_ENTER_JS)
     refresh.click(events.refresh, [checkpoint, vae], [checkpoint, vae, lora], api_visibility="private")
     checkpoint.input(events.checkpoint_chosen, [checkpoint], [width, height, lora], api_visibility="private")
     lora.input(insert_lora, [prompt, lora], [prompt, lora], api_visibility="private")
-    run.click(events.generate,
-              [prompt, negative, checkpoint, vae, sampler, schedule, steps, width, height, cfg, seed, batch],
-              [gallery, info, texts, made], api_name="txt2img", show_progress_on=[gallery],
-              concurrency_id="generation", concurrency_limit=GENERATION_EVENTS)
+    ran = run.click(events.generate,
+                    [prompt, negative, checkpoint, vae, sampler, schedule, steps, width, height, cfg, seed, batch,
+                     *modes.inputs],
+                    [gallery, info, texts, made], api_name="txt2img", show_progress_on=[gallery],
+                    concurrency_id="generation", concurrency_limit=GENERATION_EVENTS)
+    ran.success(lambda: 0, None, chosen, api_visibility="private")
     stop.click(events.cancel, None, None, api_visibility="private")
     gallery.select(show_selected, [texts], [info], api_visibility="private")
+    gallery.select(chosen_index, None, chosen, api_visibility="private")
+    sending = send.click(events.picked, [made, chosen, texts], [picked, picked_parameters],
+                         api_visibility="private")
+    tab.receive_picture(sending.success, picked_parameters, picked)
     random_seed.click(lambda: -1, None, [seed], api_visibility="private")
     reuse_seed.click(seed_of, [info], [seed], api_visibility="private")
     return tab

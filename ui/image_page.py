@@ -121,6 +121,7 @@ class ImageDetail:
     like_target: gr.Checkbox
     parameters: gr.Textbox
     use: gr.Button
+    send_img2img: gr.Button
     publish: gr.Button
     post_form: PostForm
     delete: gr.Button
@@ -142,6 +143,8 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
             like = gr.Button(label("like.button"), size="sm", scale=0, min_width=120, elem_id="image-like")
             use = gr.Button(label("gallery.use_settings"), size="sm", variant="primary", scale=0, min_width=170,
                             elem_id="image-use-settings")
+            send_img2img = gr.Button(label("gallery.send_img2img"), size="sm", scale=0, min_width=150,
+                                     elem_id="image-send-img2img")
             publish = gr.Button(label("gallery.publish"), size="sm", scale=0, min_width=120, visible=False,
                                 elem_id="image-publish")
             delete = gr.Button(label("gallery.delete"), size="sm", variant="stop", scale=0, min_width=100,
@@ -158,5 +161,5 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
             comments, commented = build_comments(context, links, IMAGE, image_id, {
                 "list": "image-comments", "pager": "image-comments", "body": "image-comment-body",
                 "post": "image-comment-post", "target": "image-comment-target", "counter": "image-comment-counter"})
-    return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, publish, post_form, delete,
-                       confirm, discussion, comments, commented)
+    return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, send_img2img, publish,
+                       post_form, delete, confirm, discussion, comments, commented)

@@ -1,4 +1,5 @@
-"""PNG Info tab: drop an image (ours or A1111's), read its generation parameters, send them to Generate."""
+"""PNG Info tab: drop an image (ours or A1111's), read its generation parameters, send them to Generate (or the
+picture with them to img2img)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from .links import page_tab
 
 
 def read_image(path: str | None, request: gr.Request):
-    """The parameters text of the dropped image and whether there is something to send."""
+    """The parameters text of the dropped image and whether there is something to send (parameters to Generate,
+    the picture to img2img)."""
     if not path:
-        return "", gr.Button(interactive=False)
+        return "", gr.Button(interactive=False), gr.Button(interactive=False)
     lang = request_language(request)
     try:
         parameters = read_file_parameters(path)
@@ -23,7 +25,7 @@ def read_image(path: str | None, request: gr.Request):
         raise gr.Error(message(exc.message, lang)) from None
     if not parameters:
         gr.Info(text("pnginfo.no_parameters", lang))
-    return parameters or "", gr.Button(interactive=bool(parameters))
+    return parameters or "", gr.Button(interactive=bool(parameters)), gr.Button(interactive=True)
 
 
 def build_pnginfo_tab(generate: GenerateTab) -> None:
@@ -36,6 +38,11 @@ def build_pnginfo_tab(generate: GenerateTab) -> None:
                 parameters = gr.Textbox(label=label("pnginfo.parameters"), lines=10, interactive=False,
                                         buttons=["copy"], placeholder=label("pnginfo.placeholder"),
                                         elem_id="pnginfo-parameters")
-                send = gr.Button(label("pnginfo.send"), variant="primary", interactive=False, elem_id="pnginfo-send")
-    image.change(read_image, [image], [parameters, send], api_visibility="private")
+                with gr.Row():
+                    send = gr.Button(label("pnginfo.send"), variant="primary", interactive=False,
+                                     elem_id="pnginfo-send")
+                    send_img2img = gr.Button(label("pnginfo.send_img2img"), interactive=False,
+                                             elem_id="pnginfo-send-img2img")
+    image.change(read_image, [image], [parameters, send, send_img2img], api_visibility="private")
     generate.receive(send.click, parameters)
+    generate.receive_picture(send_img2img.click, parameters, image)

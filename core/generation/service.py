@@ -212,7 +212,10 @@ def _init_picture(params: GenerateParams) -> tuple[bytes | None, tuple[int, int]
 
     if params.init_image is None:
         return None, None
-    picture = decode_picture(params.init_image)
+    try:
+        picture = decode_picture(params.init_image)
+    except VisionaryError as exc:  # named, so a request with a mask or several pictures says which one
+        raise type(exc)(f"the init image: {exc.message}") from None
     return png_of(picture), (max(64, picture.width // 8 * 8), max(64, picture.height // 8 * 8))
 
 
