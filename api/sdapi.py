@@ -27,8 +27,8 @@ from core.generation import a1111
 from core.generation.hires import LATENT_UPSCALE_MODES, PIXEL_UPSCALERS
 from core.generation.pnginfo import parse_parameters
 from core.generation.queue import Job
+from core.generation.resources import checkpoint_choices, models_of_type, primary_file, title_of
 from core.generation.samplers import sdapi_samplers, sdapi_schedulers
-from core.generation.service import checkpoint_choices, models_of_type, primary_file, title_of
 from core.library.model_records import ModelRecord
 
 from . import admin, sdapi_generation
@@ -68,11 +68,8 @@ def sd_vae(user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
 
 
 @router.get("/embeddings")
-def embeddings(user: UserInfo | None = Depends(sdapi_user)) -> dict:
-    """The library's embeddings are listed as skipped: prompts here do not load textual inversions."""
-    skipped = {m.name: {"step": None, "sd_checkpoint": None, "sd_checkpoint_name": None, "shape": None,
-                        "vectors": 0} for m in models_of_type(user, "embedding")}
-    return {"loaded": {}, "skipped": skipped}
+def embeddings(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> dict:
+    return a1111.embedding_listing(user, get_context(request).config.models_path)
 
 
 @router.post("/refresh-checkpoints")

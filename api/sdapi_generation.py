@@ -140,10 +140,14 @@ def _params(user: UserInfo, body: _Generation) -> GenerateParams:
                 "denoising_strength": 0.75 if body.denoising_strength is None else body.denoising_strength}
     else:
         kind = {"hires": body.hires()}
+    clip_skip = body.override_settings.get("CLIP_stop_at_last_layers", 1)
+    if isinstance(clip_skip, bool) or not isinstance(clip_skip, int):
+        raise InvalidInput("override_settings.CLIP_stop_at_last_layers must be a whole number from 1 to 12")
     return GenerateParams(
         prompt=body.prompt, model_id=model.id if model else None, negative_prompt=body.negative_prompt,
         width=body.width, height=body.height, steps=body.steps, cfg_scale=body.cfg_scale, sampler=body.sampler,
-        scheduler=body.scheduler, seed=body.seed, batch_size=body.batch_size * body.n_iter, **kind)
+        scheduler=body.scheduler, seed=body.seed, batch_size=body.batch_size * body.n_iter, clip_skip=clip_skip,
+        **kind)
 
 
 def _info(body: _Generation, result: GenerationResult) -> str:

@@ -46,6 +46,7 @@ class _GenerateBody(BaseModel):
     batch_size: int | None = 1
     vae_id: int | None = Field(None, **DB_INT)
     denoising_strength: float | None = None
+    clip_skip: int | None = 1
 
 
 class Txt2ImgBody(_GenerateBody):
@@ -80,7 +81,8 @@ def params_from(body: _GenerateBody, **kind) -> GenerateParams:
         negative_prompt=body.negative_prompt or "", width=body.width, height=body.height,
         steps=20 if body.steps is None else body.steps, cfg_scale=7.0 if body.cfg_scale is None else body.cfg_scale,
         sampler=body.sampler_name or "Euler a", scheduler=body.scheduler or "automatic",
-        seed=-1 if body.seed is None else body.seed, batch_size=body.batch_size or 1, vae_id=body.vae_id, **kind)
+        seed=-1 if body.seed is None else body.seed, batch_size=body.batch_size or 1, vae_id=body.vae_id,
+        clip_skip=body.clip_skip or 1, **kind)
 
 
 def img2img_params(context, user: UserInfo, body: Img2ImgBody) -> GenerateParams:

@@ -212,6 +212,14 @@ REST_RULES: dict[tuple[str, str], Rule] = {
         lambda c, r: Call("/sdapi/v1/txt2img", {"json": {"prompt": "x",
                                                          "override_settings": {"sd_model_checkpoint": "none such"}}}),
         NO_CHECKPOINT),
+    ("POST", "/api/v1/img2img"): Rule(
+        lambda c, r: Call("/api/v1/img2img", {"json": {"prompt": "x", "model_id": 2**40,
+                                                       "init_image": base64.b64encode(c.picture()).decode()}}),
+        NO_CHECKPOINT),
+    ("POST", "/sdapi/v1/img2img"): Rule(
+        lambda c, r: Call("/sdapi/v1/img2img", {"json": {"prompt": "x", "init_images": [
+            base64.b64encode(c.picture()).decode()], "override_settings": {"sd_model_checkpoint": "none such"}}}),
+        NO_CHECKPOINT),
     ("POST", "/sdapi/v1/refresh-checkpoints"): Rule(
         lambda c, r: Call("/sdapi/v1/refresh-checkpoints"), SDAPI_OPEN, "open (A1111): a no-op but for an admin's rescan"),
     ("POST", "/sdapi/v1/refresh-loras"): Rule(
@@ -373,7 +381,10 @@ def starter(c: Cast, r: str) -> list:
     return [load_starters()[0]["repo_id"]]
 
 
-TXT2IMG_FORM = ["x", "", 2**40, 0, "Euler a", "automatic", 1, 64, 64, 7, -1, 1]
+# prompt … batch size, clip skip, mode, hires fix (on, upscaler, scale, steps, denoising), img2img (its picture is
+# a State the caller cannot send; denoising, resize mode)
+TXT2IMG_FORM = ["x", "", 2**40, 0, "Euler a", "automatic", 1, 64, 64, 7, -1, 1, 1, "txt2img", False, "Latent", 2, 0,
+                0.7, None, 0.75, 0]
 ADMIN_VIEW = Checked(lambda c, r: [], G_ADMIN, public=False)
 AUDIT_PAGE = Checked(lambda c, r: [2], G_ADMIN, public=False)
 
@@ -391,7 +402,9 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
-               "_chosen", "_ready"),
+               "_chosen", "_ready", "show_mode", "_kept", "chosen_index", "fill_img2img"),
+    **numbered(Read("copies a picture the caller may see for img2img (the Generate result's ids are the session's "
+                    "own State)"), "picked", "picture_for_img2img"),
     **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last", "open_mine"),
     **numbered(SESSION, "who_text", "after_auth", "after_register", "after_logout", "show_who_is_here", "after_ban",
                "show_account"),

@@ -81,7 +81,7 @@ def test_parse_real_a1111_string():
     assert fields == {
         "prompt": p["Prompt"], "negative_prompt": p["Negative prompt"], "steps": 28, "sampler": "DPM++ 2M",
         "scheduler": "Karras", "cfg_scale": 7.5, "seed": 3456789012, "width": 512, "height": 768,
-        "model_hash": "6ce0161689", "model_name": "v1-5-pruned-emaonly", "denoising_strength": 0.45,
+        "model_hash": "6ce0161689", "model_name": "v1-5-pruned-emaonly", "clip_skip": 2, "denoising_strength": 0.45,
         "enable_hr": True, "hr_scale": 2.0, "hr_second_pass_steps": 15, "hr_upscaler": "Latent",
     }
 

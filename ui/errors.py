@@ -13,7 +13,7 @@ import logging
 import gradio as gr
 
 from core.errors import VisionaryError
-from core.generation.service import LoraDoesNotFit
+from core.generation.resources import LoraDoesNotFit
 from core.store import is_connection_lost
 
 from .i18n import message, text

@@ -1,4 +1,5 @@
-"""Generate tab: txt2img with the library's checkpoints, LoRAs and VAEs (A1111's layout and habits).
+"""Generate tab: txt2img and img2img with the library's checkpoints, LoRAs, VAEs and embeddings (A1111's layout
+and habits; the two modes and the hires fix are ``ui.generate_modes``, the form's plain parts ``ui.generate_form``).
 
 The event runs ``core.generation.service.run_generation`` and maps the job's queue position
 and step count onto ``gr.Progress``; the app's own generation queue does the
@@ -20,27 +21,27 @@ from gradio.processing_utils import save_file_to_cache
 
 from core.context import AppContext
 from core.errors import VisionaryError
-from core.generation.limits import StepTooLarge, TooMuchWork
-from core.generation.pnginfo import parse_parameters, to_request_fields
-from core.generation.queue import JobCancelled, TooManyQueued
+from core.generation.queue import JobCancelled
+from core.generation.resources import checkpoint_choices, fits, lora_tag, models_of_type, title_of
 from core.generation.samplers import SCHEDULE_TYPES, sampler_names
 from core.generation.service import (
-    GenerateParams,
-    SettingOutOfRange,
     cancel_jobs_of,
-    checkpoint_choices,
-    fits,
     last_parameters,
-    lora_tag,
-    models_of_type,
     native_size,
     run_generation,
     settings_from_infotext,
-    title_of,
 )
 from core.library.library import get_model
 
-from . import errors
+from .generate_form import (
+    chosen_index,
+    form_params,
+    insert_lora,
+    progress_reporter,
+    refusal,
+    seed_of,
+    show_selected,
+)
 from .generate_modes import IMG2IMG, ModeTabs, build_mode_tabs, mode_fields, picture_file, show_mode
 from .i18n import label, message, request_language, text
 from .links import Links, page_tab
@@ -52,7 +53,8 @@ GENERATION_EVENTS = 16
 BUILT_IN_VAE = 0  # the VAE choice "built into the checkpoint"
 DEFAULT_SIZE = 512
 SETTING_KEYS = ("prompt", "negative_prompt", "model", "sampler", "scheduler", "steps", "width", "height",
-                "cfg_scale", "seed", "enable_hr", "hr_upscaler", "hr_scale", "hr_second_pass_steps", "denoising_strength")
+                "cfg_scale", "seed", "clip_skip", "enable_hr", "hr_upscaler", "hr_scale", "hr_second_pass_steps",
+                "denoising_strength")
 
 # Ctrl+Enter (Cmd+Enter) in the prompts presses Generate, as in A1111; installed once per page.
 CTRL_ENTER_JS = """
@@ -109,6 +111,7 @@ class GenerateTab:
     height: gr.Number
     cfg_scale: gr.Number
     seed: gr.Number
+    clip_skip: gr.Number
     modes: ModeTabs
 
     @property
@@ -116,7 +119,7 @@ class GenerateTab:
         """The components parameters text fills, in ``SETTING_KEYS`` order."""
         hires = self.modes.hires
         return [self.prompt, self.negative_prompt, self.checkpoint, self.sampler, self.schedule_type, self.steps,
-                self.width, self.height, self.cfg_scale, self.seed, hires.enable, hires.upscaler, hires.scale,
+                self.width, self.height, self.cfg_scale, self.seed, self.clip_skip, hires.enable, hires.upscaler, hires.scale,
                 hires.steps, hires.denoising]
 
     def receive(self, trigger, parameters: gr.components.Component) -> None:
@@ -171,83 +174,6 @@ class GenerateTab:
         return tuple(fields.get(key, gr.skip()) for key in SETTING_KEYS)
 
 
-# --------------------------------------------------------------------------- pure helpers
-def _whole(value):
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def form_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
-                cfg_scale, seed, batch_size, **mode) -> GenerateParams:
-    """The form's values as service parameters (the service checks them); a typed checkpoint is a name; ``mode``:
-    the img2img or hires fields (``ui.generate_modes.mode_fields``)."""
-    by_id = isinstance(checkpoint, int) and not isinstance(checkpoint, bool)
-    return GenerateParams(**mode,
-        prompt=prompt or "", negative_prompt=negative_prompt or "",
-        model_id=checkpoint if by_id else None, model_name=None if by_id else (checkpoint or None),
-        vae_id=_whole(vae) or None, sampler=sampler or "Euler a", scheduler=schedule_type or "automatic",
-        steps=_whole(steps), width=_whole(width), height=_whole(height), cfg_scale=cfg_scale,
-        seed=-1 if seed is None else _whole(seed), batch_size=_whole(batch_size), keep_interrupted=False)
-
-
-RANGED_SETTINGS = ("width", "height", "steps", "batch_size", "cfg_scale", "seed")
-
-
-def refusal(exc: VisionaryError, lang: str) -> str:
-    """A service's refusal in ``lang``; the work budget and the queued-runs cap name their numbers."""
-    if isinstance(exc, TooMuchWork):
-        return text("generate.too_much_work", lang, work=f"{exc.work:g}", width=exc.width, height=exc.height,
-                    steps=exc.steps, images=exc.images, limit=f"{exc.limit:g}", device=exc.device_kind)
-    if isinstance(exc, StepTooLarge):
-        return text("generate.step_too_large", lang, megapixels=f"{exc.megapixels:g}", width=exc.width,
-                    height=exc.height, images=exc.images, limit=f"{exc.step_limit:g}", device=exc.device_kind)
-    if isinstance(exc, TooManyQueued):
-        return text("generate.too_many_queued", lang, limit=exc.limit)
-    if isinstance(exc, SettingOutOfRange):
-        name = text(f"generate.{exc.name}", lang) if exc.name in RANGED_SETTINGS else exc.name
-        if exc.multiple is not None:
-            return text("generate.not_a_multiple", lang, name=name, multiple=exc.multiple, value=exc.value)
-        return text("generate.out_of_range", lang, name=name, low=exc.low, high=exc.high, value=exc.value)
-    return errors.refusal(exc, lang)
-
-
-def progress_reporter(progress: gr.Progress, lang: str):
-    """``on_update`` for ``run_generation``: queue position while waiting, then steps."""
-
-    def on_update(job) -> None:
-        position = job.position
-        if position:
-            progress(0.0, desc=text("generate.waiting", lang, position=position))
-        elif job.total:
-            progress((job.step, job.total), desc=text("generate.generating", lang),
-                     unit=text("generate.steps_unit", lang))
-        elif not job.finished:
-            progress(0.0, desc=text("generate.loading_checkpoint", lang))
-
-    return on_update
-
-
-def insert_lora(prompt: str, tag: str | None):
-    """Append the chosen LoRA's tag to the prompt and clear the picker."""
-    if not tag:
-        return gr.skip(), None
-    prompt = (prompt or "").rstrip()
-    return (f"{prompt} {tag}" if prompt else tag), None
-
-
-def show_selected(texts: list[str], event: gr.SelectData) -> str:
-    return texts[event.index] if texts and 0 <= event.index < len(texts) else ""
-
-
-def chosen_index(event: gr.SelectData) -> int:
-    return event.index
-
-
-def seed_of(parameters: str):
-    """The seed in the shown parameters (A1111's "reuse seed" button)."""
-    seed = to_request_fields(parse_parameters(parameters)).get("seed") if parameters else None
-    return gr.skip() if seed is None else seed
-
-
 # --------------------------------------------------------------------------- events that need the app
 class GenerateEvents:
     def __init__(self, context: AppContext, gallery: gr.Gallery):
@@ -294,14 +220,14 @@ class GenerateEvents:
                  text("generate.image_caption", lang, seed=image.seed)) for image in result.images]
 
     def generate(self, prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
-                 cfg_scale, seed, batch_size, mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising,
+                 cfg_scale, seed, batch_size, clip_skip, mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising,
                  init_image, denoising, resize_mode, request: gr.Request, progress=gr.Progress()):
         lang = request_language(request)
         try:
             fields = mode_fields(mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising, init_image,
                                  denoising, resize_mode)
             params = form_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width,
-                                 height, cfg_scale, seed, batch_size, **fields)
+                                 height, cfg_scale, seed, batch_size, clip_skip, **fields)
             result = run_generation(self.context, request_user(self.context, request), params,
                                  on_update=progress_reporter(progress, lang))
         except VisionaryError as exc:
@@ -366,13 +292,15 @@ def _settings_column():
                         elem_id="generate-cfg-scale")
         batch = gr.Number(1, precision=0, step=1, label=label("generate.batch_size"),
                           info=label("generate.batch_size_info"), elem_id="generate-batch-size")
+        clip_skip = gr.Number(1, precision=0, step=1, label=label("generate.clip_skip"),
+                              info=label("generate.clip_skip_info"), elem_id="generate-clip-skip")
     with gr.Row():
         seed = gr.Number(-1, precision=0, label=label("generate.seed"), info=label("generate.seed_info"), scale=4,
                          elem_id="generate-seed")
         with gr.Column(scale=1, min_width=90):
             random_seed = gr.Button(label("generate.random_seed"), size="sm", elem_id="generate-random-seed")
             reuse_seed = gr.Button(label("generate.reuse_seed"), size="sm", elem_id="generate-reuse-seed")
-    return lora, sampler, schedule, steps, width, height, cfg, batch, seed, random_seed, reuse_seed
+    return lora, sampler, schedule, steps, width, height, cfg, batch, clip_skip, seed, random_seed, reuse_seed
 
 
 def _results_column():
@@ -399,7 +327,7 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> Gene
         modes = build_mode_tabs()
         with gr.Row():
             with gr.Column():
-                lora, sampler, schedule, steps, width, height, cfg, batch, seed, random_seed, reuse_seed = \
+                lora, sampler, schedule, steps, width, height, cfg, batch, clip_skip, seed, random_seed, reuse_seed = \
                     _settings_column()
             with gr.Column():
                 gallery, info, send = _results_column()
@@ -410,7 +338,7 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> Gene
 
     events = GenerateEvents(context, gallery)
     tab = GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg, seed,
-                      modes)
+                      clip_skip, modes)
     gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private") \
         .then(tab.restore_last, None, tab.settings, api_visibility="private")
     gr.on(None, None, js=CTRL_ENTER_JS)
@@ -419,7 +347,7 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> Gene
     lora.input(insert_lora, [prompt, lora], [prompt, lora], api_visibility="private")
     ran = run.click(events.generate,
                     [prompt, negative, checkpoint, vae, sampler, schedule, steps, width, height, cfg, seed, batch,
-                     *modes.inputs],
+                     clip_skip, *modes.inputs],
                     [gallery, info, texts, made], api_name="txt2img", show_progress_on=[gallery],
                     concurrency_id="generation", concurrency_limit=GENERATION_EVENTS)
     ran.success(lambda: 0, None, chosen, api_visibility="private")

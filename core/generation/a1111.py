@@ -16,7 +16,8 @@ from core.accounts.accounts import UserInfo
 from core.accounts.preferences import get_preference, set_preference
 from core.errors import Forbidden, InvalidInput, NotFound, TooLarge
 from core.generation.queue import RUNNING, GenerationQueue, Job
-from core.generation.service import cancel_jobs_of, checkpoint_choices, primary_file, title_of
+from core.generation.resources import checkpoint_choices, embedding_name, fits, models_of_type, primary_file, title_of
+from core.generation.service import cancel_jobs_of
 from core.library.model_records import ModelRecord
 
 CHECKPOINT_PREFERENCE = "sdapi.sd_model_checkpoint"  # value: the SHA-256 of the checkpoint's file
@@ -64,6 +65,26 @@ def choose_checkpoint(store, actor: UserInfo, text: str) -> ModelRecord:
 def checkpoint_for(actor: UserInfo | None, override: str | None) -> ModelRecord | None:
     """A txt2img request's checkpoint: its ``override_settings.sd_model_checkpoint``, else the actor's choice."""
     return find_checkpoint(actor, override) if override else chosen_checkpoint(actor)
+
+
+def embedding_listing(actor: UserInfo | None, models_path: Path) -> dict:
+    """A1111's ``/sdapi/v1/embeddings``: the library's embeddings that fit the actor's checkpoint are ``loaded``
+    (a prompt naming them uses them), the others ``skipped``; each with its vector count and width."""
+    from core.pipeline import ModelLoadError, safetensors_shapes
+
+    checkpoint = chosen_checkpoint(actor)
+    listing: dict[str, dict] = {"loaded": {}, "skipped": {}}
+    for model in models_of_type(actor, "embedding"):
+        try:
+            shapes = safetensors_shapes(models_path / primary_file(model).stored_path)
+        except (ModelLoadError, OSError):
+            shapes = {}
+        vectors = next((shape for shape in shapes.values() if len(shape) == 2), (0, None))
+        usable = checkpoint is not None and fits(model.base_model, checkpoint.base_model)
+        listing["loaded" if usable else "skipped"][embedding_name(model)] = {
+            "step": None, "sd_checkpoint": None, "sd_checkpoint_name": None, "shape": vectors[1],
+            "vectors": vectors[0]}
+    return listing
 
 
 # --------------------------------------------------------------------------- jobs

@@ -40,12 +40,13 @@ class FileRef:
 
 @dataclass(frozen=True)
 class GenerationTask:
-    """Everything a generator needs for one txt2img run."""
+    """Everything a generator needs for one txt2img or img2img run."""
 
     checkpoint: FileRef
     request: GenerationRequest
     vae: FileRef | None = None
     loras: tuple[tuple[FileRef, float], ...] = ()
+    embeddings: tuple[tuple[FileRef, str], ...] = ()  # textual inversions the prompts name: (file, name)
     device: str | None = None
     user_id: int | None = None  # whose run it is: a replica may fetch only the files this user may use
 
@@ -53,6 +54,12 @@ class GenerationTask:
     def cache_key(self) -> tuple[str, str | None]:
         """The loaded pipeline's identity: the checkpoint's SHA-256 and the VAE's."""
         return self.checkpoint.sha256, self.vae.sha256 if self.vae else None
+
+    @property
+    def files(self) -> list[FileRef]:
+        """Every file the run reads."""
+        return [self.checkpoint, *([self.vae] if self.vae else []), *(ref for ref, _ in self.loras),
+                *(ref for ref, _ in self.embeddings)]
 
     @property
     def model_id(self) -> str:

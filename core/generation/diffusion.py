@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from core.generation.hires import HiresFix, check_hires, upscale_latents, upscale_picture
-from core.generation.img2img import check_resize_mode, denoised_steps, fit_picture, img2img_pipeline, picture_of
+from core.generation.embeddings import embeddings_applied
+from core.generation.hires import HiresFix, check_hires
+from core.generation.img2img import check_resize_mode
 from core.generation.lora import loras_applied, merge_weights, parse_lora_tags
+from core.generation.passes import make_image
+from core.generation.prompt_encoding import encode_prompts
 from core.generation.samplers import make_scheduler, resolve_sampler
 
 MAX_SEED = 2**63 - 1 - 8  # leaves room for seed + batch index
@@ -43,6 +46,7 @@ class GenerationRequest:
     scheduler: str = "automatic"
     seed: int = -1
     batch_size: int = 1
+    clip_skip: int = 1  # A1111's "Clip skip": 2 conditions on the text encoder's last layer but one
     init_image: bytes | None = None
     denoising_strength: float = 0.75
     resize_mode: int = 0
@@ -111,6 +115,7 @@ def check_inputs(request: GenerationRequest) -> None:
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0 <= strength <= 1:
         raise ValueError(f"denoising_strength must be between 0 and 1, got {strength!r}")
     check_resize_mode(request.resize_mode)
+    _require_int("clip_skip", request.clip_skip, 1, 12)
     if request.hires is not None and not request.is_img2img:
         check_hires(request.hires, request.width, request.height)
 
@@ -219,6 +224,7 @@ def generate(
     request: GenerationRequest,
     *,
     loras: Sequence[tuple[str | Path, float]] = (),
+    embeddings: Sequence[tuple[str | Path, str]] = (),
     progress_callback: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     should_skip: Callable[[], bool] | None = None,
@@ -226,7 +232,9 @@ def generate(
     """Run txt2img; returns ``[(PIL.Image, seed), ...]``, one per image made.
 
     ``loras`` are ``(safetensors path, weight)`` pairs (the caller maps the
-    prompt's tag names to library files), applied for this run only.
+    prompt's tag names to library files), applied for this run only; so are
+    ``embeddings``, ``(safetensors path, name)`` textual inversions the prompts
+    name. The prompts are read with A1111's syntax (``core.generation.prompt_encoding``).
     ``progress_callback(step, total)`` is called after every step, counted over
     the whole batch. When ``should_stop()`` turns true the current image stops
     after its current step, is decoded as it is and returned with those before
@@ -242,81 +250,21 @@ def generate(
     seeds = resolve_seeds(request.seed, request.batch_size)
     # 3. Hooks for progress, interrupt and skip
     hooks = _Hooks(len(seeds), progress_callback, should_stop, should_skip, request.passes)
-    # 4. Denoise and decode each image, LoRAs applied for this run only
+    # 4. Denoise and decode each image, LoRAs and embeddings applied for this run only (they change the shared
+    #    modules, so such a run holds the model alone)
     active = merge_weights(loras)
     lock = model_lock(pipe)
     results = []
-    with lock.exclusive() if active else lock.shared():
+    with lock.exclusive() if active or embeddings else lock.shared():
         run = _run_copy(pipe, request.sampler, request.scheduler)
-        with loras_applied(run, active), torch.inference_mode():
+        with loras_applied(run, active), embeddings_applied(run, embeddings), torch.inference_mode():
+            conditioning = encode_prompts(run, request.text_prompt, request.negative_prompt, request.clip_skip)
             for i, seed in enumerate(seeds):
                 if hooks.stop_requested():
                     break
                 hooks.image_index = i
-                results.append((_one_image(run, request, seed, hooks), seed))
+                results.append((make_image(run, request, seed, hooks, conditioning), seed))
     return results
-
-
-def _one_image(run, request: GenerationRequest, seed: int, hooks: _Hooks):
-    """One image: img2img from the init picture, or txt2img (then hires fix's second pass if asked)."""
-    if request.is_img2img:
-        start = fit_picture(picture_of(request.init_image), request.width, request.height, request.resize_mode)
-        return _img2img(run, request, start, request.steps, request.denoising_strength, seed, hooks)
-    hires = request.hires
-    hooks.pass_index = 0
-    first = _denoise(run, request, seed, hooks, output_type="latent" if hires and hires.is_latent else "pil")
-    if hires is None:
-        return first
-    hooks.pass_index = 1
-    upscaled = upscale_latents(first, hires, request.width, request.height) if hires.is_latent else \
-        upscale_picture(first, hires)
-    second = GenerationRequest(hires.prompt or request.prompt, hires.negative_prompt or request.negative_prompt,
-                               *hires.target_size(request.width, request.height), cfg_scale=request.cfg_scale)
-    return _img2img(run, second, upscaled, hires.steps or request.steps, hires.denoising_strength, seed, hooks)
-
-
-def _denoise(run, request: GenerationRequest, seed: int, hooks: _Hooks, output_type: str = "pil"):
-    import torch
-
-    output = run(
-        prompt=request.text_prompt,
-        negative_prompt=request.negative_prompt or None,
-        width=request.width,
-        height=request.height,
-        num_inference_steps=request.steps,
-        guidance_scale=float(request.cfg_scale),
-        generator=torch.Generator("cpu").manual_seed(seed),
-        callback_on_step_end=hooks,
-        output_type=output_type,
-    )
-    return output.images if output_type == "latent" else output.images[0]
-
-
-def _img2img(run, request: GenerationRequest, start, steps: int, strength: float, seed: int, hooks: _Hooks):
-    """Denoise ``start`` (a picture, or latents for a latent hires pass) with ``strength``; a strength too small
-    for one step keeps it (A1111's denoising 0: the init picture back)."""
-    import torch
-
-    if denoised_steps(steps, strength) < 1 or hooks.stopped:
-        return start if not isinstance(start, torch.Tensor) else _decode(run, start)
-    output = img2img_pipeline(run)(
-        prompt=request.text_prompt,
-        negative_prompt=request.negative_prompt or None,
-        image=start,
-        strength=float(strength),
-        num_inference_steps=steps,
-        guidance_scale=float(request.cfg_scale),
-        generator=torch.Generator("cpu").manual_seed(seed),
-        callback_on_step_end=hooks,
-        output_type="pil",
-    )
-    return output.images[0]
-
-
-def _decode(run, latents):
-    """Latents to a picture through the checkpoint's VAE (a latent hires pass that was stopped or had no step)."""
-    pictures = run.vae.decode(latents / run.vae.config.scaling_factor, return_dict=False)[0]
-    return run.image_processor.postprocess(pictures, output_type="pil")[0]
 
 
 def infotext(
@@ -326,6 +274,7 @@ def infotext(
     model_hash: str | None,
     model_name: str | None,
     lora_hashes: dict[str, str] | None = None,
+    ti_hashes: dict[str, str] | None = None,
 ) -> str:
     """A1111's ``parameters`` text for one image of ``request`` (prompt with its LoRA tags, as A1111 keeps it)."""
     from core.generation.pnginfo import format_parameters
@@ -345,14 +294,16 @@ def infotext(
         model_hash=model_hash,
         model_name=model_name,
         lora_hashes=lora_hashes,
+        ti_hashes=ti_hashes,
         extra=_pass_fields(request),
     )
 
 
 def _pass_fields(request: GenerationRequest) -> dict:
-    """What A1111 writes for an img2img run (its denoising strength) or a hires fix (its settings)."""
+    """What A1111 writes for clip skip, an img2img run (its denoising strength) or a hires fix (its settings)."""
+    fields = {"Clip skip": request.clip_skip} if request.clip_skip > 1 else {}
     if request.is_img2img:
-        return {"Denoising strength": f"{request.denoising_strength:g}"}
+        return fields | {"Denoising strength": f"{request.denoising_strength:g}"}
     if request.hires is not None:
-        return request.hires.infotext_fields(request.width, request.height)
-    return {}
+        return fields | request.hires.infotext_fields(request.width, request.height)
+    return fields

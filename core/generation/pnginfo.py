@@ -78,6 +78,7 @@ def format_parameters(
     model_name: str | None = None,
     schedule_type: str | None = None,
     lora_hashes: Mapping[str, str] | None = None,
+    ti_hashes: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     """The infotext of one image, in A1111's order; ``None`` fields are left out."""
@@ -91,6 +92,7 @@ def format_parameters(
         ("Model hash", model_hash.lower() if model_hash else None),
         ("Model", model_name),
         ("Lora hashes", format_hashes(lora_hashes) if lora_hashes else None),
+        ("TI hashes", format_hashes(ti_hashes) if ti_hashes else None),
     ]
     pairs += list((extra or {}).items())
     last = ", ".join(f"{k}: {quote(v)}" for k, v in pairs if v is not None and v != "")
@@ -105,8 +107,8 @@ def parse_parameters(text: str) -> dict[str, Any]:
     """A1111's ``parse_generation_parameters``: ``Prompt``, ``Negative prompt`` and every key of the last line.
 
     Sizes split into ``<key>-1``/``<key>-2`` (``Size-1`` = width), as A1111 does;
-    values stay strings, quoted ones unquoted. ``Lora hashes`` is also given as a
-    dict under ``Lora hashes dict``.
+    values stay strings, quoted ones unquoted. ``Lora hashes`` and ``TI hashes`` are
+    also given as dicts under ``Lora hashes dict`` and ``TI hashes dict``.
     """
     result: dict[str, Any] = {}
     *lines, last = text.strip().split("\n")
@@ -129,8 +131,9 @@ def parse_parameters(text: str) -> dict[str, Any]:
             result[f"{key}-1"], result[f"{key}-2"] = size.group(1), size.group(2)
         else:
             result[key] = value
-    if "Lora hashes" in result:
-        result["Lora hashes dict"] = parse_hashes(result["Lora hashes"])
+    for key in ("Lora hashes", "TI hashes"):
+        if key in result:
+            result[f"{key} dict"] = parse_hashes(result[key])
     return result
 
 
@@ -153,6 +156,7 @@ def to_request_fields(params: Mapping[str, Any]) -> dict[str, Any]:
         "height": ("Size-2", int),
         "model_hash": ("Model hash", str),
         "model_name": ("Model", str),
+        "clip_skip": ("Clip skip", int),
         "denoising_strength": ("Denoising strength", float),
         "hr_scale": ("Hires upscale", float),
         "hr_resize_x": ("Hires resize-1", int),

@@ -244,8 +244,7 @@ def _read_stream(response, messages: queue.Queue) -> None:
 def _grants(secret: bytes, task: GenerationTask) -> dict[str, str]:
     if task.user_id is None:
         return {}
-    refs = [task.checkpoint, *([task.vae] if task.vae else []), *(ref for ref, _ in task.loras)]
-    return {ref.sha256: sign_grant(secret, task.user_id, ref.sha256) for ref in refs}
+    return {ref.sha256: sign_grant(secret, task.user_id, ref.sha256) for ref in task.files}
 
 
 def _answers(address: str) -> bool:

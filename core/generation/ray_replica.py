@@ -211,7 +211,8 @@ class GeneratorReplica:
         from core.generation.diffusion import generate
 
         loras = [(self._fetch(run, ref), weight) for ref, weight in run.task.loras]
-        return generate(pipe, run.task.request, loras=loras, progress_callback=report,
+        embeddings = [(self._fetch(run, ref), name) for ref, name in run.task.embeddings]
+        return generate(pipe, run.task.request, loras=loras, embeddings=embeddings, progress_callback=report,
                         should_stop=controls.should_stop, should_skip=controls.take_skip)
 
     async def load(self, model_id: str) -> LoadedPipeline:

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from core.accounts.accounts import UserInfo
 from core.accounts.preferences import get_preference, set_preference
 from core.blurhash import blurhash_of
-from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
+from core.errors import InvalidInput, NotAuthenticated, VisionaryError
 from core.generation.hires import HiresFix
 from core.generation.queue import JobCancelled
-from core.library.base_models import OTHER_FAMILY, SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
-from core.library.library import get_model, visible_models
+from core.generation.resources import find_checkpoint, primary_file, resolve_embeddings, resolve_loras
+from core.library.base_models import SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
+from core.library.library import get_model
 from core.library.model_records import FileRecord, ModelRecord
-from core.store import AiModel, Image, ModelFile, ModelVersion
+from core.store import Image
 
 LAST_PARAMETERS = "txt2img.last_parameters"
 NATIVE_SIZES = {SD1_FAMILY: 512, SD2_FAMILY: 768, SDXL_FAMILY: 1024}
@@ -57,6 +57,7 @@ class GenerateParams:
     seed: int = -1
     batch_size: int = 1
     vae_id: int | None = None
+    clip_skip: int = 1
     init_image: bytes | None = None
     denoising_strength: float = 0.75
     resize_mode: int = 0
@@ -93,53 +94,6 @@ def native_size(model: ModelRecord) -> int:
     return DEMO_SIZE if model.is_demo else NATIVE_SIZES.get(family_of(model.base_model), 512)
 
 
-def models_of_type(actor: UserInfo | None, kind: str) -> list[ModelRecord]:
-    """The models of one type (``checkpoint``, ``lora``, ``vae``...) the actor may see, demo last, by name."""
-    from core.library.model_records import model_records
-
-    rows = visible_models(actor).where(AiModel.type == kind).order_by(AiModel.is_demo, AiModel.name)
-    return model_records(rows)
-
-
-def checkpoint_choices(actor: UserInfo | None) -> list[ModelRecord]:
-    """Checkpoints the actor may generate with, demo last unless it is the only one."""
-    return models_of_type(actor, "checkpoint")
-
-
-def primary_file(model: ModelRecord) -> FileRecord:
-    """The model's main file: the newest version's primary file."""
-    for version in model.versions:
-        for record in version.files:
-            return record
-    raise NotFound(f"the model {model.name!r} has no file")
-
-
-def resolve_checkpoint(actor: UserInfo | None, params: GenerateParams) -> tuple[ModelRecord, FileRecord]:
-    if params.model_id is not None:
-        model = get_model(actor, params.model_id)
-    elif params.model_hash:
-        from core.library.library import find_version_by_hash
-
-        model, _ = find_version_by_hash(actor, params.model_hash)
-    else:
-        choices = checkpoint_choices(actor)
-        wanted = (params.model_name or "").strip()
-        named = [m for m in choices if wanted and wanted in (m.name, title_of(m), primary_file(m).original_name)]
-        if wanted and not named:
-            raise NotFound(f"no checkpoint named {wanted!r}")
-        if not (named or choices):
-            raise NotFound("there is no checkpoint in the library yet: upload one or drop it into models_dir/")
-        model = (named or choices)[0]
-    if model.type != "checkpoint":
-        raise InvalidInput(f"{model.name!r} is a {model.type}, not a checkpoint")
-    return model, primary_file(model)
-
-
-def title_of(model: ModelRecord) -> str:
-    """A1111's checkpoint title: ``name [hash]``."""
-    return f"{model.name} [{primary_file(model).autov2}]"
-
-
 class SettingOutOfRange(InvalidInput):
     """A setting outside its range, refused with the range named (never clamped); fields as ``OutOfRange``'s."""
 
@@ -147,61 +101,6 @@ class SettingOutOfRange(InvalidInput):
         super().__init__(str(cause))
         self.name, self.value, self.low, self.high, self.multiple = (cause.name, cause.value, cause.low,
                                                                      cause.high, cause.multiple)
-
-
-class LoraDoesNotFit(InvalidInput):
-    """A LoRA made for another family of base models than the checkpoint's (its layers would not fit)."""
-
-    def __init__(self, lora: str, lora_base: str, checkpoint: str, checkpoint_base: str):
-        super().__init__(f"the LoRA {lora!r} is made for {lora_base} and does not fit the checkpoint {checkpoint!r} "
-                         f"({checkpoint_base}): remove its <lora:…> tag or choose a {lora_base} checkpoint")
-        self.lora, self.lora_base, self.checkpoint, self.checkpoint_base = lora, lora_base, checkpoint, checkpoint_base
-
-
-def fits(lora_base: str, checkpoint_base: str) -> bool:
-    """Whether a LoRA of one base model can be applied to a checkpoint of another: the same family (a base the
-    library cannot place, "Other", is given the benefit of the doubt)."""
-    families = {family_of(lora_base), family_of(checkpoint_base)}
-    return len(families) == 1 or OTHER_FAMILY in families
-
-
-def check_loras_fit(model: ModelRecord, loras: list[tuple[str, float, FileRecord]], bases: dict[str, str]) -> None:
-    """Raise ``LoraDoesNotFit`` for the first LoRA (by tag name, its base model in ``bases``) that does not fit."""
-    for name, _weight, _record in loras:
-        if not fits(bases[name], model.base_model):
-            raise LoraDoesNotFit(name, bases[name], model.name, model.base_model)
-
-
-def resolve_loras(actor: UserInfo | None, names: list[tuple[str, float]],
-                  checkpoint: ModelRecord | None = None) -> list[tuple[str, float, FileRecord]]:
-    """Map ``<lora:NAME:W>`` names to LoRA files by model name or file name (case-insensitive); with a
-    ``checkpoint``, each must fit it (``LoraDoesNotFit``)."""
-    from core.library.model_records import file_record
-
-    found, bases = [], {}
-    for name, weight in names:
-        key = name.lower()
-        rows = (ModelFile.select(ModelFile, ModelVersion, AiModel).join(ModelVersion).join(AiModel)
-                .where(AiModel.id.in_(visible_models(actor).select(AiModel.id)), AiModel.type == "lora"))
-        match = next((r for r in rows if key in (r.version.model.name.lower(), Path(r.original_name).stem.lower())),
-                     None)
-        if match is None:
-            raise InvalidInput(f"unknown LoRA {name!r}: add it to the library, or fix the name in <lora:{name}:…>")
-        found.append((name, weight, file_record(match)))
-        bases[name] = match.version.base_model
-    if checkpoint is not None:
-        check_loras_fit(checkpoint, found, bases)
-    return found
-
-
-def lora_tag(model: ModelRecord) -> str:
-    """The ``<lora:NAME:WEIGHT>`` tag for a LoRA: its name (its file's stem if the name cannot be a tag name)
-    and its default weight (1 if none)."""
-    name = model.name.strip()
-    if not name or set(name) & set(":<>"):
-        name = Path(primary_file(model).original_name).stem
-    weight = next((v.default_weight for v in model.versions if v.default_weight), None) or 1.0
-    return f"<lora:{name}:{weight:g}>"
 
 
 def _init_picture(params: GenerateParams) -> tuple[bytes | None, tuple[int, int] | None]:
@@ -228,7 +127,7 @@ def _request(params: GenerateParams, model: ModelRecord):
         prompt=params.prompt, negative_prompt=params.negative_prompt or "", width=params.width or width,
         height=params.height or height, steps=params.steps, cfg_scale=params.cfg_scale, sampler=params.sampler,
         scheduler=params.scheduler or "automatic", seed=params.seed, batch_size=params.batch_size,
-        init_image=init_image, denoising_strength=params.denoising_strength, resize_mode=params.resize_mode,
+        clip_skip=params.clip_skip, init_image=init_image, denoising_strength=params.denoising_strength, resize_mode=params.resize_mode,
         hires=params.hires)
     try:
         check_inputs(request)
@@ -258,9 +157,12 @@ class GenerationJob:
 
     def __init__(self, context, actor: UserInfo, params: GenerateParams):
         self.context, self.actor = context, actor
-        self.model, self.file = resolve_checkpoint(actor, params)
+        self.model, self.file = find_checkpoint(actor, params.model_id, params.model_hash, params.model_name)
         self.request = _request(params, self.model)
         self.loras = resolve_loras(actor, self.request.loras, self.model)
+        hires = self.request.hires
+        self.embeddings = resolve_embeddings(actor, self.model, self.request.text_prompt, self.request.negative_prompt,
+                                             *((hires.prompt, hires.negative_prompt) if hires else ()))
         self.vae = self._vae(params.vae_id)
         self.keep_interrupted = params.keep_interrupted
 
@@ -285,7 +187,8 @@ class GenerationJob:
 
         return GenerationTask(
             checkpoint=self._ref(self.file), request=self.request, vae=self._ref(self.vae) if self.vae else None,
-            loras=tuple((self._ref(f), w) for _, w, f in self.loras), device=self.context.config.device,
+            loras=tuple((self._ref(f), w) for _, w, f in self.loras),
+            embeddings=tuple((self._ref(f), name) for name, f in self.embeddings), device=self.context.config.device,
             user_id=self.actor.id)
 
     def generate(self, job) -> list:
@@ -308,10 +211,11 @@ class GenerationJob:
         if job.should_stop() and not self.keep_interrupted:
             raise JobCancelled("the generation was cancelled: nothing was saved")
         lora_hashes = {name: f.autov2 for name, _, f in self.loras} or None
+        ti_hashes = {name: f.sha256[:12].lower() for name, f in self.embeddings} or None
         saved = []
         for image, seed in images:
             text = infotext(self.request, seed, model_hash=self.file.autov2, model_name=self.model.name,
-                            lora_hashes=lora_hashes)
+                            lora_hashes=lora_hashes, ti_hashes=ti_hashes)
             path = write_png(self.context.config.outputs_path, png_bytes(image, text), label=str(seed))
             saved.append(_record(self.context.store, self.actor, self.model, self.file, path, image, seed,
                                  self.request, text))
@@ -373,10 +277,10 @@ def cancel_jobs_of(context, actor: UserInfo | None) -> int:
 
 def match_checkpoint(actor: UserInfo | None, model_hash: str | None, model_name: str | None) -> ModelRecord | None:
     """The visible checkpoint an infotext names (by ``Model hash``, else by ``Model``), or None."""
-    for params in (GenerateParams("", model_hash=model_hash), GenerateParams("", model_name=model_name)):
-        if params.model_hash or params.model_name:
+    for by_hash, by_name in ((model_hash, None), (None, model_name)):
+        if by_hash or by_name:
             try:
-                return resolve_checkpoint(actor, params)[0]
+                return find_checkpoint(actor, model_hash=by_hash, model_name=by_name)[0]
             except VisionaryError:
                 continue
     return None

@@ -261,6 +261,7 @@ def _end(controls: dict) -> None:
 
 def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> None:
     from core.generation.diffusion import generate
+    from core.generation.embeddings import EmbeddingDoesNotFit
     from core.generation.lora import LoraDoesNotLoad
     from core.pipeline import load_pipeline
 
@@ -275,9 +276,10 @@ def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> Non
             return
         try:
             images = generate(pipe, task.request, loras=[(ref.path, weight) for ref, weight in task.loras],
+                              embeddings=[(ref.path, name) for ref, name in task.embeddings],
                               progress_callback=lambda step, total: send(("progress", call_id, step, total)),
                               should_stop=flags.stop.is_set, should_skip=flags.take_skip)
-        except LoraDoesNotLoad as exc:  # the request's fault, not the process's: said as bad input
+        except (LoraDoesNotLoad, EmbeddingDoesNotFit) as exc:  # the request's fault, not the process's: said as bad input
             send(("failed", call_id, "input", str(exc)))
             return
         send(("done", call_id, images, loaded, [checkpoint_name(key) for key in cache.keys()]))

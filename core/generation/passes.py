@@ -1,0 +1,65 @@
+"""The denoising passes of one image: txt2img, img2img from an init picture, and hires fix's second pass.
+
+``conditioning`` is the prompts' embeddings (``core.generation.prompt_encoding.encode_prompts``), made once per
+run; ``hooks`` is the run's step callback (progress, interrupt, skip), told which pass is running.
+"""
+
+from __future__ import annotations
+
+from core.generation.hires import upscale_latents, upscale_picture
+from core.generation.img2img import denoised_steps, fit_picture, img2img_pipeline, picture_of
+from core.generation.lora import parse_lora_tags
+from core.generation.prompt_encoding import encode_prompts
+
+
+def make_image(run, request, seed: int, hooks, conditioning: dict):
+    """One image of ``request`` (a ``GenerationRequest``) with ``seed``."""
+    if request.is_img2img:
+        start = fit_picture(picture_of(request.init_image), request.width, request.height, request.resize_mode)
+        return _img2img(run, conditioning, start, request.steps, request.denoising_strength, request.cfg_scale,
+                        seed, hooks)
+    hires = request.hires
+    hooks.pass_index = 0
+    first = _txt2img(run, request, conditioning, seed, hooks, "latent" if hires and hires.is_latent else "pil")
+    if hires is None:
+        return first
+    hooks.pass_index = 1
+    upscaled = upscale_latents(first, hires, request.width, request.height) if hires.is_latent else \
+        upscale_picture(first, hires)
+    if hires.prompt or hires.negative_prompt:
+        conditioning = encode_prompts(run, parse_lora_tags(hires.prompt or request.prompt)[0],
+                                      hires.negative_prompt or request.negative_prompt, request.clip_skip)
+    return _img2img(run, conditioning, upscaled, hires.steps or request.steps, hires.denoising_strength,
+                    request.cfg_scale, seed, hooks)
+
+
+def _generator(seed: int):
+    import torch
+
+    return torch.Generator("cpu").manual_seed(seed)
+
+
+def _txt2img(run, request, conditioning: dict, seed: int, hooks, output_type: str):
+    output = run(**conditioning, width=request.width, height=request.height, num_inference_steps=request.steps,
+                 guidance_scale=float(request.cfg_scale), generator=_generator(seed), callback_on_step_end=hooks,
+                 output_type=output_type)
+    return output.images if output_type == "latent" else output.images[0]
+
+
+def _img2img(run, conditioning: dict, start, steps: int, strength: float, cfg_scale: float, seed: int, hooks):
+    """Denoise ``start`` (a picture, or latents for a latent hires pass) with ``strength``; a strength too small
+    for one step keeps it (A1111's denoising 0: the init picture back)."""
+    import torch
+
+    if denoised_steps(steps, strength) < 1 or hooks.stopped:
+        return start if not isinstance(start, torch.Tensor) else _decode(run, start)
+    output = img2img_pipeline(run)(**conditioning, image=start, strength=float(strength), num_inference_steps=steps,
+                                   guidance_scale=float(cfg_scale), generator=_generator(seed),
+                                   callback_on_step_end=hooks, output_type="pil")
+    return output.images[0]
+
+
+def _decode(run, latents):
+    """Latents to a picture through the checkpoint's VAE (a latent hires pass that was stopped or had no step)."""
+    pictures = run.vae.decode(latents / run.vae.config.scaling_factor, return_dict=False)[0]
+    return run.image_processor.postprocess(pictures, output_type="pil")[0]
