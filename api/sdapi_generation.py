@@ -4,8 +4,9 @@ generation service.
 The requests are A1111's ``StableDiffusionTxt2ImgProcessingAPI`` and
 ``StableDiffusionImg2ImgProcessingAPI``: unknown fields are ignored and a null
 field means its default; a field set to something this server cannot honour
-(a mask, tiling, face restoration, a second-pass sampler of its own) is a 400
-naming it, never quietly dropped. ``n_iter`` batches of ``batch_size`` images
+(tiling, face restoration, a second-pass sampler of its own) is a 400
+naming it, never quietly dropped. An img2img with a ``mask`` inpaints, with A1111's
+settings (``mask_blur``, ``inpainting_fill``, ``inpaint_full_res`` and its padding, ``inpainting_mask_invert``). ``n_iter`` batches of ``batch_size`` images
 run as one job of ``n_iter × batch_size`` images with seeds ``seed, seed+1, ...``
 (what A1111 gives them). Every image is saved and recorded for its maker like
 any other, so ``save_images`` changes nothing. The response holds the PNGs as
@@ -27,6 +28,7 @@ from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
 from core.generation import a1111
 from core.generation.hires import HiresFix
+from core.generation.inpaint import Inpaint
 from core.generation.queue import Job
 from core.generation.service import GenerateParams, GenerationResult, submit_generation
 
@@ -103,7 +105,19 @@ class Img2ImgRequest(_Generation):
     init_images: list[str] = Field(default_factory=list, max_length=MAX_IMAGES)
     resize_mode: int = 0
     mask: str | None = Field(None, max_length=MAX_IMAGE_BASE64)
+    mask_blur: int = 4
+    inpainting_fill: int = 0
+    inpaint_full_res: bool = True
+    inpaint_full_res_padding: int = 0
+    inpainting_mask_invert: int = 0
     include_init_images: bool = False
+
+    def inpaint(self) -> Inpaint | None:
+        if not self.mask:
+            return None
+        return Inpaint(image_bytes(self.mask, "mask"), mask_blur=self.mask_blur, masked_content=self.inpainting_fill,
+                       only_masked=self.inpaint_full_res, only_masked_padding=self.inpaint_full_res_padding,
+                       invert=bool(self.inpainting_mask_invert))
 
 
 def _check_supported(body: _Generation) -> None:
@@ -123,8 +137,6 @@ def _check_supported(body: _Generation) -> None:
 
 
 def _init_image(body: Img2ImgRequest) -> bytes:
-    if body.mask:
-        raise InvalidInput("mask: inpainting is not supported by this server yet; send img2img without a mask")
     if len(body.init_images) != 1:
         raise InvalidInput(f"init_images: send one image (got {len(body.init_images)})")
     return image_bytes(body.init_images[0], "init_images[0]")
@@ -136,7 +148,7 @@ def _params(user: UserInfo, body: _Generation) -> GenerateParams:
         raise InvalidInput("override_settings.sd_model_checkpoint must be a checkpoint title, name or hash")
     model = a1111.checkpoint_for(user, override)
     if isinstance(body, Img2ImgRequest):
-        kind = {"init_image": _init_image(body), "resize_mode": body.resize_mode,
+        kind = {"init_image": _init_image(body), "resize_mode": body.resize_mode, "inpaint": body.inpaint(),
                 "denoising_strength": 0.75 if body.denoising_strength is None else body.denoising_strength}
     else:
         kind = {"hires": body.hires()}

@@ -19,6 +19,7 @@ from community import gallery
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
 from core.generation.hires import HiresFix
+from core.generation.inpaint import Inpaint
 from core.generation.queue import Job, JobCancelled
 from core.generation.service import GenerateParams, GenerationResult, submit_generation
 
@@ -73,6 +74,24 @@ class Img2ImgBody(_GenerateBody):
     init_image: str | None = Field(None, max_length=MAX_IMAGE_BASE64)
     init_image_id: int | None = Field(None, **DB_INT)
     resize_mode: int | None = 0
+    mask: str | None = Field(None, max_length=MAX_IMAGE_BASE64)  # white: repaint (A1111's inpainting fields)
+    mask_blur: int | None = 4
+    inpainting_fill: int | None = 1
+    inpaint_full_res: bool | None = False
+    inpaint_full_res_padding: int | None = 32
+    inpainting_mask_invert: bool | None = False
+
+    def inpaint(self) -> Inpaint | None:
+        if not self.mask:
+            return None
+        return Inpaint(image_bytes(self.mask, "mask"), mask_blur=_or(self.mask_blur, 4),
+                       masked_content=_or(self.inpainting_fill, 1), only_masked=bool(self.inpaint_full_res),
+                       only_masked_padding=_or(self.inpaint_full_res_padding, 32),
+                       invert=bool(self.inpainting_mask_invert))
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def params_from(body: _GenerateBody, **kind) -> GenerateParams:
@@ -90,7 +109,7 @@ def img2img_params(context, user: UserInfo, body: Img2ImgBody) -> GenerateParams
         raise InvalidInput("send the picture to start from: init_image (base64) or init_image_id, one of them")
     init = image_bytes(body.init_image, "init_image") if body.init_image is not None else \
         gallery.image_bytes(context.config.outputs_path, user, body.init_image_id)
-    return params_from(body, init_image=init, resize_mode=body.resize_mode or 0,
+    return params_from(body, init_image=init, resize_mode=body.resize_mode or 0, inpaint=body.inpaint(),
                        denoising_strength=0.75 if body.denoising_strength is None else body.denoising_strength)
 
 

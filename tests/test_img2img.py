@@ -131,3 +131,49 @@ def test_settings_that_cannot_be_honoured_are_refused_by_name(fields, message):
     with pytest.raises(ValueError) as refused:
         check_inputs(GenerationRequest("x", **fields))
     assert message in str(refused.value)
+
+
+def left_half_mask(width=64, height=64) -> Image.Image:
+    mask = Image.new("L", (width, height), 0)
+    mask.paste(255, (0, 0, width // 2, height))
+    return mask
+
+
+def mask_bytes(mask) -> bytes:
+    from core.generation.inpaint import mask_png
+
+    return mask_png(mask)
+
+
+@pytest.mark.parametrize("only_masked", [False, True])
+def test_inpainting_the_left_half_leaves_the_right_half_as_it_was(pipe, only_masked):
+    from core.generation.inpaint import Inpaint
+
+    init = stripes()
+    inpaint = Inpaint(mask_bytes(left_half_mask()), mask_blur=2, only_masked=only_masked, only_masked_padding=4)
+    made = make(pipe, init_image=png(init), denoising_strength=0.9, inpaint=inpaint)
+    original = np.asarray(init, dtype=np.int16)
+    assert np.abs(made[:, 40:] - original[:, 40:]).max() == 0  # past the blurred edge: the original, exactly
+    assert np.abs(made[:, :24] - original[:, :24]).mean() > 5  # the masked half was repainted
+    inverted = make(pipe, init_image=png(init), denoising_strength=0.9,
+                    inpaint=Inpaint(inpaint.mask, mask_blur=2, only_masked=only_masked, only_masked_padding=4,
+                                    invert=True))
+    assert np.abs(inverted[:, :24] - original[:, :24]).max() == 0 and np.abs(inverted[:, 40:] - original[:, 40:]).mean() > 5
+
+
+def test_masked_content_sets_what_the_repainted_area_starts_from(pipe):
+    from core.generation.inpaint import Inpaint, starting_picture
+
+    init, mask = stripes(), left_half_mask()
+    starts = [np.asarray(starting_picture(init, mask, content, seed=1), dtype=np.int16) for content in range(4)]
+    original = np.asarray(init, dtype=np.int16)
+    assert np.array_equal(starts[1], original)  # original
+    assert all(np.array_equal(start[:, 32:], original[:, 32:]) for start in starts)  # outside: untouched
+    assert starts[0][:, :32].std() < original[:, :32].std() + 60 and not np.array_equal(starts[0], original)  # fill
+    assert starts[2][:, :32].std() > 50  # latent noise
+    assert (starts[3][:, :32] == 128).all()  # latent nothing
+    pictures = [make(pipe, init_image=png(init), denoising_strength=0.8,
+                     inpaint=Inpaint(mask_bytes(mask), masked_content=content)) for content in range(4)]
+    assert len({picture.tobytes() for picture in pictures}) == 4
+    kept = make(pipe, init_image=png(init), denoising_strength=0.0, inpaint=Inpaint(mask_bytes(mask)))
+    assert np.array_equal(kept, original)

@@ -1,6 +1,6 @@
 """img2img and hires fix through the unmodified A1111 client (webuiapi), /sdapi/v1 and /api/v1, on a live app with
 a tiny real checkpoint and the shipped demo model: deterministic pictures whose PNG info reads back, A1111's
-listings, and clear 400s for what cannot be honoured."""
+listings, inpainting that leaves the unmasked half as it was, and clear 400s for what cannot be honoured."""
 
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def b64(image: Image.Image) -> str:
 def test_what_cannot_be_honoured_is_a_400_naming_it_and_nothing_runs(gen_server):
     picture = b64(Image.new("RGB", (64, 64), "red"))
     refusals = {
-        ("img2img", "mask"): dict(init_images=[picture], mask=picture),
+        ("img2img", "the mask: not a PNG"): dict(init_images=[picture], mask=base64.b64encode(b"no").decode()),
+        ("img2img", "inpainting_fill"): dict(init_images=[picture], mask=picture, inpainting_fill=9),
         ("img2img", "the init image: not a PNG"): dict(init_images=[base64.b64encode(b"not a picture").decode()]),
         ("img2img", "init_images"): dict(init_images=[]),
         ("img2img", "resize_mode"): dict(init_images=[picture], resize_mode=3),
@@ -141,3 +142,24 @@ def test_with_the_demo_model_denoising_one_ignores_the_init_picture(gen_server):
     apart_at_half = np.abs(demo_img2img("white", 0.5) - demo_img2img("black", 0.5)).mean()
     apart_at_one = np.abs(demo_img2img("white", 1.0) - demo_img2img("black", 1.0)).mean()
     assert apart_at_one < 0.25 * apart_at_half  # at 1.0 the picture comes from the prompt, not the init picture
+
+
+def test_webuiapi_inpaints_the_left_half_of_a_demo_picture_and_leaves_the_right_half(gen_server):
+    api = webuiapi.WebUIApi(host="127.0.0.1", port=gen_server.port)
+    api.set_auth("painter", PASSWORD)
+    picture = Image.new("RGB", (64, 64), "navy")
+    picture.paste((250, 220, 40), (8, 8, 56, 56))
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 64))
+    for only_masked in (True, False):
+        runs = [api.img2img(images=[picture], mask_image=mask, prompt="a red circle on a blue background", seed=3,
+                            steps=8, width=64, height=64, denoising_strength=0.9, mask_blur=2,
+                            inpaint_full_res=only_masked, inpaint_full_res_padding=8, inpainting_fill=1,
+                            override_settings={"sd_model_checkpoint": DEMO_NAME}) for _ in range(2)]
+        made, original = pixels(runs[0].image), pixels(picture)
+        assert np.array_equal(made, pixels(runs[1].image))  # deterministic for a fixed seed
+        assert np.abs(made[:, 40:] - original[:, 40:]).max() == 0  # outside the mask (and its blur): untouched
+        assert np.abs(made[:, :24] - original[:, :24]).mean() > 10  # inside: repainted
+        read = api.png_info(runs[0].image).parameters
+        assert read["Mask blur"] == "2" and read["Denoising strength"] == "0.9"
+        assert ("Inpaint area" in read) == only_masked

@@ -163,7 +163,8 @@ def test_samplers_schedulers_loras_scripts_and_the_rest(sd_server):
     assert sdapi(sd_server, "GET", "embeddings").json() == {"loaded": {}, "skipped": {}}
     assert sdapi(sd_server, "GET", "cmd-flags").json()["api"] is True
     assert sdapi(sd_server, "POST", "refresh-checkpoints", auth=sd_server.admin).status_code == 200
-    assert_error(sdapi(sd_server, "GET", "upscalers"), 404, "not supported")
+    assert [u["name"] for u in sdapi(sd_server, "GET", "upscalers").json()] == ["None", "Lanczos", "Nearest"]
+    assert_error(sdapi(sd_server, "GET", "face-restorers"), 404, "not supported")
 
 
 # --------------------------------------------------------------------------- txt2img
@@ -202,7 +203,7 @@ def test_txt2img_tolerates_unknown_and_null_fields(sd_server):
 
 def test_txt2img_bad_input_is_a_clear_4xx(sd_server):
     cases = (({"width": 65}, 400, "width"), ({"steps": "many"}, 400, "steps"), ({"sampler_name": "Nope"}, 400, "sampler"),
-             ({"batch_size": 4, "n_iter": 3}, 400, "n_iter"), ({"enable_hr": True}, 400, "hires"),
+             ({"batch_size": 4, "n_iter": 3}, 400, "n_iter"), ({"enable_hr": True, "hr_upscaler": "R-ESRGAN 4x+"}, 400, "unknown hires upscaler"),
              ({"alwayson_scripts": {"ADetailer": {"args": []}}}, 400, "adetailer"),
              ({"override_settings": {"sd_model_checkpoint": "no such model"}}, 404, "no checkpoint"),
              ({"prompt": "x <lora:nope:1>"}, 400, "nope"))

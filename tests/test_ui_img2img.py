@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser import chromium, screenshot
 from tests.conftest import bearer, register
-from tests.test_ui_generate import TIMEOUT_MS, choose, has_text, output_pngs, set_number, textbox
+from tests.test_ui_generate import TIMEOUT_MS, has_text, output_pngs, set_number, textbox
 from ui.i18n import text
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
@@ -29,7 +29,8 @@ def open_generate(browser, server, token: str, lang: str):
 
 
 def small_settings(page, steps: int = 2) -> None:
-    choose(page, "generate-checkpoint", re.compile("tiny_sd15"))
+    """Small and quick, on the checkpoint the page chose (tiny_sd15, waited for by ``open_generate``; choosing it
+    again would set its native size back, maybe after these numbers were typed)."""
     for elem_id, value in (("generate-width", 64), ("generate-height", 64), ("generate-steps", steps)):
         set_number(page, elem_id, value)
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 from core.generation.embeddings import embeddings_applied
 from core.generation.hires import HiresFix, check_hires
 from core.generation.img2img import check_resize_mode
+from core.generation.inpaint import Inpaint, check_inpaint
 from core.generation.lora import loras_applied, merge_weights, parse_lora_tags
 from core.generation.passes import make_image
 from core.generation.prompt_encoding import encode_prompts
@@ -50,6 +51,7 @@ class GenerationRequest:
     init_image: bytes | None = None
     denoising_strength: float = 0.75
     resize_mode: int = 0
+    inpaint: Inpaint | None = None  # img2img only: repaint inside its mask
     hires: HiresFix | None = None
 
     @property
@@ -116,6 +118,10 @@ def check_inputs(request: GenerationRequest) -> None:
         raise ValueError(f"denoising_strength must be between 0 and 1, got {strength!r}")
     check_resize_mode(request.resize_mode)
     _require_int("clip_skip", request.clip_skip, 1, 12)
+    if request.inpaint is not None:
+        if not request.is_img2img:
+            raise ValueError("a mask needs a picture to repaint: send the init image with it")
+        check_inpaint(request.inpaint)
     if request.hires is not None and not request.is_img2img:
         check_hires(request.hires, request.width, request.height)
 
@@ -303,7 +309,8 @@ def _pass_fields(request: GenerationRequest) -> dict:
     """What A1111 writes for clip skip, an img2img run (its denoising strength) or a hires fix (its settings)."""
     fields = {"Clip skip": request.clip_skip} if request.clip_skip > 1 else {}
     if request.is_img2img:
-        return fields | {"Denoising strength": f"{request.denoising_strength:g}"}
+        fields["Denoising strength"] = f"{request.denoising_strength:g}"
+        return fields | (request.inpaint.infotext_fields() if request.inpaint else {})
     if request.hires is not None:
         return fields | request.hires.infotext_fields(request.width, request.height)
     return fields

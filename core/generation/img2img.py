@@ -81,11 +81,16 @@ def denoised_steps(steps: int, strength: float) -> int:
 
 def img2img_pipeline(run):
     """The img2img pipeline of the same family over ``run``'s modules and scheduler (nothing loaded or copied)."""
+    return derived_pipeline(run, IMG2IMG_CLASSES)
+
+
+def derived_pipeline(run, classes: dict[str, str]):
+    """``classes[type of run]`` (a diffusers pipeline class name) built over ``run``'s modules and scheduler."""
     import inspect
 
     import diffusers
 
-    cls = getattr(diffusers, IMG2IMG_CLASSES[type(run).__name__])
+    cls = getattr(diffusers, classes[type(run).__name__])
     accepted = inspect.signature(cls.__init__).parameters
     modules = {name: module for name, module in run.components.items() if name in accepted}
     extra = {"requires_safety_checker": False} if "requires_safety_checker" in accepted else {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.generation.hires import upscale_latents, upscale_picture
 from core.generation.img2img import denoised_steps, fit_picture, img2img_pipeline, picture_of
+from core.generation.inpaint import inpaint_pipeline, overlay, prepared_mask, starting_picture
 from core.generation.lora import parse_lora_tags
 from core.generation.prompt_encoding import encode_prompts
 
@@ -16,6 +17,8 @@ def make_image(run, request, seed: int, hooks, conditioning: dict):
     """One image of ``request`` (a ``GenerationRequest``) with ``seed``."""
     if request.is_img2img:
         start = fit_picture(picture_of(request.init_image), request.width, request.height, request.resize_mode)
+        if request.inpaint is not None:
+            return _inpaint(run, request, conditioning, start, seed, hooks)
         return _img2img(run, conditioning, start, request.steps, request.denoising_strength, request.cfg_scale,
                         seed, hooks)
     hires = request.hires
@@ -57,6 +60,22 @@ def _img2img(run, conditioning: dict, start, steps: int, strength: float, cfg_sc
                                    guidance_scale=float(cfg_scale), generator=_generator(seed),
                                    callback_on_step_end=hooks, output_type="pil")
     return output.images[0]
+
+
+def _inpaint(run, request, conditioning: dict, original, seed: int, hooks):
+    """Repaint inside the mask (``core.generation.inpaint``); outside it the original stays."""
+    inpaint = request.inpaint
+    mask = prepared_mask(inpaint, original.size, request.resize_mode)
+    start = starting_picture(original, mask, inpaint.masked_content, seed)
+    if denoised_steps(request.steps, request.denoising_strength) < 1 or hooks.stopped:
+        return overlay(original, start, mask)
+    output = inpaint_pipeline(run)(
+        **conditioning, image=start, mask_image=mask, width=original.width, height=original.height,
+        strength=float(request.denoising_strength), num_inference_steps=request.steps,
+        guidance_scale=float(request.cfg_scale), generator=_generator(seed), callback_on_step_end=hooks,
+        output_type="pil", padding_mask_crop=inpaint.only_masked_padding if inpaint.only_masked else None)
+    made = output.images[0]
+    return made if inpaint.only_masked else overlay(original, made, mask)  # only masked: diffusers pasted it back
 
 
 def _decode(run, latents):

@@ -24,6 +24,7 @@ from core.accounts.preferences import get_preference, set_preference
 from core.blurhash import blurhash_of
 from core.errors import InvalidInput, NotAuthenticated, VisionaryError
 from core.generation.hires import HiresFix
+from core.generation.inpaint import Inpaint
 from core.generation.queue import JobCancelled
 from core.generation.resources import find_checkpoint, primary_file, resolve_embeddings, resolve_loras
 from core.library.base_models import SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
@@ -61,6 +62,7 @@ class GenerateParams:
     init_image: bytes | None = None
     denoising_strength: float = 0.75
     resize_mode: int = 0
+    inpaint: Inpaint | None = None  # its mask: the bytes of a PNG, JPEG or WebP as sent
     hires: HiresFix | None = None
     # A1111 keeps what an interrupted run made (/sdapi); the Generate tab does not: a cancelled run saves nothing.
     keep_interrupted: bool = True
@@ -118,6 +120,24 @@ def _init_picture(params: GenerateParams) -> tuple[bytes | None, tuple[int, int]
     return png_of(picture), (max(64, picture.width // 8 * 8), max(64, picture.height // 8 * 8))
 
 
+def _mask(params: GenerateParams) -> Inpaint | None:
+    """The inpainting settings with the mask decoded safely into a greyscale PNG (refused before queueing)."""
+    import dataclasses
+
+    from core.generation.inpaint import mask_png
+    from core.pictures import decode_picture
+
+    if params.inpaint is None:
+        return None
+    if params.init_image is None:
+        raise InvalidInput("a mask needs a picture to repaint: send the init image with it")
+    try:
+        picture = decode_picture(params.inpaint.mask)
+    except VisionaryError as exc:
+        raise type(exc)(f"the mask: {exc.message}") from None
+    return dataclasses.replace(params.inpaint, mask=mask_png(picture))
+
+
 def _request(params: GenerateParams, model: ModelRecord):
     from core.generation.diffusion import GenerationRequest, OutOfRange, check_inputs
 
@@ -127,8 +147,8 @@ def _request(params: GenerateParams, model: ModelRecord):
         prompt=params.prompt, negative_prompt=params.negative_prompt or "", width=params.width or width,
         height=params.height or height, steps=params.steps, cfg_scale=params.cfg_scale, sampler=params.sampler,
         scheduler=params.scheduler or "automatic", seed=params.seed, batch_size=params.batch_size,
-        clip_skip=params.clip_skip, init_image=init_image, denoising_strength=params.denoising_strength, resize_mode=params.resize_mode,
-        hires=params.hires)
+        clip_skip=params.clip_skip, init_image=init_image, denoising_strength=params.denoising_strength,
+        resize_mode=params.resize_mode, inpaint=_mask(params), hires=params.hires)
     try:
         check_inputs(request)
     except OutOfRange as exc:
