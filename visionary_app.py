@@ -89,6 +89,7 @@ def build_app(context):
 
     from api.app import create_api
     from ui.app import build_ui
+    from ui.generate_modes import MODE_CSS
     from ui.i18n import i18n
     from ui.limits import COUNTER_CSS
     from ui.page_head import PageHead
@@ -99,7 +100,7 @@ def build_app(context):
     blocks = build_ui(context)
     blocks.queue(default_concurrency_limit=8)
     app = gr.mount_gradio_app(app, blocks, path="/", footer_links=["api"], allowed_paths=[], show_error=False,
-                              max_file_size=context.config.max_upload_bytes, i18n=i18n(), head=head(), css=COUNTER_CSS)
+                              max_file_size=context.config.max_upload_bytes, i18n=i18n(), head=head(), css=COUNTER_CSS + MODE_CSS)
     app.add_middleware(UploadHandleRoute, handles=context.uploads)
     app.add_middleware(PageHead, context=context)
     return app

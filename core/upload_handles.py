@@ -8,6 +8,10 @@ handles that were issued to the same login session (the SHA-256 of its token,
 as the sessions table keeps it): the handle is the one way back to the file, it
 tells nothing about the server's folders, and it is worth nothing to another
 session, even the same user's.
+
+A picture the server itself put in front of a session (a gallery picture sent to
+img2img) may come back from that session by the path it was shown under:
+``hand_out`` records it for that session alone.
 """
 
 from __future__ import annotations
@@ -45,8 +49,16 @@ class UploadHandles:
                 self._uploads.popitem(last=False)
         return handle
 
+    def hand_out(self, session: str, path: str | Path) -> None:
+        """Let ``session`` send back ``path``, a file the server showed it."""
+        with self._lock:
+            self._uploads[str(path)] = _Upload(session, Path(path))
+            while len(self._uploads) > self._capacity:
+                self._uploads.popitem(last=False)
+
     def file_of(self, session: str | None, handle: str) -> Path | None:
-        """The stored file behind ``handle`` if it was uploaded in ``session`` and is still there, else None."""
+        """The stored file behind ``handle`` if it was uploaded in (or handed out to) ``session`` and is still
+        there, else None."""
         upload = self._get(handle)
         if upload is None or session is None or not secrets.compare_digest(upload.session, session):
             return None
@@ -54,12 +66,12 @@ class UploadHandles:
 
     def preview_of(self, handle: str) -> Path | None:
         """The stored file behind ``handle``, to show it back on the page (the handle is the capability)."""
+        if not handle.startswith(HANDLE_PREFIX):
+            return None
         upload = self._get(handle)
         return None if upload is None else upload.path
 
     def _get(self, handle: str) -> _Upload | None:
-        if not handle.startswith(HANDLE_PREFIX):
-            return None
         with self._lock:
             upload = self._uploads.get(handle)
         if upload is not None and not upload.path.is_file():

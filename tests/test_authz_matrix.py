@@ -381,10 +381,10 @@ def starter(c: Cast, r: str) -> list:
     return [load_starters()[0]["repo_id"]]
 
 
-# prompt … batch size, clip skip, mode, hires fix (on, upscaler, scale, steps, denoising), img2img (its picture is
-# a State the caller cannot send; denoising, resize mode)
+# prompt … batch size, clip skip, mode, hires fix (on, upscaler, scale, steps, denoising), img2img (picture,
+# denoising, resize mode) and inpainting (mask blur, masked content, only masked, padding, invert)
 TXT2IMG_FORM = ["x", "", 2**40, 0, "Euler a", "automatic", 1, 64, 64, 7, -1, 1, 1, "txt2img", False, "Latent", 2, 0,
-                0.7, None, 0.75, 0]
+                0.7, None, 0.75, 0, 4, 1, False, 32, False]
 ADMIN_VIEW = Checked(lambda c, r: [], G_ADMIN, public=False)
 AUDIT_PAGE = Checked(lambda c, r: [2], G_ADMIN, public=False)
 
@@ -402,7 +402,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
-               "_chosen", "_ready", "show_mode", "_kept", "chosen_index", "fill_img2img"),
+               "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img"),
     **numbered(Read("copies a picture the caller may see for img2img (the Generate result's ids are the session's "
                     "own State)"), "picked", "picture_for_img2img"),
     **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last", "open_mine"),

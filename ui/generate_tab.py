@@ -46,7 +46,7 @@ from .generate_modes import IMG2IMG, ModeTabs, build_mode_tabs, mode_fields, pic
 from .i18n import label, message, request_language, text
 from .links import Links, page_tab
 from .publish_results import build_result_publisher
-from .session import request_user
+from .session import request_session_key, request_user
 
 # Waiting Gradio events only wait on the app's queue (which shows their position), so allow many.
 GENERATION_EVENTS = 16
@@ -132,7 +132,7 @@ class GenerateTab:
         """A1111's "Send to img2img": wire ``trigger`` to put the picture (a file path held by ``picture``) in the
         img2img panel, with its parameters text (if any) in the settings, and switch there."""
         panel = self.modes.img2img
-        outputs = [*self.settings, panel.init_image, panel.source, self.modes.mode, *self.modes.panels, self.tabs]
+        outputs = [*self.settings, panel.init_image, self.modes.mode, *self.modes.panels, self.tabs]
         trigger(self.fill_img2img, [parameters, picture], outputs, api_visibility="private")
 
     def fill_img2img(self, parameters: str, picture: str | None, request: gr.Request):
@@ -141,7 +141,10 @@ class GenerateTab:
             raise gr.Error(text("generate.no_picture", lang))
         settings = self._settings_from(parameters, request) if (parameters or "").strip() else \
             tuple(gr.skip() for _ in SETTING_KEYS)
-        return (*settings, picture, picture, IMG2IMG, *show_mode(IMG2IMG), gr.Tabs(selected="generate"))
+        session = request_session_key(request)
+        if session is not None:  # the page may send this file back as the picture to start from
+            self.context.uploads.hand_out(session, picture)
+        return (*settings, picture, IMG2IMG, *show_mode(IMG2IMG), gr.Tabs(selected="generate"))
 
     def restore_last(self, request: gr.Request):
         """On page load: the user's last used settings (a new random seed, as in A1111)."""
@@ -221,11 +224,13 @@ class GenerateEvents:
 
     def generate(self, prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width, height,
                  cfg_scale, seed, batch_size, clip_skip, mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising,
-                 init_image, denoising, resize_mode, request: gr.Request, progress=gr.Progress()):
+                 init_image=None, denoising=0.75, resize_mode=0, mask_blur=4, masked_content=1, only_masked=False,
+                 padding=32, invert=False, request: gr.Request = None, progress=gr.Progress()):
+        """The Generate button; also ``/txt2img`` of Gradio's API, where the img2img fields may be left out."""
         lang = request_language(request)
         try:
             fields = mode_fields(mode, hires_enable, hr_upscaler, hr_scale, hr_steps, hr_denoising, init_image,
-                                 denoising, resize_mode)
+                                 denoising, resize_mode, mask_blur, masked_content, only_masked, padding, invert)
             params = form_params(prompt, negative_prompt, checkpoint, vae, sampler, schedule_type, steps, width,
                                  height, cfg_scale, seed, batch_size, clip_skip, **fields)
             result = run_generation(self.context, request_user(self.context, request), params,
