@@ -136,6 +136,7 @@ def tokenize_prompt(tokenizer, text: str) -> list[PromptChunk]:
                     truncation=False)["input_ids"]
     tokenized = iter(ids)
     pieces = [(None, -1.0) if (piece, weight) == BREAK else (next(tokenized), weight) for piece, weight in fragments]
-    comma = tokenizer.get_vocab().get(",</w>")
+    comma = tokenizer.convert_tokens_to_ids(",</w>")  # one lookup (get_vocab() copies all 49,408 entries)
+    comma = None if comma == tokenizer.unk_token_id else comma
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     return chunk_tokens(pieces, start=tokenizer.bos_token_id, end=tokenizer.eos_token_id, pad=pad, comma=comma)
