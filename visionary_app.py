@@ -13,6 +13,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Sequence
@@ -141,6 +142,7 @@ def serve(config: Config) -> None:
     # and the queue's PNG writing are threads here: the web server's thread gets the GIL back from them after
     # at most this long instead of CPython's default 5 ms.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    listener = listening_socket(config)
     context = build_context(config)
     app = build_app(context)
     # The app's many long-lived objects (Gradio's component tree, routes, torch) leave the collector's view, so
@@ -161,9 +163,28 @@ def serve(config: Config) -> None:
     signal.signal(signal.SIGTERM, _exit_after_shutdown)
     print(f"Visionary Art on {config.local_url}", flush=True)
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
         context.close()
+
+
+class PortUnavailable(Exception):
+    """The address in --host/--port cannot be listened on."""
+
+
+def listening_socket(config: Config) -> socket.socket:
+    """The server's socket, bound before anything slow (joining a Ray cluster, opening the store) starts: a port
+    another program holds stops the start at once with one line, and nothing can take it while the app starts."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    listener = socket.socket(family=family)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((config.host, config.port))
+    except OSError as exc:
+        listener.close()
+        raise PortUnavailable(f"cannot listen on {config.host}:{config.port}: {exc.strerror} "
+                              f"(another program holds it? choose another --port)") from exc
+    return listener
 
 
 def _exit_after_shutdown(signum, frame) -> None:
@@ -267,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"visionary_app.py: {exc.message}", file=sys.stderr)
         return 2
     except ClusterUnreachable as exc:
+        print(f"visionary_app.py: {exc}", file=sys.stderr)
+        return 2
+    except PortUnavailable as exc:
         print(f"visionary_app.py: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -33,6 +33,10 @@ def offline_env(**extra: str) -> dict[str, str]:
     return env
 
 
+class PortTaken(RuntimeError):
+    """The port picked for the server was taken before the server could bind it."""
+
+
 @dataclass
 class LiveServer:
     """``python visionary_app.py`` with its data under ``home``; start/stop/restart at will."""
@@ -74,7 +78,17 @@ class LiveServer:
         """Run one statement on the server's own database, as another program would (tests.raw_sql)."""
         return run_sql(self.database, statement, params)
 
-    def start(self, timeout: float = 120) -> "LiveServer":
+    def start(self, timeout: float = 120, tries: int = 3) -> "LiveServer":
+        """Started and healthy. The free port was only free when it was picked: another process on this busy
+        machine (a Ray worker, say) may take it before the app binds it, so that start is retried on a new one."""
+        for _ in range(tries - 1):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                self.port = free_port()
+        return self._start_once(timeout)
+
+    def _start_once(self, timeout: float) -> "LiveServer":
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_path = self.home / f"server-{self.port}.log"
         log = open(self.log_path, "ab")
@@ -83,7 +97,8 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+                failure = PortTaken if f"cannot listen on 127.0.0.1:{self.port}" in self.log() else RuntimeError
+                raise failure(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
                 if requests.get(self.url + "/api/v1/health", timeout=2).status_code == 200:
                     return self

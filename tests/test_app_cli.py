@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import requests
 
 from core.config import SETTINGS
 from tests.conftest import PASSWORD
-from tests.live_server import ROOT, LiveServer, offline_env
+from tests.live_server import ROOT, LiveServer, free_port, offline_env
 
 SPEC_FLAGS = ["--host", "--port", "--share", "--models-dir", "--outputs-dir", "--db", "--device", "--cache-models",
               "--max-concurrent-generations", "--max-upload-gb", "--private", "--admin-user", "--local-owner"]
@@ -43,6 +44,21 @@ def test_a_bad_generation_pool_setting_stops_the_start_with_its_name(flags, mess
                          env=offline_env(), timeout=60)
     assert out.returncode == 2
     assert message in out.stderr
+
+
+def test_a_port_another_program_holds_stops_the_start_before_anything_slow(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        unreachable_cluster = ["--generation-backend", "ray", "--ray-address", f"127.0.0.2:{free_port()}"]
+        out = subprocess.run([sys.executable, str(ROOT / "visionary_app.py"), "--port", str(port),
+                              "--db", str(tmp_path / "site.db"), "--models-dir", str(tmp_path / "models"),
+                              *unreachable_cluster], capture_output=True, text=True, env=offline_env(), cwd=tmp_path,
+                             timeout=120)
+    assert out.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "choose another --port" in out.stderr
+    assert "Ray" not in out.stderr + out.stdout  # the port is checked before the cluster is joined
 
 
 def test_session_survives_restart_and_admin_user_flag(tmp_path):
