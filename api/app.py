@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from core.context import AppContext
 from core.errors import NotFound
 
-from . import admin, admin_views, auth, downloads, enums, gallery, models, social, txt2img, worker_files
+from . import admin, admin_views, auth, downloads, enums, gallery, models, social, txt2img, upscale, worker_files
 from .body_limits import BodyLimits
 from .errors import install_error_handlers
 from .forwarded import ForwardedHeaders
@@ -27,6 +27,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(enums.router)
     app.include_router(downloads.router)
     app.include_router(txt2img.router)
+    app.include_router(upscale.router)
     app.include_router(sdapi_router)
     app.include_router(social.router)
     app.include_router(gallery.router)

@@ -23,7 +23,8 @@ from .base64_images import MAX_IMAGE_BASE64
 MB = 1024 * 1024
 JSON_LIMIT = 1 * MB
 BASE64_IMAGE_LIMIT = MAX_IMAGE_BASE64 + JSON_LIMIT
-BASE64_IMAGE_ROUTES = frozenset({"/sdapi/v1/png-info", "/sdapi/v1/img2img", "/api/v1/img2img"})
+BASE64_IMAGE_ROUTES = frozenset({"/sdapi/v1/png-info", "/sdapi/v1/img2img", "/api/v1/img2img",
+                                 "/sdapi/v1/extra-single-image", "/sdapi/v1/extra-batch-images", "/api/v1/upscale"})
 STREAMED_UPLOAD_ROUTES = re.compile(r"/api/v1/models(/\d+/versions)?|/api/v1/images|/gradio_api/upload|/upload")
 GRADIO_UPLOAD_PATHS = frozenset({"/gradio_api/upload", "/upload"})
 DISCONNECT = {"type": "http.disconnect"}

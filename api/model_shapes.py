@@ -18,7 +18,8 @@ from .image_shapes import PG, version_image_json
 from .shapes import CIVITAI_TYPES, base_url
 
 # AIR (https://github.com/civitai/civitai/wiki/AIR-%E2%80%90-Uniform-Resource-Names-for-AI): ecosystem and type.
-AIR_TYPES = {"checkpoint": "checkpoint", "lora": "lora", "embedding": "embedding", "vae": "vae", "other": "other"}
+AIR_TYPES = {"checkpoint": "checkpoint", "lora": "lora", "embedding": "embedding", "vae": "vae", "upscaler": "upscaler",
+             "other": "other"}
 ImagesByVersion = Mapping[int, Sequence[ImageRecord]]
 # Civitai's names for what every model, version and file here is (``GET /api/v1/enums`` lists them).
 AVAILABILITY = {"public": "Public", "private": "Private"}  # a model's visibility -> Civitai's Availability

@@ -23,15 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.accounts.accounts import UserInfo
 from core.config import Config
 from core.errors import InvalidInput, NotFound
-from core.generation import a1111
-from core.generation.hires import LATENT_UPSCALE_MODES, PIXEL_UPSCALERS
+from core.generation import a1111, extras
+from core.generation.hires import LATENT_UPSCALE_MODES
 from core.generation.pnginfo import parse_parameters
 from core.generation.queue import Job
 from core.generation.resources import checkpoint_choices, models_of_type, primary_file, title_of
 from core.generation.samplers import sdapi_samplers, sdapi_schedulers
+from core.generation.upscaling import BUILT_IN, NONE
 from core.library.model_records import ModelRecord
+from core.library.upscaler_kind import COMPACT, RRDB
 
-from . import admin, sdapi_generation
+from . import admin, sdapi_extras, sdapi_generation
 from .base64_images import MAX_IMAGE_BASE64, image_bytes
 from .basic_auth import require_sdapi_user, sdapi_user
 from .deps import get_context
@@ -40,6 +42,7 @@ from .sdapi_errors import SdapiRoute
 router = APIRouter(prefix="/sdapi/v1", tags=["A1111-compatible API"], route_class=SdapiRoute,
                    dependencies=[Depends(sdapi_user)])
 router.include_router(sdapi_generation.router)
+router.include_router(sdapi_extras.router)
 
 
 # --------------------------------------------------------------------------- models
@@ -130,10 +133,32 @@ def schedulers() -> list[dict]:
 
 
 @router.get("/upscalers")
-def upscalers() -> list[dict]:
-    """A1111's upscaler list: "None" and the built-in pixel resizers (hires fix also takes the latent modes)."""
-    return [{"name": name, "model_name": None, "model_path": None, "model_url": None, "scale": 4 if name != "None" else 1}
-            for name in ("None", *PIXEL_UPSCALERS)]
+def upscalers(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    """A1111's upscaler list: "None", the built-in pixel resizers (hires fix also takes the latent modes), then
+    the library's upscaler models the caller may use."""
+    built_in = [{"name": name, "model_name": None, "model_path": None, "model_url": None,
+                 "scale": 4 if name != NONE else 1} for name in BUILT_IN]
+    return built_in + [{"name": entry.name, "model_name": entry.name, "model_path": Path(entry.stored_path).as_posix(),
+                        "model_url": None, "scale": entry.scale} for entry in _upscaler_entries(request, user)]
+
+
+def _upscaler_entries(request: Request, user: UserInfo | None) -> list:
+    return extras.upscaler_listing(user, get_context(request).config.models_path)
+
+
+@router.get("/realesrgan-models")
+def realesrgan_models(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> list[dict]:
+    """The library upscalers in Real-ESRGAN's own layouts (RRDBNet as BasicSR saves it, and the compact net)."""
+    return [{"name": entry.name, "path": Path(entry.stored_path).as_posix(), "scale": entry.scale}
+            for entry in _upscaler_entries(request, user) if entry.arch in (RRDB, COMPACT)]
+
+
+@router.get("/face-restorers")
+@router.get("/hypernetworks")
+@router.get("/prompt-styles")
+def not_on_this_server() -> list[dict]:
+    """This server has no face restorers, hypernetworks or saved prompt styles: A1111's lists, empty."""
+    return []
 
 
 @router.get("/latent-upscale-modes")

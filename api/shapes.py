@@ -11,7 +11,7 @@ from core.errors import InvalidInput
 from core.paging import Page
 
 CIVITAI_TYPES = {"checkpoint": "Checkpoint", "lora": "LORA", "embedding": "TextualInversion", "vae": "VAE",
-                 "other": "Other"}
+                 "upscaler": "Upscaler", "other": "Other"}
 TYPE_FROM_CIVITAI = {v.lower(): k for k, v in CIVITAI_TYPES.items()} | {k: k for k in CIVITAI_TYPES}
 
 # Database ids are SQLite's 64-bit integers: a larger number in a request is a 400, not an overflow in the driver.

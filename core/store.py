@@ -105,7 +105,7 @@ class AuditLog(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-MODEL_TYPES = ("checkpoint", "lora", "embedding", "vae", "other")
+MODEL_TYPES = ("checkpoint", "lora", "embedding", "vae", "upscaler", "other")
 VISIBILITIES = ("public", "private")
 
 

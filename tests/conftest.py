@@ -70,27 +70,40 @@ def server(tmp_path_factory, database_url):
     live.stop()
 
 
-@pytest.fixture(scope="module")
-def gen_server(tmp_path_factory):
-    """An app with the tiny SD 1.x checkpoint (single file + its configs folder) and a LoRA in models_dir."""
+def tiny_checkpoint_site(tmp_path_factory, prepare=None, expected_models: int = 2) -> LiveServer:
+    """A started app with the tiny SD 1.x checkpoint (single file + its configs folder) in models_dir and a user
+    ``painter`` (``live.token``); ``prepare(live)`` adds files before the start, ``expected_models`` of them
+    (demo left out) are listed before it returns."""
     tiny = build_tiny_sd15(tmp_path_factory.mktemp("tiny"))
     live = LiveServer(tmp_path_factory.mktemp("gen"))
     checkpoints = live.models_dir / "Stable-diffusion"
     checkpoints.mkdir(parents=True)
     shutil.copy(tiny.single_file, checkpoints / tiny.single_file.name)
     shutil.copytree(tiny.single_file_config, checkpoints / tiny.single_file_config.name)
-    (live.models_dir / "Lora").mkdir()
-    shutil.copy(tiny.lora, live.models_dir / "Lora" / "tiny_style.safetensors")
+    if prepare is not None:
+        prepare(live, tiny)
     live.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if len(without_demo(requests.get(live.api("/api/v1/models")).json()["items"])) == 2:
+        if len(without_demo(requests.get(live.api("/api/v1/models")).json()["items"])) == expected_models:
             break
         time.sleep(0.3)
     live.token = requests.post(live.api("/api/v1/auth/register"),
                                json={"username": "painter", "password": PASSWORD}).json()["token"]
     models = without_demo(requests.get(live.api("/api/v1/models"), params={"types": "Checkpoint"}).json()["items"])
     live.checkpoint_id = models[0]["id"]
+    return live
+
+
+@pytest.fixture(scope="module")
+def gen_server(tmp_path_factory):
+    """An app with the tiny SD 1.x checkpoint and a LoRA in models_dir."""
+
+    def add_lora(live, tiny):
+        (live.models_dir / "Lora").mkdir()
+        shutil.copy(tiny.lora, live.models_dir / "Lora" / "tiny_style.safetensors")
+
+    live = tiny_checkpoint_site(tmp_path_factory, add_lora)
     yield live
     live.stop()
 

@@ -220,6 +220,18 @@ REST_RULES: dict[tuple[str, str], Rule] = {
         lambda c, r: Call("/sdapi/v1/img2img", {"json": {"prompt": "x", "init_images": [
             base64.b64encode(c.picture()).decode()], "override_settings": {"sd_model_checkpoint": "none such"}}}),
         NO_CHECKPOINT),
+    ("POST", "/api/v1/upscale"): Rule(
+        lambda c, r: Call("/api/v1/upscale", {"json": {"image": base64.b64encode(c.picture()).decode(),
+                                                       "upscaler": "none such"}}),
+        NO_CHECKPOINT, "allowed past the check, then no such upscaler (404)"),
+    ("POST", "/sdapi/v1/extra-single-image"): Rule(
+        lambda c, r: Call("/sdapi/v1/extra-single-image", {"json": {"image": base64.b64encode(c.picture()).decode(),
+                                                                    "upscaler_1": "none such"}}),
+        NO_CHECKPOINT, "allowed past the check, then no such upscaler (404)"),
+    ("POST", "/sdapi/v1/extra-batch-images"): Rule(
+        lambda c, r: Call("/sdapi/v1/extra-batch-images", {"json": {"imageList": [
+            {"data": base64.b64encode(c.picture()).decode(), "name": "a.png"}], "upscaler_1": "none such"}}),
+        NO_CHECKPOINT, "allowed past the check, then no such upscaler (404)"),
     ("POST", "/sdapi/v1/refresh-checkpoints"): Rule(
         lambda c, r: Call("/sdapi/v1/refresh-checkpoints"), SDAPI_OPEN, "open (A1111): a no-op but for an admin's rescan"),
     ("POST", "/sdapi/v1/refresh-loras"): Rule(

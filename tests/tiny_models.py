@@ -259,3 +259,39 @@ def build_tiny_sd15(tmp_dir, seed: int = 0, name: str = "tiny_sd15") -> TinyMode
 
 def read_model_index(folder: Path) -> dict:
     return json.loads((Path(folder) / "model_index.json").read_text())
+
+
+def save_tiny_upscaler(path: Path, arch: str = "rrdb", scale: int = 4, seed: int = 0, features: int = 8) -> Path:
+    """A random-weight upscaler of the ESRGAN family as a safetensors file: ``rrdb`` (Real-ESRGAN's layout),
+    ``esrgan`` (the original ESRGAN layout of the same network, 4x) or ``compact`` (SRVGGNetCompact)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from core.generation.upscaler_nets import RRDBNet, SRVGGNetCompact
+    from core.library.upscaler_kind import UpscalerShape
+
+    torch.manual_seed(seed)
+    if arch == "compact":
+        weights = SRVGGNetCompact(UpscalerShape("compact", scale, features, 2)).state_dict()
+    else:
+        weights = RRDBNet(UpscalerShape("rrdb", scale, features, 2, features // 2)).state_dict()
+        if arch == "esrgan":
+            weights = rrdb_to_esrgan_layout(weights, blocks=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({key: value.contiguous() for key, value in weights.items()}, str(path))
+    return path
+
+
+def rrdb_to_esrgan_layout(weights: dict, blocks: int) -> dict:
+    """RRDBNet's names as the original ESRGAN code saved them (``body.3.rdb2.conv4`` -> ``model.1.sub.3.RDB2.conv4.0``)."""
+    top = {"conv_first": "model.0", "conv_up1": "model.3", "conv_up2": "model.6", "conv_hr": "model.8",
+           "conv_last": "model.10", "conv_body": f"model.1.sub.{blocks}"}
+    renamed = {}
+    for key, value in weights.items():
+        module, _, param = key.rpartition(".")
+        if module in top:
+            renamed[f"{top[module]}.{param}"] = value
+        else:
+            _, block, rdb, conv = module.split(".")
+            renamed[f"model.1.sub.{block}.{rdb.upper()}.{conv}.0.{param}"] = value
+    return renamed

@@ -7,7 +7,7 @@ Two backends implement it:
 - ``core.generation.ray_pool.RayPool`` (``--generation-backend ray``): a Ray Serve deployment of GPU (or CPU)
   replicas, each holding the checkpoints it last used, that fetch model files by hash.
 
-A ``GenerationTask`` is plain, picklable values: the request and a ``FileRef`` (hash, size, where the site keeps it)
+A ``GenerationTask`` (or an ``UpscaleTask``, the Extras tab's) is plain, picklable values: the request and a ``FileRef`` (hash, size, where the site keeps it)
 for each file, so a replica on another machine can find the same bytes without the site's disk.
 """
 
@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 
 from core.errors import InvalidInput, VisionaryError
 from core.generation.diffusion import GenerationRequest
+from core.generation.upscaling import NONE, UpscaleSize
 from core.pipeline import ModelLoadError
 
 
@@ -68,6 +69,34 @@ class GenerationTask:
 
 
 @dataclass(frozen=True)
+class UpscaleTask:
+    """One Extras run: a picture (PNG bytes) to ``size`` with an upscaler (a built-in name, or a library model's
+    name and its file), blended with a second one at ``second_visibility`` as A1111's Upscaler 2."""
+
+    picture: bytes
+    size: UpscaleSize
+    upscaler: str
+    model: FileRef | None = None
+    second_upscaler: str = NONE
+    second_model: FileRef | None = None
+    second_visibility: float = 0.0
+    device: str | None = None
+    user_id: int | None = None
+
+    @property
+    def files(self) -> list[FileRef]:
+        return [ref for ref in (self.model, self.second_model) if ref is not None]
+
+    @property
+    def model_id(self) -> str:
+        """Routes the run to a replica that ran this upscaler last (its network is still in memory there)."""
+        return f"upscaler+{self.model.sha256 if self.model else self.upscaler}"
+
+
+Task = GenerationTask | UpscaleTask
+
+
+@dataclass(frozen=True)
 class GenerationOutcome:
     images: list  # [(PIL.Image, seed), ...]
     loaded: bool  # the checkpoint was loaded for this run (not in the generator's cache)
@@ -84,7 +113,7 @@ class GenerationBackend(Protocol):
 
     kind: str  # "local" or "ray"
 
-    def run(self, task: GenerationTask, *, report: Report | None = None, should_stop: Flag | None = None,
+    def run(self, task: Task, *, report: Report | None = None, should_stop: Flag | None = None,
             should_skip: Flag | None = None) -> GenerationOutcome:
         """Make the task's images, reporting steps; raises ``ModelLoadError``, ``InvalidInput``,
         ``GenerationCrashed`` or ``RuntimeError``."""

@@ -374,3 +374,13 @@ def _turn_key(lanes: dict[Hashable, deque[Job]], served: dict[Hashable, int], ow
 def _next_lane(lanes: dict[Hashable, deque[Job]], served: dict[Hashable, int]) -> Hashable:
     """The owner whose turn it is."""
     return min(lanes, key=lambda owner: _turn_key(lanes, served, owner))
+
+
+def wait_reporting(job: Job, on_update: Callable[[Job], None] | None = None) -> Any:
+    """``job.wait()``, calling ``on_update(job)`` whenever its position or progress changes meanwhile."""
+    seen = -1
+    while not job.finished:
+        seen = job.wait_update(seen, timeout=0.5)
+        if on_update is not None:
+            on_update(job)
+    return job.wait()

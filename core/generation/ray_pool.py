@@ -31,6 +31,7 @@ from core.generation.backend import (
     GenerationOutcome,
     GenerationTask,
     Report,
+    Task,
     failure,
 )
 from core.generation.diffusion import resolve_seeds
@@ -99,10 +100,10 @@ class RayPool:
         return self._session.secret
 
     # ---- GenerationBackend
-    def run(self, task: GenerationTask, *, report: Report | None = None, should_stop: Flag | None = None,
+    def run(self, task: Task, *, report: Report | None = None, should_stop: Flag | None = None,
             should_skip: Flag | None = None) -> GenerationOutcome:
         session = self._current_session()
-        if task.request.seed == -1:  # drawn here: a retry on another replica makes the same image
+        if isinstance(task, GenerationTask) and task.request.seed == -1:  # drawn here: a retry on another replica makes the same image
             task = dataclasses.replace(task, request=dataclasses.replace(task.request,
                                                                          seed=resolve_seeds(-1, 1)[0]))
         run = ReplicaRun(run_id=uuid.uuid4().hex, task=task, site_url=self.config.site_url_for_workers,
@@ -241,7 +242,7 @@ def _read_stream(response, messages: queue.Queue) -> None:
         messages.put(("error", exc))
 
 
-def _grants(secret: bytes, task: GenerationTask) -> dict[str, str]:
+def _grants(secret: bytes, task: Task) -> dict[str, str]:
     if task.user_id is None:
         return {}
     return {ref.sha256: sign_grant(secret, task.user_id, ref.sha256) for ref in task.files}

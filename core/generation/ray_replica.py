@@ -3,7 +3,8 @@
 Each replica keeps its own LRU of loaded pipelines through Serve's model multiplexing (the model id is the
 checkpoint's SHA-256 plus the VAE's, ``GenerationTask.model_id``), so Serve routes a run to a replica that already
 holds its checkpoint. Files come by hash from ``core.generation.worker_cache`` (its cache, a shared mount, or the
-site with the run's grant). A run streams ``("progress", step, total)`` while it denoises and ends with one
+site with the run's grant). An ``UpscaleTask`` (the Extras tab) runs on a replica too, its networks in a small
+cache of their own. A run streams ``("progress", step, total)`` while it denoises and ends with one
 ``("done", images, loaded, details)`` or ``("failed", kind, message)``.
 
 Interrupt and skip travel through one small named actor, ``PoolState`` (which also holds the pool's grant secret
@@ -14,17 +15,19 @@ replica polls it while runs are in flight, so the denoise loop's step hook only 
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 
-from core.generation.backend import FileRef, GenerationTask
+from core.generation.backend import FileRef, GenerationTask, UpscaleTask
 
 POOL_ACTOR = "visionary-generation-pool"
 NAMESPACE = "visionary"
 HEARTBEAT_S = 2.0
 SIGNAL_WAIT_S = 1.0  # a busy replica's long poll for interrupt/skip requests (answered at once when one comes)
+UPSCALERS_KEPT = 2  # upscaler networks a replica keeps loaded, apart from the multiplexed checkpoints
 PROGRESS_INTERVAL_S = 0.05  # steps are streamed at most this often (the last one always)
 
 
@@ -144,6 +147,7 @@ class GeneratorReplica:
         from ray import serve
 
         from core.generation.worker_cache import WorkerFileCache
+        from core.pipeline import PipelineCache
 
         if settings.device == "cpu":
             torch.set_num_threads(settings.threads)
@@ -152,6 +156,7 @@ class GeneratorReplica:
         self.id = serve.get_replica_context().replica_id.unique_id
         self.node = ray.util.get_node_ip_address()
         self.pool = ray.get_actor(POOL_ACTOR, namespace=NAMESPACE)
+        self.upscalers = PipelineCache(UPSCALERS_KEPT)
         self.held: dict[str, str] = {}  # model id -> checkpoint name, in the multiplexing LRU
         self.wanted: dict[str, ReplicaRun] = {}  # model id -> the run waiting for it (the loader reads its files)
         self.controls: dict[str, RunControls] = {}
@@ -162,6 +167,13 @@ class GeneratorReplica:
     # ---- serving
     async def generate(self, run: ReplicaRun):
         controls = self.controls[run.run_id] = RunControls()
+        if isinstance(run.task, UpscaleTask):
+            try:
+                async for message in self._stream(lambda report: self._upscale(run, controls, report), controls):
+                    yield ("done", message[1], False, self.describe()) if message[0] == "done" else message
+            finally:
+                self.controls.pop(run.run_id, None)
+            return
         model_id = run.task.model_id
         self.wanted[model_id] = run
         try:
@@ -171,7 +183,8 @@ class GeneratorReplica:
             except ValueError as exc:  # ModelLoadError, a file refused or not matching its hash
                 yield ("failed", _failure_kind(exc), str(exc))
                 return
-            async for message in self._denoise(loaded.pipe, run, controls):
+            work = functools.partial(self._generate, loaded.pipe, run, controls)
+            async for message in self._stream(work, controls):
                 if message[0] == "done":
                     message = ("done", message[1], self.loads > loads, self._details(controls))
                 yield message
@@ -179,8 +192,8 @@ class GeneratorReplica:
             self.controls.pop(run.run_id, None)
             self.wanted.pop(model_id, None)
 
-    async def _denoise(self, pipe, run: ReplicaRun, controls: RunControls):
-        """Run the denoise loop on a thread, streaming its steps; ends with ``("done", images)`` or a failure."""
+    async def _stream(self, work, controls: RunControls):
+        """Run ``work(report)`` on a thread, streaming its steps; ends with ``("done", images)`` or a failure."""
         loop, steps = asyncio.get_running_loop(), asyncio.Queue()
 
         sent = [0.0]
@@ -192,16 +205,16 @@ class GeneratorReplica:
                 sent[0] = now
                 loop.call_soon_threadsafe(steps.put_nowait, ("progress", step, total))
 
-        work = loop.run_in_executor(None, self._generate, pipe, run, controls, report)
-        while not work.done() or not steps.empty():
+        running = loop.run_in_executor(None, work, report)
+        while not running.done() or not steps.empty():
             waiting = asyncio.ensure_future(steps.get())
-            await asyncio.wait({waiting, work}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({waiting, running}, return_when=asyncio.FIRST_COMPLETED)
             if waiting.done():
                 yield waiting.result()
             else:
                 waiting.cancel()
         try:
-            yield ("done", work.result())
+            yield ("done", running.result())
         except ValueError as exc:  # a LoRA that does not fit or cannot be fetched: the request's fault
             yield ("failed", "input", str(exc))
         except Exception as exc:
@@ -214,6 +227,22 @@ class GeneratorReplica:
         embeddings = [(self._fetch(run, ref), name) for ref, name in run.task.embeddings]
         return generate(pipe, run.task.request, loras=loras, embeddings=embeddings, progress_callback=report,
                         should_stop=controls.should_stop, should_skip=controls.take_skip)
+
+    def _upscale(self, run: ReplicaRun, controls: RunControls, report) -> list:
+        """An Extras run; its networks stay in the replica's own small cache, apart from the checkpoints."""
+        from core.generation.upscaler_nets import load_upscaler
+        from core.generation.upscaling import UpscaleStopped, run_upscale
+        from core.pipeline import resolve_device
+
+        device = resolve_device(self.settings.device)[0]
+
+        def net_of(ref: FileRef):
+            return self.upscalers.get_or_load(ref.sha256, lambda: load_upscaler(self._fetch(run, ref), device))
+
+        try:
+            return run_upscale(run.task, net_of, report=report, should_stop=controls.should_stop)
+        except UpscaleStopped:
+            raise ValueError("the upscale was interrupted") from None
 
     async def load(self, model_id: str) -> LoadedPipeline:
         """The multiplexed loader: the checkpoint (and VAE) of the run waiting for ``model_id``."""

@@ -25,7 +25,7 @@ from core.blurhash import blurhash_of
 from core.errors import InvalidInput, NotAuthenticated, VisionaryError
 from core.generation.hires import HiresFix
 from core.generation.inpaint import Inpaint
-from core.generation.queue import JobCancelled
+from core.generation.queue import JobCancelled, wait_reporting
 from core.generation.resources import find_checkpoint, primary_file, resolve_embeddings, resolve_loras
 from core.library.base_models import SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
 from core.library.library import get_model
@@ -276,13 +276,7 @@ def submit_generation(context, actor: UserInfo | None, params: GenerateParams):
 def run_generation(context, actor: UserInfo | None, params: GenerateParams,
                 on_update: Callable[[object], None] | None = None) -> GenerationResult:
     """Queue and wait; ``on_update(job)`` is called whenever the job's position or progress changes."""
-    job = submit_generation(context, actor, params)
-    seen = -1
-    while not job.finished:
-        seen = job.wait_update(seen, timeout=0.5)
-        if on_update is not None:
-            on_update(job)
-    return job.wait()
+    return wait_reporting(submit_generation(context, actor, params), on_update)
 
 
 def cancel_jobs_of(context, actor: UserInfo | None) -> int:

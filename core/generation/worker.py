@@ -12,10 +12,12 @@ picklable values: file paths, the request, LoRA paths) and blocks until the
 images come back, relaying the child's step reports to ``report`` and the
 caller's interrupt/skip requests to the child. Several runs may be in flight at
 once (the queue's ``max_concurrent``): the child runs each on its own thread, as
-the queue did before, sharing one ``PipelineCache``.
+the queue did before, sharing one ``PipelineCache``. An ``UpscaleTask`` (the Extras tab) runs there too, its
+networks in a small cache of their own.
 
 Messages, parent → child: ``("run", id, task)``, ``("stop", id)``, ``("skip", id)``, ``("quit", 0)``;
-child → parent: ``("progress", id, step, total)``, ``("done", id, images, loaded, cached)``,
+child → parent: ``("progress", id, step, total)``, ``("done", id, images, loaded, cached)`` (``cached`` None
+after an upscale),
 ``("failed", id, kind, message)``, where ``kind`` is ``"load"`` (the checkpoint
 cannot be loaded: the user's to fix), ``"input"`` (a LoRA that does not fit) or ``"run"``.
 """
@@ -33,11 +35,12 @@ import threading
 import traceback
 from typing import Callable
 
-from core.generation.backend import GenerationCrashed, GenerationOutcome, GenerationTask, failure
+from core.generation.backend import GenerationCrashed, GenerationOutcome, GenerationTask, Task, UpscaleTask, failure
 
 log = logging.getLogger(__name__)
 WORKER_NICE = 10  # added to the child's nice value (POSIX): pages first, images when the CPU is free
 POLL_S = 0.05  # how often a waiting run looks at its job's interrupt and skip requests
+UPSCALERS_KEPT = 2  # upscaler networks the child keeps loaded (tens of MB each)
 QUIT_GRACE_S = 2  # a closing child that has not ended by itself after this is killed (shutdown well within 5 s)
 
 
@@ -89,7 +92,7 @@ class GenerationWorker:
         process = self._process
         return process.pid if process is not None and process.is_alive() else None
 
-    def run(self, task: GenerationTask, *, report: Callable[[int, int], None] | None = None,
+    def run(self, task: Task, *, report: Callable[[int, int], None] | None = None,
             should_stop: Callable[[], bool] | None = None,
             should_skip: Callable[[], bool] | None = None) -> GenerationOutcome:
         """Generate in the child; raises ``ModelLoadError``, ``InvalidInput`` (a LoRA that does not fit), ``GenerationCrashed`` or ``RuntimeError``."""
@@ -134,7 +137,7 @@ class GenerationWorker:
                 process.join()
 
     # ---- parent internals
-    def _start(self, task: GenerationTask, report) -> tuple[int, _Call]:
+    def _start(self, task: Task, report) -> tuple[int, _Call]:
         """Register the call and send it; if the child is gone the reply thread (or ``close``) fails the call."""
         call_id, call = next(self._ids), _Call(report)
         with self._lock:
@@ -182,7 +185,8 @@ class GenerationWorker:
             elif kind == "done":
                 pending.pop(call_id, None)
                 images, loaded, models = rest
-                self._models, self._loads = models, self._loads + int(loaded)
+                if models is not None:  # (None: an upscale, which neither loads nor evicts a checkpoint)
+                    self._models, self._loads = models, self._loads + int(loaded)
                 call.finish(GenerationOutcome(images, loaded, worker=f"pid {process.pid}"))
             elif kind == "failed":
                 pending.pop(call_id, None)
@@ -230,6 +234,7 @@ def serve(conn, cache_models: int) -> None:
     if hasattr(os, "nice"):
         os.nice(WORKER_NICE)
     cache, send_lock, controls = PipelineCache(cache_models), threading.Lock(), {}
+    upscalers = PipelineCache(UPSCALERS_KEPT)  # apart from the checkpoints: an upscale never evicts one
 
     def send(message: tuple) -> None:
         with send_lock:
@@ -244,7 +249,9 @@ def serve(conn, cache_models: int) -> None:
             return _end(controls)
         if kind == "run":
             controls[call_id] = _Controls()
-            threading.Thread(target=_run, args=(cache, send, call_id, rest[0], controls), daemon=True).start()
+            task = rest[0]
+            run, held = (_upscale, upscalers) if isinstance(task, UpscaleTask) else (_run, cache)
+            threading.Thread(target=run, args=(held, send, call_id, task, controls), daemon=True).start()
         elif call_id in controls:
             flags = controls[call_id]
             (flags.stop if kind == "stop" else flags.skip).set()
@@ -286,6 +293,35 @@ def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> Non
     except Exception as exc:  # the run fails; the child lives on for the next one
         traceback.print_exc()
         _send_quietly(send, ("failed", call_id, "run", f"generation failed: {type(exc).__name__}: {exc}"))
+    finally:
+        controls.pop(call_id, None)
+
+
+def _upscale(upscalers, send, call_id: int, task: UpscaleTask, controls: dict) -> None:
+    """An Extras run; the networks it loads stay in their own small cache."""
+    from core.generation.upscaler_nets import UpscalerDoesNotLoad, load_upscaler
+    from core.generation.upscaling import UpscaleStopped, run_upscale
+    from core.pipeline import resolve_device
+
+    flags = controls[call_id]
+    device = resolve_device(task.device)[0]
+    loaded = [False]
+
+    def net_of(ref):
+        loaded[0] = loaded[0] or ref.sha256 not in upscalers
+        return upscalers.get_or_load(ref.sha256, lambda: load_upscaler(ref.path, device))
+
+    try:
+        images = run_upscale(task, net_of, report=lambda step, total: send(("progress", call_id, step, total)),
+                             should_stop=flags.stop.is_set)
+        send(("done", call_id, images, loaded[0], None))
+    except UpscaleStopped:
+        _send_quietly(send, ("failed", call_id, "input", "the upscale was interrupted"))
+    except UpscalerDoesNotLoad as exc:
+        _send_quietly(send, ("failed", call_id, "load", str(exc)))
+    except Exception as exc:
+        traceback.print_exc()
+        _send_quietly(send, ("failed", call_id, "run", f"upscaling failed: {type(exc).__name__}: {exc}"))
     finally:
         controls.pop(call_id, None)
 

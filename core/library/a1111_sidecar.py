@@ -3,7 +3,7 @@
 A1111 keeps, beside ``<name>.safetensors``: ``<name>.json`` (the "user
 metadata" editor: ``description``, ``activation text``, ``sd version``,
 ``preferred weight``, ``notes``) and ``<name>.preview.png``.  Its folders name
-the kind of model (``Stable-diffusion/``, ``Lora/``, ``VAE/``, ``embeddings/``).
+the kind of model (``Stable-diffusion/``, ``Lora/``, ``VAE/``, ``embeddings/``, ``ESRGAN/``, ``RealESRGAN/``).
 These files are only read, never written.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from core.library.base_models import SD1, SD2, SDXL
 
 FOLDER_TYPES = {"stable-diffusion": "checkpoint", "lora": "lora", "lycoris": "lora", "vae": "vae",
-                "embeddings": "embedding"}
+                "embeddings": "embedding", "esrgan": "upscaler", "realesrgan": "upscaler"}
 SD_VERSIONS = {"sd1": SD1, "sd 1": SD1, "sd1.5": SD1, "sd2": SD2, "sd 2": SD2, "sdxl": SDXL}
 PREVIEW_SUFFIXES = (".preview.png", ".preview.jpg", ".preview.jpeg", ".preview.webp", ".png", ".jpg", ".webp")
 

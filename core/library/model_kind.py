@@ -10,6 +10,7 @@ layouts in the wild:
 * embedding: textual inversion (``emb_params``, ``string_to_param``,
   ``clip_l``/``clip_g``);
 * VAE: LDM (``encoder.down.*``/``decoder.up.*``) or diffusers AutoencoderKL;
+* upscaler: the ESRGAN family (``core.library.upscaler_kind``);
 * anything else is ``other``.
 
 The base model (each family's usual name, ``core.library.base_models``) comes first from the weights (cross-attention width, text
@@ -23,9 +24,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.library.base_models import OTHER_BASE, SD1, SD2, SDXL
+from core.library.upscaler_kind import upscaler_shape
 
-CHECKPOINT, LORA, EMBEDDING, VAE, OTHER = "checkpoint", "lora", "embedding", "vae", "other"
-MODEL_TYPES = (CHECKPOINT, LORA, EMBEDDING, VAE, OTHER)
+CHECKPOINT, LORA, EMBEDDING, VAE, UPSCALER, OTHER = "checkpoint", "lora", "embedding", "vae", "upscaler", "other"
+MODEL_TYPES = (CHECKPOINT, LORA, EMBEDDING, VAE, UPSCALER, OTHER)
 
 # Cross-attention context width (the text encoder's hidden size) per family.
 _CONTEXT_DIM_BASE = {768: SD1, 1024: SD2, 2048: SDXL}
@@ -74,6 +76,8 @@ def detect_model(shapes: Shapes, metadata: Mapping[str, str] | None = None) -> t
         return EMBEDDING, embedding_base
     if _is_vae(keys):
         return VAE, _metadata_base(metadata) or OTHER_BASE
+    if upscaler_shape(shapes) is not None:
+        return UPSCALER, OTHER_BASE
     return OTHER, _context_base(shapes) or _metadata_base(metadata) or OTHER_BASE
 
 

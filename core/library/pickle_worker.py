@@ -72,14 +72,15 @@ def load_checkpoint(path: str):
 def collect_tensors(obj) -> tuple[dict, list[str]]:
     """Flatten nested dicts into ``{"a.b.c": tensor}``, keeping only str -> Tensor.
 
-    A top-level ``state_dict`` (Lightning / A1111 checkpoints) is unwrapped;
-    a textual inversion ``string_to_param`` becomes A1111's ``emb_params``.
+    A top-level ``state_dict`` (Lightning / A1111 checkpoints) is unwrapped, and so is BasicSR's ``params_ema``
+    (else ``params``) that Real-ESRGAN's upscalers are saved in; a textual inversion ``string_to_param`` becomes A1111's ``emb_params``.
     Returns the tensors and the names of everything dropped.
     """
     import torch
 
-    while isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
+    while isinstance(obj, dict) and (wrapper := next((key for key in ("state_dict", "params_ema", "params")
+                                                       if isinstance(obj.get(key), dict)), None)):
+        obj = obj[wrapper]
     if not isinstance(obj, dict):
         raise ConversionFailure("no-tensors", f"the checkpoint holds a {type(obj).__name__}, not a dict of tensors")
     tensors: dict[str, torch.Tensor] = {}
