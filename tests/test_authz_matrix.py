@@ -412,7 +412,8 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     **numbered(BROWSE, "page_load", "refresh", "checkpoint_chosen", "fill", "first_page", "previous_page",
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
-               "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded"),
+               "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded",
+               "upscaler_choices"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
                "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img"),
     **numbered(Read("copies a picture the caller may see for img2img (the Generate result's ids are the session's "
@@ -427,6 +428,9 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "import_starter_model": Checked(starter, G_PAST_CHECK),
     "txt2img": Checked(lambda c, r: TXT2IMG_FORM, G_PAST_CHECK),
     "cancel": Checked(lambda c, r: [], G_MEMBER, public=False),
+    # Extras: allowed past the check, then no such upscaler
+    "upscale": Checked(lambda c, r: [gradio_upload(c, r, c.picture(), "up.png"), "by", 2, 512, 512, True, "none such",
+                                     "None", 0], G_PAST_CHECK),
     # Model page
     "like_model": Checked(lambda c, r: [c.model["id"], True], G_MEMBER),
     "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}"], G_MEMBER),

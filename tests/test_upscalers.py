@@ -172,3 +172,33 @@ def test_rest_upscale_takes_a_generated_picture_by_id(site):
     assert (body["width"], body["height"]) == (256, 256)
     upscaled = Image.open(io.BytesIO(base64.b64decode(body["image"])))
     assert upscaled.size == (256, 256) and "Seed: 4" in upscaled.info["parameters"]
+
+
+# --------------------------------------------------------------------------- the Extras tab
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_extras_tab_upscales_a_dropped_picture_with_a_library_model(site, tmp_path, lang):
+    from playwright.sync_api import expect
+
+    from tests.browser import chromium, screenshot
+    from tests.test_ui_generate import TIMEOUT_MS, choose, set_number
+    from tests.test_ui_img2img import LOCALES
+    from ui.i18n import text
+
+    source = tmp_path / "source.png"
+    source.write_bytes(png(noise(48, 32), "a red circle\nSteps: 2, Seed: 5"))
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale=LOCALES[lang])
+        context.add_cookies([{"name": "visionary_session", "value": site.token, "url": site.url}])
+        page = context.new_page()
+        page.goto(site.url)
+        page.get_by_role("tab", name=text("tab.extras", lang), exact=True).click()
+        page.locator("#extras-image input[type=file]").set_input_files(str(source))
+        set_number(page, "extras-scale", 2)
+        choose(page, "extras-upscaler-1", "4x-Tiny")
+        page.locator("#extras-upscale").click()
+        expect(page.locator("#extras-info")).to_contain_text("96×64", timeout=TIMEOUT_MS)
+        expect(page.locator("#extras-info")).to_contain_text("Postprocess upscaler: 4x-Tiny")
+        shown = page.locator("#extras-result img").get_attribute("src")
+        upscaled = Image.open(io.BytesIO(page.request.get(shown).body()))
+        assert upscaled.size == (96, 64) and upscaled.info["parameters"] == "a red circle\nSteps: 2, Seed: 5"
+        screenshot(page, f"extras-{lang}")

@@ -9,6 +9,7 @@ from core.context import AppContext
 from .account import build_account_tab, whoami_text
 from .admin_tab import build_admin_tab
 from .event_guard import GuardedBlocks, open_to_visitors
+from .extras_tab import build_extras_tab
 from .feed_tab import build_feed_tab
 from .gallery_tab import build_gallery_tab
 from .generate_tab import build_generate_tab
@@ -24,8 +25,8 @@ from .toasts import HIDDEN_CLASS, SESSION_ENDED_ID
 from .upload_tab import build_upload_tab
 
 # The top-level tabs, in order (``ui.links.page_tab`` names each; ``?tab=<id>`` opens one).
-TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "pnginfo", "profile", "admin",
-           "account")
+TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "extras", "pnginfo", "profile",
+           "admin", "account")
 
 
 def build_ui(context: AppContext) -> gr.Blocks:
@@ -44,6 +45,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
             build_gallery_tab(context, links, generate)
             build_feed_tab(context, links)
             build_search_tab(context, links)
+            build_extras_tab(context)
             build_pnginfo_tab(generate)
             build_profile_tab(context, links)
             admin_tab = build_admin_tab(context, links)
