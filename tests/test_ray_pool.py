@@ -9,7 +9,9 @@ The tests run in this order: the routing story needs replicas that hold nothing 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import os
 import shutil
 import threading
@@ -29,7 +31,7 @@ from tests.conftest import PASSWORD, bearer
 from tests.live_server import LiveServer, free_port
 from tests.ray_cluster import HEAD_IP, RayCluster
 from tests.test_ui_generate import TIMEOUT_MS, open_page, set_number, textbox
-from tests.tiny_models import build_tiny_sd15
+from tests.tiny_models import build_tiny_sd15, save_tiny_upscaler
 
 CHECKPOINTS = ("tiny_sd15", "tiny_x", "tiny_y")  # three tiny SD 1.x checkpoints with their own weights
 
@@ -57,6 +59,7 @@ def site(home, models, *args: str, env: dict[str, str] | None = None) -> LiveSer
         shutil.copytree(tiny.single_file_config, folder / tiny.single_file_config.name)
     (live.models_dir / "Lora").mkdir()
     shutil.copy(models["tiny_sd15"].lora, live.models_dir / "Lora" / "tiny_style.safetensors")
+    save_tiny_upscaler(live.models_dir / "ESRGAN" / "4x-Tiny.safetensors", "esrgan")
     live.start(timeout=300)
     live.tokens = {name: requests.post(live.api("/api/v1/auth/register"),
                                        json={"username": name, "password": PASSWORD}).json()["token"]
@@ -217,6 +220,30 @@ def test_a_replica_killed_mid_run_is_retried_on_the_other_and_the_next_run_works
 
     assert pixels_of(pool_site, replies[0]) == expected  # retried on the other replica: same seed, same image
     assert generate(pool_site, seed=10).status_code == 200
+
+
+def test_img2img_a_hires_fix_with_a_library_upscaler_and_extras_run_on_the_pool_as_locally(pool_site, local_site):
+    """The init picture travels in the task; the upscaler file comes to the replica by hash like a checkpoint."""
+    buffer = io.BytesIO()
+    PILImage.fromarray(np.random.default_rng(3).integers(0, 256, (80, 80, 3), dtype=np.uint8)).save(buffer, "PNG")
+    init = base64.b64encode(buffer.getvalue()).decode()
+
+    def img2img(live):
+        body = {"model_id": live.checkpoints["tiny_sd15"], "prompt": "a red circle", "init_image": init,
+                "width": 64, "height": 64, "steps": 4, "denoising_strength": 0.6, "seed": 55}
+        return requests.post(live.api("/api/v1/img2img"), headers=bearer(live.tokens["painter"]), json=body,
+                             timeout=300)
+
+    def upscaled(live):
+        reply = requests.post(live.api("/api/v1/upscale"), headers=bearer(live.tokens["painter"]), timeout=300,
+                              json={"image": init, "upscaler": "4x-Tiny", "width": 96, "height": 96, "crop": True})
+        assert reply.status_code == 200, reply.text
+        return reply.json()["image"]
+
+    assert pixels_of(pool_site, img2img(pool_site)) == pixels_of(local_site, img2img(local_site))
+    hires = {"seed": 56, "enable_hr": True, "hr_upscaler": "4x-Tiny", "hr_scale": 2, "hr_second_pass_steps": 2}
+    assert pixels_of(pool_site, generate(pool_site, **hires)) == pixels_of(local_site, generate(local_site, **hires))
+    assert upscaled(pool_site) == upscaled(local_site)
 
 
 def test_replicas_pull_files_by_hash_refuse_a_corrupted_one_and_never_open_a_private_model(pool_site, models,

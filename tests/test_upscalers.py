@@ -174,6 +174,21 @@ def test_rest_upscale_takes_a_generated_picture_by_id(site):
     assert upscaled.size == (256, 256) and "Seed: 4" in upscaled.info["parameters"]
 
 
+def test_hires_fix_upscales_its_first_pass_with_a_library_model(site):
+    api = client(site)
+    api.util_set_model(next(t for t in api.util_get_model_names() if t.startswith("tiny_sd15")), find_closest=False)
+    small = dict(prompt="a red circle", steps=2, width=64, height=64, seed=9, enable_hr=True, hr_scale=2,
+                 hr_second_pass_steps=2, denoising_strength=0.5)
+    with_model = api.txt2img(hr_upscaler="4x-Tiny", **small)
+    with_lanczos = api.txt2img(hr_upscaler="Lanczos", **small)
+    assert with_model.image.size == with_lanczos.image.size == (128, 128)
+    assert np.abs(as_array(with_model.image) - as_array(with_lanczos.image)).max() > 0
+    assert "Hires upscaler: 4x-Tiny" in with_model.info["infotexts"][0]
+    reply = requests.post(site.api("/sdapi/v1/txt2img"), auth=("painter", PASSWORD), timeout=60,
+                          json={**small, "hr_upscaler": "8x-Missing"})
+    assert reply.status_code == 404 and "4x-Tiny" in reply.json()["detail"]
+
+
 # --------------------------------------------------------------------------- the Extras tab
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_extras_tab_upscales_a_dropped_picture_with_a_library_model(site, tmp_path, lang):

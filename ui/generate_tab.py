@@ -21,6 +21,7 @@ from gradio.processing_utils import save_file_to_cache
 
 from core.context import AppContext
 from core.errors import VisionaryError
+from core.generation.hires import BUILT_IN_UPSCALERS
 from core.generation.queue import JobCancelled
 from core.generation.resources import checkpoint_choices, fits, lora_tag, models_of_type, title_of
 from core.generation.samplers import SCHEDULE_TYPES, sampler_names
@@ -202,6 +203,12 @@ class GenerateEvents:
         size = native_size(selected) if selected else DEFAULT_SIZE
         return checkpoint, vae, lora, size, size
 
+    def hires_upscalers(self, chosen, request: gr.Request):
+        """Hires fix's upscalers: the built-in ones, then the library's upscaler models the caller may use."""
+        choices = [*BUILT_IN_UPSCALERS, *(m.name for m in models_of_type(request_user(self.context, request),
+                                                                          "upscaler"))]
+        return gr.Dropdown(choices=choices, value=chosen if chosen in choices else "Latent")
+
     def refresh(self, checkpoint, vae, request: gr.Request):
         return self._library(request, checkpoint, vae)[:3]
 
@@ -344,10 +351,13 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> Gene
     events = GenerateEvents(context, gallery)
     tab = GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg, seed,
                       clip_skip, modes)
+    hires_upscaler = modes.hires.upscaler
     gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private") \
+        .then(events.hires_upscalers, [hires_upscaler], [hires_upscaler], api_visibility="private") \
         .then(tab.restore_last, None, tab.settings, api_visibility="private")
     gr.on(None, None, js=CTRL_ENTER_JS)
-    refresh.click(events.refresh, [checkpoint, vae], [checkpoint, vae, lora], api_visibility="private")
+    refresh.click(events.refresh, [checkpoint, vae], [checkpoint, vae, lora], api_visibility="private") \
+        .then(events.hires_upscalers, [hires_upscaler], [hires_upscaler], api_visibility="private")
     checkpoint.input(events.checkpoint_chosen, [checkpoint], [width, height, lora], api_visibility="private")
     lora.input(insert_lora, [prompt, lora], [prompt, lora], api_visibility="private")
     ran = run.click(events.generate,

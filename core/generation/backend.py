@@ -48,6 +48,7 @@ class GenerationTask:
     vae: FileRef | None = None
     loras: tuple[tuple[FileRef, float], ...] = ()
     embeddings: tuple[tuple[FileRef, str], ...] = ()  # textual inversions the prompts name: (file, name)
+    upscaler: FileRef | None = None  # the library upscaler the hires fix names
     device: str | None = None
     user_id: int | None = None  # whose run it is: a replica may fetch only the files this user may use
 
@@ -60,7 +61,7 @@ class GenerationTask:
     def files(self) -> list[FileRef]:
         """Every file the run reads."""
         return [self.checkpoint, *([self.vae] if self.vae else []), *(ref for ref, _ in self.loras),
-                *(ref for ref, _ in self.embeddings)]
+                *(ref for ref, _ in self.embeddings), *([self.upscaler] if self.upscaler else [])]
 
     @property
     def model_id(self) -> str:

@@ -94,8 +94,9 @@ def _require_int(name: str, value, low: int, high: int, multiple: int = 1) -> No
         raise OutOfRange(name, value, low, high, multiple)
 
 
-def check_inputs(request: GenerationRequest) -> None:
-    """Raise ``ValueError`` with a clear message for any out-of-range parameter."""
+def check_inputs(request: GenerationRequest, upscaler_models: tuple[str, ...] = ()) -> None:
+    """Raise ``ValueError`` with a clear message for any out-of-range parameter; ``upscaler_models`` are the
+    library upscalers a hires fix may name."""
     if not isinstance(request.prompt, str):
         raise ValueError("prompt must be text")
     if not isinstance(request.negative_prompt, str):
@@ -123,7 +124,7 @@ def check_inputs(request: GenerationRequest) -> None:
             raise ValueError("a mask needs a picture to repaint: send the init image with it")
         check_inpaint(request.inpaint)
     if request.hires is not None and not request.is_img2img:
-        check_hires(request.hires, request.width, request.height)
+        check_hires(request.hires, request.width, request.height, upscaler_models)
 
 
 def resolve_seeds(seed: int, count: int) -> list[int]:
@@ -234,6 +235,7 @@ def generate(
     progress_callback: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     should_skip: Callable[[], bool] | None = None,
+    upscaler: str | Path | None = None,
 ) -> list[tuple[Any, int]]:
     """Run txt2img; returns ``[(PIL.Image, seed), ...]``, one per image made.
 
@@ -246,12 +248,13 @@ def generate(
     after its current step, is decoded as it is and returned with those before
     it (A1111's interrupt; a stop requested before the first step gives no
     image). ``should_skip()`` (which should reset itself once read) ends only
-    the current image early and goes on with the next.
+    the current image early and goes on with the next. ``upscaler`` is the library upscaler file that the
+    request's hires fix names (``hires.upscaler``), loaded for this run.
     """
     import torch
 
     # 1. Check inputs
-    check_inputs(request)
+    check_inputs(request, (request.hires.upscaler,) if upscaler and request.hires else ())
     # 2. Seeds: image i uses seed + i
     seeds = resolve_seeds(request.seed, request.batch_size)
     # 3. Hooks for progress, interrupt and skip
@@ -263,14 +266,24 @@ def generate(
     results = []
     with lock.exclusive() if active or embeddings else lock.shared():
         run = _run_copy(pipe, request.sampler, request.scheduler)
+        net = _hires_upscaler(upscaler, request, pipe.device)
         with loras_applied(run, active), embeddings_applied(run, embeddings), torch.inference_mode():
             conditioning = encode_prompts(run, request.text_prompt, request.negative_prompt, request.clip_skip)
             for i, seed in enumerate(seeds):
                 if hooks.stop_requested():
                     break
                 hooks.image_index = i
-                results.append((make_image(run, request, seed, hooks, conditioning), seed))
+                results.append((make_image(run, request, seed, hooks, conditioning, net), seed))
     return results
+
+
+def _hires_upscaler(path, request: GenerationRequest, device):
+    """The library upscaler of the request's hires fix, loaded for this run (None: a built-in one)."""
+    if path is None or request.hires is None or request.is_img2img:
+        return None
+    from core.generation.upscaler_nets import load_upscaler
+
+    return load_upscaler(path, device)
 
 
 def infotext(

@@ -1,7 +1,8 @@
 """A1111's hires fix: txt2img at the requested size, upscaled, then an img2img pass at the larger size.
 
 The upscalers built in are A1111's ``Latent`` (the latents interpolated, bilinear, before the second pass —
-so the first pass is never decoded), ``Lanczos`` and ``Nearest`` (the decoded picture resized with Pillow).
+so the first pass is never decoded), ``Lanczos`` and ``Nearest`` (the decoded picture resized with Pillow); a
+library upscaler (ESRGAN family) upscales the decoded picture as the Extras tab does.
 The target size is ``hr_resize_x`` × ``hr_resize_y`` when given (one of them 0: kept in proportion),
 else the first pass's size × ``hr_scale``; both rounded down to multiples of 8.
 """
@@ -65,10 +66,12 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def check_hires(hires: HiresFix, width: int, height: int) -> None:
-    """``ValueError`` naming the first setting that cannot be honoured (an unknown upscaler, a size past 2048)."""
-    if hires.upscaler not in BUILT_IN_UPSCALERS:
-        raise ValueError(f"unknown hires upscaler {hires.upscaler!r}; this server has: {', '.join(BUILT_IN_UPSCALERS)}")
+def check_hires(hires: HiresFix, width: int, height: int, upscaler_models: tuple[str, ...] = ()) -> None:
+    """``ValueError`` naming the first setting that cannot be honoured (an unknown upscaler, a size past 2048);
+    ``upscaler_models`` are the library upscalers' names the run may use besides the built-in ones."""
+    if hires.upscaler not in BUILT_IN_UPSCALERS and hires.upscaler not in upscaler_models:
+        choices = ", ".join((*BUILT_IN_UPSCALERS, *upscaler_models))
+        raise ValueError(f"unknown hires upscaler {hires.upscaler!r}; this server has: {choices}")
     if not (isinstance(hires.scale, (int, float)) and math.isfinite(hires.scale) and 1 <= hires.scale <= 4):
         raise ValueError(f"hr_scale must be between 1 and 4, got {hires.scale!r}")
     if not 0 <= hires.denoising_strength <= 1:
@@ -94,8 +97,14 @@ def upscale_latents(latents, hires: HiresFix, width: int, height: int):
     return torch.nn.functional.interpolate(latents, size=(y // factor, x // factor), mode=method, antialias=antialias)
 
 
-def upscale_picture(image, hires: HiresFix):
+def upscale_picture(image, hires: HiresFix, net=None):
+    """The decoded first pass at the target size: Pillow's Lanczos or Nearest, or ``net`` (a library upscaler,
+    ``core.generation.upscaler_nets``) run tile by tile and brought to the exact size."""
     from PIL import Image
 
+    from core.generation.upscaling import UpscaleSize, upscale
+
     x, y = hires.target_size(image.width, image.height)
+    if net is not None:
+        return upscale(image, UpscaleSize(x, y), net=net)
     return image.resize((x, y), Image.NEAREST if hires.upscaler == "Nearest" else Image.LANCZOS)

@@ -13,8 +13,9 @@ from core.generation.lora import parse_lora_tags
 from core.generation.prompt_encoding import encode_prompts
 
 
-def make_image(run, request, seed: int, hooks, conditioning: dict):
-    """One image of ``request`` (a ``GenerationRequest``) with ``seed``."""
+def make_image(run, request, seed: int, hooks, conditioning: dict, upscaler_net=None):
+    """One image of ``request`` (a ``GenerationRequest``) with ``seed``; ``upscaler_net`` is the hires fix's
+    library upscaler, loaded."""
     if request.is_img2img:
         start = fit_picture(picture_of(request.init_image), request.width, request.height, request.resize_mode)
         if request.inpaint is not None:
@@ -28,7 +29,7 @@ def make_image(run, request, seed: int, hooks, conditioning: dict):
         return first
     hooks.pass_index = 1
     upscaled = upscale_latents(first, hires, request.width, request.height) if hires.is_latent else \
-        upscale_picture(first, hires)
+        upscale_picture(first, hires, upscaler_net)
     if hires.prompt or hires.negative_prompt:
         conditioning = encode_prompts(run, parse_lora_tags(hires.prompt or request.prompt)[0],
                                       hires.negative_prompt or request.negative_prompt, request.clip_skip)

@@ -225,8 +225,9 @@ class GeneratorReplica:
 
         loras = [(self._fetch(run, ref), weight) for ref, weight in run.task.loras]
         embeddings = [(self._fetch(run, ref), name) for ref, name in run.task.embeddings]
+        upscaler = self._fetch(run, run.task.upscaler) if run.task.upscaler else None
         return generate(pipe, run.task.request, loras=loras, embeddings=embeddings, progress_callback=report,
-                        should_stop=controls.should_stop, should_skip=controls.take_skip)
+                        should_stop=controls.should_stop, should_skip=controls.take_skip, upscaler=upscaler)
 
     def _upscale(self, run: ReplicaRun, controls: RunControls, report) -> list:
         """An Extras run; its networks stay in the replica's own small cache, apart from the checkpoints."""

@@ -23,7 +23,8 @@ from core.accounts.accounts import UserInfo
 from core.accounts.preferences import get_preference, set_preference
 from core.blurhash import blurhash_of
 from core.errors import InvalidInput, NotAuthenticated, VisionaryError
-from core.generation.hires import HiresFix
+from core.generation.extras import find_upscaler
+from core.generation.hires import BUILT_IN_UPSCALERS, HiresFix
 from core.generation.inpaint import Inpaint
 from core.generation.queue import JobCancelled, wait_reporting
 from core.generation.resources import find_checkpoint, primary_file, resolve_embeddings, resolve_loras
@@ -138,7 +139,7 @@ def _mask(params: GenerateParams) -> Inpaint | None:
     return dataclasses.replace(params.inpaint, mask=mask_png(picture))
 
 
-def _request(params: GenerateParams, model: ModelRecord):
+def _request(params: GenerateParams, model: ModelRecord, upscaler_models: tuple[str, ...] = ()):
     from core.generation.diffusion import GenerationRequest, OutOfRange, check_inputs
 
     init_image, init_size = _init_picture(params)
@@ -150,7 +151,7 @@ def _request(params: GenerateParams, model: ModelRecord):
         clip_skip=params.clip_skip, init_image=init_image, denoising_strength=params.denoising_strength,
         resize_mode=params.resize_mode, inpaint=_mask(params), hires=params.hires)
     try:
-        check_inputs(request)
+        check_inputs(request, upscaler_models)
     except OutOfRange as exc:
         raise SettingOutOfRange(exc) from None
     except ValueError as exc:
@@ -172,13 +173,22 @@ def _record(store, actor: UserInfo, model: ModelRecord, record: FileRecord, path
     return GeneratedImage(row.id, path, seed, image.width, image.height, parameters)
 
 
+def _hires_upscaler(actor: UserInfo, params: GenerateParams) -> ModelRecord | None:
+    """The library upscaler the hires fix names (None for a built-in one); an unknown name is refused with the
+    upscalers the actor may use."""
+    if params.hires is None or params.init_image is not None or params.hires.upscaler in BUILT_IN_UPSCALERS:
+        return None
+    return find_upscaler(actor, params.hires.upscaler)
+
+
 class GenerationJob:
     """The work one queued job does (runs on the queue's worker thread)."""
 
     def __init__(self, context, actor: UserInfo, params: GenerateParams):
         self.context, self.actor = context, actor
         self.model, self.file = find_checkpoint(actor, params.model_id, params.model_hash, params.model_name)
-        self.request = _request(params, self.model)
+        self.upscaler = _hires_upscaler(actor, params)
+        self.request = _request(params, self.model, (params.hires.upscaler,) if self.upscaler else ())
         self.loras = resolve_loras(actor, self.request.loras, self.model)
         hires = self.request.hires
         self.embeddings = resolve_embeddings(actor, self.model, self.request.text_prompt, self.request.negative_prompt,
@@ -209,7 +219,7 @@ class GenerationJob:
             checkpoint=self._ref(self.file), request=self.request, vae=self._ref(self.vae) if self.vae else None,
             loras=tuple((self._ref(f), w) for _, w, f in self.loras),
             embeddings=tuple((self._ref(f), name) for name, f in self.embeddings), device=self.context.config.device,
-            user_id=self.actor.id)
+            user_id=self.actor.id, upscaler=self._ref(primary_file(self.upscaler)) if self.upscaler else None)
 
     def generate(self, job) -> list:
         """``[(PIL.Image, seed), ...]`` from the generation backend (steps reported to ``job``)."""

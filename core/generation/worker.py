@@ -285,7 +285,8 @@ def _run(cache, send, call_id: int, task: GenerationTask, controls: dict) -> Non
             images = generate(pipe, task.request, loras=[(ref.path, weight) for ref, weight in task.loras],
                               embeddings=[(ref.path, name) for ref, name in task.embeddings],
                               progress_callback=lambda step, total: send(("progress", call_id, step, total)),
-                              should_stop=flags.stop.is_set, should_skip=flags.take_skip)
+                              should_stop=flags.stop.is_set, should_skip=flags.take_skip,
+                              upscaler=task.upscaler.path if task.upscaler else None)
         except (LoraDoesNotLoad, EmbeddingDoesNotFit) as exc:  # the request's fault, not the process's: said as bad input
             send(("failed", call_id, "input", str(exc)))
             return
