@@ -26,6 +26,7 @@ OFFLINE_DEFAULTS = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", 
 SHARE_TIMEOUT_S = 15
 SHUTDOWN_GRACE_S = 3  # the issue's bound is 5 s; generation runs are stopped at once, not waited for
 GIL_SWITCH_INTERVAL_S = 0.0005
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def apply_offline_defaults() -> None:
@@ -37,6 +38,7 @@ def apply_offline_defaults() -> None:
 def build_context(config: Config):
     from core.accounts import accounts
     from core.context import AppContext
+    from core.errors import NotFound
     from core.generation.demo_model import install_demo_model
     from core.library.ingest import claim_incoming
     from core.migrations import open_store
@@ -50,9 +52,35 @@ def build_context(config: Config):
     generator = start_generation_backend(config)
     context = AppContext(config=config, store=store, incoming=incoming, generator=generator)
     if config.admin_user:
-        accounts.promote_admin(context.store, config.admin_user)
+        try:
+            accounts.promote_admin(context.store, config.admin_user)
+        except NotFound as exc:
+            raise StartupRefused(exc.message) from None
+    check_sdapi_anonymous_user(config)
     install_demo_model(context.store, config.models_path)
     return context
+
+
+def check_sdapi_anonymous_user(config: Config) -> None:
+    """``--sdapi-anonymous-user`` must name an existing account; on an address others can reach, say what it
+    means."""
+    from core.accounts import accounts
+    from core.errors import NotFound
+
+    if not config.sdapi_anonymous_user:
+        return
+    try:
+        user = accounts.get_user(config.sdapi_anonymous_user)
+    except NotFound:
+        raise StartupRefused(f"--sdapi-anonymous-user: no user named {config.sdapi_anonymous_user!r} (register it "
+                             "first)") from None
+    if config.host not in LOOPBACK_HOSTS:
+        log.warning("--sdapi-anonymous-user %s on --host %s: anyone who can reach this address generates as %s "
+                    "through /sdapi/v1 without a password", user.username, config.host, user.username)
+
+
+class StartupRefused(Exception):
+    """A setting that names something that is not there: the start stops with this one line."""
 
 
 def start_generation_backend(config: Config):
@@ -288,6 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"visionary_app.py: {exc.message}", file=sys.stderr)
         return 2
     except ClusterUnreachable as exc:
+        print(f"visionary_app.py: {exc}", file=sys.stderr)
+        return 2
+    except StartupRefused as exc:
         print(f"visionary_app.py: {exc}", file=sys.stderr)
         return 2
     except PortUnavailable as exc:

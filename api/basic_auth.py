@@ -4,7 +4,8 @@ A1111 clients send ``Authorization: Basic base64(username:password)`` with
 every request; the password is checked with bcrypt through the accounts
 service (login throttle, bans), and a success is cached briefly in the app
 context. Without Basic credentials the session cookie or ``Authorization:
-Bearer <token>`` counts, as everywhere else. Browsers remember Basic
+Bearer <token>`` counts, as everywhere else; with neither, ``--sdapi-anonymous-user NAME`` (off by default) makes the
+request that user's, as A1111 (which has no accounts) serves its tools on a hobbyist's own machine. Browsers remember Basic
 credentials and send them cross-site, so Basic-authenticated writes from a
 foreign origin are refused like cookie-authenticated ones.
 """
@@ -16,7 +17,7 @@ from typing import Mapping
 
 from fastapi import Depends, Request
 
-from core.accounts.accounts import UserInfo
+from core.accounts.accounts import UserInfo, get_user
 from core.accounts.credential_cache import authenticate_cached
 from core.errors import Forbidden, NotAuthenticated
 
@@ -47,7 +48,7 @@ def sdapi_user(request: Request) -> UserInfo | None:
     context = get_context(request)
     credentials = basic_credentials(request.headers)
     if credentials is None:
-        user = current_user(request)
+        user = current_user(request) or anonymous_user(context.config.sdapi_anonymous_user)
     elif request.method in WRITE_METHODS and SiteOrigin(context.config.public_origin).is_cross_site(request.headers):
         raise Forbidden("cross-site request refused")
     else:
@@ -55,6 +56,17 @@ def sdapi_user(request: Request) -> UserInfo | None:
         user = authenticate_cached(context.throttle, context.credentials, *credentials, client)
     if user is None and context.config.private:
         raise NotAuthenticated("this instance is private: log in first")
+    return user
+
+
+def anonymous_user(name: str | None) -> UserInfo | None:
+    """``--sdapi-anonymous-user``: the account that credential-less A1111 tools act as (None when unset); banned
+    since the start, it is refused as any banned caller."""
+    if not name:
+        return None
+    user = get_user(name)
+    if user.is_banned:
+        raise Forbidden("this account is banned")
     return user
 
 

@@ -67,6 +67,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_cache_gb", float, 100.0, "With ray: the most a worker's cache holds, in GB (least recently used files go first).", "GB"),
     Setting("worker_models_dir", str, None, "With ray: where the site's models folder is mounted on the workers (read-only, e.g. NFS), looked in before downloading from the site.", "DIR"),
     Setting("worker_site_url", str, None, "With ray: the address workers download model files from. Default: --public-origin, else http://HOST:PORT of this server.", "URL"),
+    Setting("sdapi_anonymous_user", str, None, "Let /sdapi/v1 requests that carry no credentials act as this existing user, as A1111 tools expect on a hobbyist's own machine (Krita and Photoshop plugins, chat front-ends, scripts). Off by default; never applies to /api/v1 or the UI; a warning is logged when --host is not loopback.", "NAME"),
     Setting("max_queued_per_user", int, 4, "Generations one user may have waiting or running at once; more are refused (429). Users take turns in the queue.", "N"),
 )
 
