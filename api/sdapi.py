@@ -21,9 +21,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.accounts.accounts import UserInfo
-from core.config import Config
-from core.errors import InvalidInput, NotFound
-from core.generation import a1111, extras
+from core.errors import NotFound
+from core.generation import a1111, a1111_options, extras
 from core.generation.hires import LATENT_UPSCALE_MODES
 from core.generation.pnginfo import parse_parameters
 from core.generation.queue import Job
@@ -85,32 +84,17 @@ def refresh(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> No
 
 
 # --------------------------------------------------------------------------- settings
-def _options(config: Config, user: UserInfo | None) -> dict[str, Any]:
-    model = a1111.chosen_checkpoint(user)
-    return {
-        "sd_model_checkpoint": title_of(model) if model else None,
-        "sd_checkpoint_hash": primary_file(model).sha256 if model else None,
-        "sd_vae": "Automatic", "sd_checkpoints_limit": config.cache_models, "CLIP_stop_at_last_layers": 1,
-        "eta_noise_seed_delta": 0, "samples_save": True, "samples_format": "png",
-        "outdir_txt2img_samples": config.outputs_path.name, "enable_pnginfo": True, "add_model_hash_to_info": True,
-        "add_model_name_to_info": True, "live_previews_enable": False,
-    }
-
-
 @router.get("/options")
 def get_options(request: Request, user: UserInfo | None = Depends(sdapi_user)) -> dict:
-    return _options(get_context(request).config, user)
+    return a1111_options.options_of(get_context(request).config, user)
 
 
 @router.post("/options")
 def set_options(body: dict[str, Any], request: Request, user: UserInfo = Depends(require_sdapi_user)) -> None:
-    """``sd_model_checkpoint`` (title, name, file name or hash) is kept for this user; other options are ignored."""
-    checkpoint = body.get("sd_model_checkpoint")
-    if checkpoint is None:
-        return
-    if not isinstance(checkpoint, str):
-        raise InvalidInput("sd_model_checkpoint must be a checkpoint title, name or hash")
-    a1111.choose_checkpoint(get_context(request).store, user, checkpoint)
+    """Checkpoint, clip skip and VAE are kept for this user; another option is accepted only at the value this
+    server works with, and an unknown one is a 400 (``core.generation.a1111_options``)."""
+    context = get_context(request)
+    a1111_options.set_options(context.store, context.config, user, body)
 
 
 @router.get("/cmd-flags")

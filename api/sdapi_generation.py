@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
-from core.generation import a1111
+from core.generation import a1111, a1111_options
 from core.generation.hires import HiresFix
 from core.generation.inpaint import Inpaint
 from core.generation.queue import Job
@@ -142,24 +142,23 @@ def _init_image(body: Img2ImgRequest) -> bytes:
     return image_bytes(body.init_images[0], "init_images[0]")
 
 
-def _params(user: UserInfo, body: _Generation) -> GenerateParams:
-    override = body.override_settings.get("sd_model_checkpoint")
-    if override is not None and not isinstance(override, str):
-        raise InvalidInput("override_settings.sd_model_checkpoint must be a checkpoint title, name or hash")
-    model = a1111.checkpoint_for(user, override)
+def _params(config, user: UserInfo, body: _Generation) -> GenerateParams:
+    """The request's settings over the user's ``options`` (checkpoint, clip skip, VAE); an override this server
+    cannot honour is a 400 naming it (``core.generation.a1111_options``)."""
+    overrides = a1111_options.check_options(config, user, body.override_settings)
+    model = overrides.get(a1111_options.CHECKPOINT) or a1111.chosen_checkpoint(user)
+    clip_skip = overrides.get(a1111_options.CLIP_SKIP, a1111_options.chosen_clip_skip(user))
+    vae = overrides[a1111_options.VAE] if a1111_options.VAE in overrides else a1111_options.chosen_vae(user)
     if isinstance(body, Img2ImgRequest):
         kind = {"init_image": _init_image(body), "resize_mode": body.resize_mode, "inpaint": body.inpaint(),
                 "denoising_strength": 0.75 if body.denoising_strength is None else body.denoising_strength}
     else:
         kind = {"hires": body.hires()}
-    clip_skip = body.override_settings.get("CLIP_stop_at_last_layers", 1)
-    if isinstance(clip_skip, bool) or not isinstance(clip_skip, int):
-        raise InvalidInput("override_settings.CLIP_stop_at_last_layers must be a whole number from 1 to 12")
     return GenerateParams(
         prompt=body.prompt, model_id=model.id if model else None, negative_prompt=body.negative_prompt,
         width=body.width, height=body.height, steps=body.steps, cfg_scale=body.cfg_scale, sampler=body.sampler,
         scheduler=body.scheduler, seed=body.seed, batch_size=body.batch_size * body.n_iter, clip_skip=clip_skip,
-        **kind)
+        vae_id=vae.id if vae else None, **kind)
 
 
 def _info(body: _Generation, result: GenerationResult) -> str:
@@ -178,7 +177,7 @@ def _info(body: _Generation, result: GenerationResult) -> str:
 
 def _submit(context, user: UserInfo, body: _Generation) -> Job:
     _check_supported(body)
-    return submit_generation(context, user, _params(user, body))
+    return submit_generation(context, user, _params(context.config, user, body))
 
 
 def _reply(context, body: _Generation, job: Job) -> dict:

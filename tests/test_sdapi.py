@@ -369,7 +369,7 @@ def test_options_checkpoint_is_kept_per_user_and_survives_a_restart(sd_server):
     assert options["samples_format"] == "png" and options["CLIP_stop_at_last_layers"] == 1
     hash_sd15 = titles["tiny_sd15"].split("[")[1].rstrip("]")
     for name in ("tiny_sd15", titles["tiny_sd15"], hash_sd15, "tiny_sd15.safetensors", "tiny_sd15 [0000000000]"):
-        reply = sdapi(sd_server, "POST", "options", auth=alice, json={"sd_model_checkpoint": name, "unknown": 1})
+        reply = sdapi(sd_server, "POST", "options", auth=alice, json={"sd_model_checkpoint": name})
         assert reply.status_code == 200 and reply.json() is None, (name, reply.text)
         assert checkpoint(alice) == titles["tiny_sd15"]
     assert_error(sdapi(sd_server, "POST", "options", auth=alice, json={"sd_model_checkpoint": "nope"}), 404, "nope")
@@ -382,6 +382,31 @@ def test_options_checkpoint_is_kept_per_user_and_survives_a_restart(sd_server):
     sd_server.restart()
     assert checkpoint(alice) == titles["tiny_sd15"]
     assert checkpoint(bob) == titles["tiny_b"]
+
+
+def test_options_are_a1111s_full_set_and_what_cannot_be_honoured_is_refused_naming_it(sd_server):
+    alice, bob = sd_server.alice, sd_server.bob
+    options = sdapi(sd_server, "GET", "options", auth=alice).json()
+    assert len(options) > 200  # every option A1111 has, with its default or what this server does
+    assert (options["send_seed"], options["sd_vae"], options["eta_noise_seed_delta"], options["samples_format"],
+            options["live_previews_enable"]) == (True, "Automatic", 0, "png", False)
+    assert sdapi(sd_server, "POST", "options", auth=alice, json=options).status_code == 200  # what it read, posted back
+
+    before = sdapi(sd_server, "GET", "options", auth=alice).json()
+    for change, named in (({"sd_model_checkpoint": "tiny_b", "no_such_option": 1}, "no_such_option"),
+                          ({"samples_format": "jpg"}, "samples_format"), ({"eta_noise_seed_delta": 31337}, "eta_noise"),
+                          ({"CLIP_stop_at_last_layers": 13}, "clip_stop_at_last_layers")):
+        assert_error(sdapi(sd_server, "POST", "options", auth=alice, json=change), 400, named)
+    assert sdapi(sd_server, "GET", "options", auth=alice).json() == before  # a refused change changes nothing
+    assert_error(sdapi(sd_server, "POST", "txt2img", auth=alice, json=SMALL | {"override_settings": {"tiling": True}}),
+                 400, "tiling")
+
+    assert sdapi(sd_server, "POST", "options", auth=alice, json={"CLIP_stop_at_last_layers": 2}).status_code == 200
+    skipped = sdapi(sd_server, "POST", "txt2img", auth=alice, json=SMALL).json()
+    assert "Clip skip: 2" in json.loads(skipped["info"])["infotexts"][0]
+    plain = sdapi(sd_server, "POST", "txt2img", auth=bob, json=SMALL).json()  # bob's options are his own
+    assert "Clip skip" not in json.loads(plain["info"])["infotexts"][0]
+    assert_error(sdapi(sd_server, "POST", "options", auth=alice, json={"sd_vae": "no such vae"}), 404, "no such vae")
 
 
 def test_a_private_instance_closes_sdapi_to_visitors_but_takes_basic_auth(tmp_path_factory):

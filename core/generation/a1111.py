@@ -62,11 +62,6 @@ def choose_checkpoint(store, actor: UserInfo, text: str) -> ModelRecord:
     return model
 
 
-def checkpoint_for(actor: UserInfo | None, override: str | None) -> ModelRecord | None:
-    """A txt2img request's checkpoint: its ``override_settings.sd_model_checkpoint``, else the actor's choice."""
-    return find_checkpoint(actor, override) if override else chosen_checkpoint(actor)
-
-
 def embedding_listing(actor: UserInfo | None, models_path: Path) -> dict:
     """A1111's ``/sdapi/v1/embeddings``: the library's embeddings that fit the actor's checkpoint are ``loaded``
     (a prompt naming them uses them), the others ``skipped``; each with its vector count and width."""
