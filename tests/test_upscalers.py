@@ -186,7 +186,7 @@ def test_hires_fix_upscales_its_first_pass_with_a_library_model(site):
     assert "Hires upscaler: 4x-Tiny" in with_model.info["infotexts"][0]
     reply = requests.post(site.api("/sdapi/v1/txt2img"), auth=("painter", PASSWORD), timeout=60,
                           json={**small, "hr_upscaler": "8x-Missing"})
-    assert reply.status_code == 404 and "4x-Tiny" in reply.json()["detail"]
+    assert reply.status_code == 400 and "Latent, " in reply.json()["detail"] and "4x-Tiny" in reply.json()["detail"]
 
 
 # --------------------------------------------------------------------------- the Extras tab

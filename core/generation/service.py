@@ -22,8 +22,8 @@ from typing import Callable
 from core.accounts.accounts import UserInfo
 from core.accounts.preferences import get_preference, set_preference
 from core.blurhash import blurhash_of
-from core.errors import InvalidInput, NotAuthenticated, VisionaryError
-from core.generation.extras import find_upscaler
+from core.errors import InvalidInput, NotAuthenticated, NotFound, VisionaryError
+from core.generation.extras import find_upscaler, upscaler_models
 from core.generation.hires import BUILT_IN_UPSCALERS, HiresFix
 from core.generation.inpaint import Inpaint
 from core.generation.queue import JobCancelled, wait_reporting
@@ -178,7 +178,11 @@ def _hires_upscaler(actor: UserInfo, params: GenerateParams) -> ModelRecord | No
     upscalers the actor may use."""
     if params.hires is None or params.init_image is not None or params.hires.upscaler in BUILT_IN_UPSCALERS:
         return None
-    return find_upscaler(actor, params.hires.upscaler)
+    try:
+        return find_upscaler(actor, params.hires.upscaler)
+    except NotFound:
+        choices = ", ".join((*BUILT_IN_UPSCALERS, *(m.name for m in upscaler_models(actor))))
+        raise InvalidInput(f"unknown hires upscaler {params.hires.upscaler!r}; this server has: {choices}") from None
 
 
 class GenerationJob:
