@@ -392,6 +392,10 @@ def test_options_are_a1111s_full_set_and_what_cannot_be_honoured_is_refused_nami
     assert (options["send_seed"], options["sd_vae"], options["eta_noise_seed_delta"], options["samples_format"],
             options["live_previews_enable"]) == (True, "Automatic", 0, "png", False)
     assert sdapi(sd_server, "POST", "options", auth=alice, json=options).status_code == 200  # what it read, posted back
+    # A1111's own test_options_write: an option of A1111's page is kept as set (per user)
+    assert sdapi(sd_server, "POST", "options", auth=alice, json={"send_seed": False}).status_code == 200
+    assert sdapi(sd_server, "GET", "options", auth=alice).json()["send_seed"] is False
+    assert sdapi(sd_server, "GET", "options", auth=bob).json()["send_seed"] is True
 
     before = sdapi(sd_server, "GET", "options", auth=alice).json()
     for change, named in (({"sd_model_checkpoint": "tiny_b", "no_such_option": 1}, "no_such_option"),
