@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from core.library.model_kind import detect_model
 from core.library.pickle_import import convert_pickle_to_safetensors
 from core.pipeline import safetensors_shapes
 from tests.conftest import PASSWORD, bearer, tiny_checkpoint_site
+from tests.live_server import ROOT, LiveServer
 from tests.tiny_models import save_tiny_upscaler
 
 
@@ -72,6 +75,33 @@ def test_a_real_esrgan_pth_goes_through_the_pickle_sandbox_and_loads(tmp_path):
     convert_pickle_to_safetensors(tmp_path / "RealESRGAN_x4plus.pth", tmp_path / "converted.safetensors")
     assert detect_model(safetensors_shapes(tmp_path / "converted.safetensors"))[0] == "upscaler"
     assert load_upscaler(tmp_path / "converted.safetensors").scale == 4
+
+
+def test_a_2048_picture_is_upscaled_tile_by_tile_in_bounded_memory(tmp_path):
+    """Peak memory of a fresh process upscaling 2048² to 4096², tiled (192-pixel tiles, the default) and as one
+    tile: the tiled pass holds the picture and its result, not the network's features over the whole picture."""
+    model = save_tiny_upscaler(tmp_path / "x2.safetensors", "compact", 2, features=4)
+    script = (
+        "import resource, sys, numpy as np; from PIL import Image\n"
+        "from core.generation.upscaler_nets import load_upscaler\n"
+        "from core.generation.upscaling import run_tiled\n"
+        "net = load_upscaler(sys.argv[1])\n"
+        "picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (2048, 2048, 3), dtype=np.uint8))\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "out = run_tiled(net, picture, tile=int(sys.argv[2]))\n"
+        "print(out.size, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n")
+
+    def peak_growth_mb(tile: int) -> int:
+        done = subprocess.run([sys.executable, "-c", script, str(model), str(tile)], capture_output=True, text=True,
+                              cwd=ROOT, timeout=300)
+        assert done.returncode == 0, done.stderr
+        size, growth = done.stdout.rsplit(" ", 1)
+        assert size == "(4096, 4096)"
+        return int(growth)
+
+    tiled, whole = peak_growth_mb(192), peak_growth_mb(4096)
+    assert tiled < 300  # the 8-bit result (48 MB) and the float input (48 MB), with room for the allocator
+    assert whole > 2 * tiled  # one tile over the whole picture: the features of every pixel at once
 
 
 def test_a_file_that_is_no_upscaler_is_refused_by_name(tmp_path):
@@ -132,6 +162,10 @@ def test_extra_single_image_upscales_with_the_model_and_keeps_the_pictures_param
     assert np.abs(as_array(model.image) - as_array(lanczos.image)).max() > 0
     assert model.image.info["parameters"] == "a red circle\nSteps: 2, Seed: 5"
     assert "Postprocess upscaler: 4x-Tiny" in model.info
+    again = client(site).extra_single_image(source, upscaler_1="4x-Tiny", upscaling_resize=2)
+    assert np.array_equal(as_array(again.image), as_array(model.image))  # deterministic
+    assert client(site).png_info(model.image).info == "a red circle\nSteps: 2, Seed: 5"  # round-trips
+    assert "4x-Tiny" in [upscaler["name"] for upscaler in client(site).get_upscalers()]
 
 
 def test_extra_batch_images_blends_a_second_upscaler_and_scales_to_a_size(site):
@@ -159,6 +193,34 @@ def test_what_cannot_be_honoured_is_a_400_or_404_naming_it(site):
     assert reply.status_code == 400 and "between 1 and 8" in reply.json()["error"]
     assert requests.post(site.api("/api/v1/upscale"), json={"image": image, "upscaler": "Lanczos"},
                          timeout=60).status_code == 401
+
+
+def test_a_pth_upscaler_is_refused_by_default_and_converted_with_allow_pickle_import(site, tmp_path):
+    weights = load_upscaler(save_tiny_upscaler(tmp_path / "x.safetensors", seed=5)).module.state_dict()
+    pth = tmp_path / "4x-Pickled.pth"
+    torch.save({"params_ema": weights}, pth)
+
+    def upload(server):
+        with open(pth, "rb") as handle:
+            return requests.post(server.api("/api/v1/models"), headers=bearer(server.token), timeout=120,
+                                 files={"file": (pth.name, handle)})
+
+    refused = upload(site)
+    assert refused.status_code == 400 and "pickle" in refused.json()["error"]
+    opted_in = LiveServer(tmp_path / "site", args=["--allow-pickle-import"]).start()
+    try:
+        opted_in.token = requests.post(opted_in.api("/api/v1/auth/register"),
+                                       json={"username": "trainer", "password": PASSWORD}).json()["token"]
+        model = upload(opted_in)
+        assert model.status_code == 201, model.text
+        assert model.json()["type"] == "Upscaler"
+        image = base64.b64encode(png(noise(16, 16))).decode()
+        reply = requests.post(opted_in.api("/api/v1/upscale"), headers=bearer(opted_in.token), timeout=300,
+                              json={"image": image, "upscaler": "4x-Pickled", "scale": 4})
+        assert reply.status_code == 200, reply.text
+        assert (reply.json()["width"], reply.json()["height"]) == (64, 64)
+    finally:
+        opted_in.stop()
 
 
 def test_rest_upscale_takes_a_generated_picture_by_id(site):

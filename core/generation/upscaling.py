@@ -37,7 +37,9 @@ class UpscaleSize:
 
 def run_tiled(net, picture, *, tile: int = TILE, pad: int = TILE_PAD, report: Report | None = None,
               should_stop: Flag | None = None):
-    """One pass of the network over ``picture`` (RGB), tile by tile; the result is ``net.scale`` times larger."""
+    """One pass of the network over ``picture`` (RGB), tile by tile; the result is ``net.scale`` times larger.
+    Each tile's output goes straight into an 8-bit result, so a pass holds the network's features of one tile,
+    not of the picture."""
     import numpy as np
     import torch
     from PIL import Image
@@ -47,7 +49,7 @@ def run_tiled(net, picture, *, tile: int = TILE, pad: int = TILE_PAD, report: Re
     align = 4 // net.scale if net.scale < 4 else 1  # RRDBNet x2 / x1 pixel-unshuffle by 2 / 4
     pixels = _pad_to_multiple(pixels, align)
     scale = net.scale
-    result = torch.zeros(1, 3, pixels.shape[-2] * scale, pixels.shape[-1] * scale)
+    result = np.zeros((pixels.shape[-2] * scale, pixels.shape[-1] * scale, 3), dtype=np.uint8)
     tiles = [(top, left) for top in range(0, pixels.shape[-2], tile) for left in range(0, pixels.shape[-1], tile)]
     for done, (top, left) in enumerate(tiles, start=1):
         if should_stop and should_stop():
@@ -57,14 +59,13 @@ def run_tiled(net, picture, *, tile: int = TILE, pad: int = TILE_PAD, report: Re
         bottom_in, right_in = min(bottom + pad, pixels.shape[-2]), min(right + pad, pixels.shape[-1])
         with torch.inference_mode():
             out = net.module(pixels[..., top_in:bottom_in, left_in:right_in].to(net.device, net.dtype))
-        result[..., top * scale:bottom * scale, left * scale:right * scale] = out[
-            ..., (top - top_in) * scale:(bottom - top_in) * scale, (left - left_in) * scale:(right - left_in) * scale
-        ].float().cpu()
+        kept = out[0, :, (top - top_in) * scale:(bottom - top_in) * scale,
+                   (left - left_in) * scale:(right - left_in) * scale]
+        result[top * scale:bottom * scale, left * scale:right * scale] = \
+            (kept.float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
         if report:
             report(done, len(tiles))
-    result = result[..., :height * scale, :width * scale].clamp_(0, 1)
-    array = (result[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    return Image.fromarray(array)
+    return Image.fromarray(result[:height * scale, :width * scale])
 
 
 def _pad_to_multiple(pixels, multiple: int):
