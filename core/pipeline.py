@@ -35,6 +35,9 @@ from typing import Any, Callable, Hashable, Iterator
 CONFIGS_DIR = Path(__file__).resolve().parent / "pipeline_configs"
 BASE_CONFIG_DIRS = {"sd1": "sd15", "sd2": "sd2", "sdxl": "sdxl"}  # by family (core.library.base_models)
 PIPELINE_CLASSES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
+# An inpainting checkpoint's UNet also takes the mask and the masked picture's latents (4 + 1 + 4 channels); it
+# loads as its family's pipeline and core.generation.passes runs every pass through the inpainting pipeline.
+INPAINT_IN_CHANNELS = 9
 
 
 class ModelLoadError(ValueError):
@@ -79,7 +82,8 @@ def find_config_dir(path: Path, shapes: dict[str, tuple] | None = None) -> Path:
     """The configs-only diffusers folder for a single-file checkpoint.
 
     ``<name>.config/`` beside the file wins (as A1111's ``<name>.yaml``); else the
-    shipped folder of the base model detected from tensor names and shapes.
+    shipped folder of the base model detected from tensor names and shapes (``<family>_inpaint`` for an inpainting
+    checkpoint, whose first convolution takes 9 channels: A1111 tells them apart the same way).
     """
     from core.library.base_models import family_of
     from core.library.model_kind import detect_model
@@ -93,15 +97,18 @@ def find_config_dir(path: Path, shapes: dict[str, tuple] | None = None) -> Path:
     if kind != "checkpoint":
         raise ModelLoadError(f"{path.name} is a {kind} file, not a checkpoint")
     conv_in = shapes.get("model.diffusion_model.input_blocks.0.0.weight")
-    if conv_in is not None and len(conv_in) == 4 and conv_in[1] != 4:
-        raise ModelLoadError(f"{path.name} takes {conv_in[1]} input channels (an inpainting model?); txt2img needs 4")
+    in_channels = conv_in[1] if conv_in is not None and len(conv_in) == 4 else 4
+    if in_channels not in (4, INPAINT_IN_CHANNELS):
+        raise ModelLoadError(f"{path.name} takes {in_channels} input channels (an instruct-pix2pix or depth model?); "
+                             "checkpoints here take 4, inpainting ones 9")
     family = family_of(base)
     if family not in BASE_CONFIG_DIRS:
         raise ModelLoadError(
             f"cannot tell the architecture of {path.name}; put a configs-only diffusers folder "
             f"named {beside.name}/ beside it"
         )
-    return CONFIGS_DIR / BASE_CONFIG_DIRS[family]
+    inpaint = "_inpaint" if in_channels == INPAINT_IN_CHANNELS else ""  # the same folder, its UNet taking 9 channels
+    return CONFIGS_DIR / f"{BASE_CONFIG_DIRS[family]}{inpaint}"
 
 
 def _pipeline_class(config_dir: Path):

@@ -295,3 +295,9 @@ def rrdb_to_esrgan_layout(weights: dict, blocks: int) -> dict:
             _, block, rdb, conv = module.split(".")
             renamed[f"model.1.sub.{block}.{rdb.upper()}.{conv}.0.{param}"] = value
     return renamed
+
+
+def build_tiny_sd15_inpainting(tmp_dir, seed: int = 0, name: str = "tiny_sd15_inpainting") -> tuple[Path, Path]:
+    """A tiny SD 1.x inpainting checkpoint (its UNet takes 4 + 1 + 4 channels) as a single file and its configs."""
+    components = tiny_sd15_components(seed) | {"unet": _tiny_unet(seed, in_channels=9)}
+    return save_tiny_single_file(_sd_pipeline(components), tmp_dir, name)

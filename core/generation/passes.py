@@ -43,7 +43,33 @@ def _generator(seed: int):
     return torch.Generator("cpu").manual_seed(seed)
 
 
+def is_inpainting_model(run) -> bool:
+    """A checkpoint trained for inpainting (its UNet also takes the mask and the masked picture)."""
+    from core.pipeline import INPAINT_IN_CHANNELS
+
+    return run.unet.config.in_channels == INPAINT_IN_CHANNELS
+
+
+def _everything_masked(run, picture, conditioning: dict, strength: float, steps: int, cfg_scale: float, seed: int,
+                       hooks, output_type: str = "pil"):
+    """An inpainting checkpoint's txt2img or img2img, as A1111 runs it: the whole picture masked (txt2img starts
+    from mid-grey at full strength)."""
+    from PIL import Image
+
+    output = inpaint_pipeline(run)(
+        **conditioning, image=picture, mask_image=Image.new("L", picture.size, 255), width=picture.width,
+        height=picture.height, strength=float(strength), num_inference_steps=steps, guidance_scale=float(cfg_scale),
+        generator=_generator(seed), callback_on_step_end=hooks, output_type=output_type)
+    return output.images if output_type == "latent" else output.images[0]
+
+
 def _txt2img(run, request, conditioning: dict, seed: int, hooks, output_type: str):
+    if is_inpainting_model(run):
+        from PIL import Image
+
+        grey = Image.new("RGB", (request.width, request.height), (127, 127, 127))
+        return _everything_masked(run, grey, conditioning, 1.0, request.steps, request.cfg_scale, seed, hooks,
+                                  output_type)
     output = run(**conditioning, width=request.width, height=request.height, num_inference_steps=request.steps,
                  guidance_scale=float(request.cfg_scale), generator=_generator(seed), callback_on_step_end=hooks,
                  output_type=output_type)
@@ -57,6 +83,9 @@ def _img2img(run, conditioning: dict, start, steps: int, strength: float, cfg_sc
 
     if denoised_steps(steps, strength) < 1 or hooks.stopped:
         return start if not isinstance(start, torch.Tensor) else _decode(run, start)
+    if is_inpainting_model(run):
+        start = _decode(run, start) if isinstance(start, torch.Tensor) else start
+        return _everything_masked(run, start, conditioning, strength, steps, cfg_scale, seed, hooks)
     output = img2img_pipeline(run)(**conditioning, image=start, strength=float(strength), num_inference_steps=steps,
                                    guidance_scale=float(cfg_scale), generator=_generator(seed),
                                    callback_on_step_end=hooks, output_type="pil")
