@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import subprocess
 import sys
 
@@ -279,3 +280,48 @@ def test_the_extras_tab_upscales_a_dropped_picture_with_a_library_model(site, tm
         upscaled = Image.open(io.BytesIO(page.request.get(shown).body()))
         assert upscaled.size == (96, 64) and upscaled.info["parameters"] == "a red circle\nSteps: 2, Seed: 5"
         screenshot(page, f"extras-{lang}")
+
+
+def test_send_to_extras_from_png_info_an_image_page_and_a_generate_result(site, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.browser import chromium
+    from tests.test_ui_generate import TIMEOUT_MS, choose, set_number
+
+    made = requests.post(site.api("/api/v1/txt2img"), headers=bearer(site.token), timeout=300,
+                         json={"prompt": "a green triangle", "steps": 2, "width": 64, "height": 64,
+                               "seed": 6}).json()["images"][0]
+    dropped = tmp_path / "dropped.png"
+    noise(40, 24).save(dropped)
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        context.add_cookies([{"name": "visionary_session", "value": site.token, "url": site.url}])
+        page = context.new_page()
+
+        def upscaled_by_two(width: int, height: int) -> None:
+            expect(page.locator("#tab-extras-button").first).to_have_attribute("aria-selected", "true", timeout=30_000)
+            expect(page.locator("#extras-image img")).to_be_visible(timeout=30_000)
+            set_number(page, "extras-scale", 2)
+            choose(page, "extras-upscaler-1", "Lanczos")
+            page.locator("#extras-upscale").click()
+            expect(page.locator("#extras-info")).to_contain_text(f"{2 * width}×{2 * height}", timeout=TIMEOUT_MS)
+
+        page.goto(site.url)
+        page.get_by_role("tab", name="PNG Info").click()
+        page.locator("#pnginfo-image input[type=file]").set_input_files(str(dropped))
+        page.locator("#pnginfo-send-extras").click()
+        upscaled_by_two(40, 24)
+
+        page.goto(f"{site.url}/?tab=gallery&image={made['id']}")
+        expect(page.locator("#image-parameters textarea")).to_have_value(re.compile("a green triangle"), timeout=60_000)
+        page.locator("#image-send-extras").click()
+        upscaled_by_two(64, 64)
+
+        page.get_by_role("tab", name="Generate").click()
+        page.locator("#generate-prompt textarea").fill("a blue square")
+        for elem_id, value in (("generate-width", 64), ("generate-height", 64), ("generate-steps", 2)):
+            set_number(page, elem_id, value)
+        page.locator("#generate-button").click()
+        expect(page.locator("#generate-gallery img").first).to_be_visible(timeout=TIMEOUT_MS)
+        page.locator("#generate-send-extras").click()
+        upscaled_by_two(64, 64)

@@ -42,11 +42,13 @@ def build_ui(context: AppContext) -> gr.Blocks:
             generate = build_generate_tab(context, tabs, links)
             build_models_tab(context, links)
             build_upload_tab(context, links)
-            build_gallery_tab(context, links, generate)
+            gallery_pictures = build_gallery_tab(context, links, generate)
             build_feed_tab(context, links)
             build_search_tab(context, links)
-            build_extras_tab(context)
-            build_pnginfo_tab(generate)
+            extras = build_extras_tab(context, tabs)
+            for trigger, picture in (*generate.pictures_for_extras, *gallery_pictures):
+                extras.receive_picture(trigger, picture)
+            build_pnginfo_tab(generate, extras)
             build_profile_tab(context, links)
             admin_tab = build_admin_tab(context, links)
 

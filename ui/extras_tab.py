@@ -4,6 +4,7 @@ like an image, with its progress, and the result keeps the picture's generation 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -19,7 +20,7 @@ from core.pictures import read_image_file
 from .generate_form import progress_reporter, refusal
 from .i18n import label, request_language, text
 from .links import page_tab
-from .session import request_user
+from .session import request_session_key, request_user
 
 SCALE_BY, SCALE_TO = "by", "to"
 
@@ -57,7 +58,29 @@ class ExtrasEvents:
         return path, text("extras.done", lang, width=result.width, height=result.height, info=result.info)
 
 
-def build_extras_tab(context: AppContext) -> None:
+@dataclass(frozen=True)
+class ExtrasTab:
+    """What other tabs need to send a picture here (A1111's "Send to extras")."""
+
+    context: AppContext
+    tabs: gr.Tabs
+    picture: gr.Image
+
+    def receive_picture(self, trigger, picture: gr.components.Component) -> None:
+        """Wire ``trigger`` to put the picture (a file path held by ``picture``) in this tab and switch to it."""
+        trigger(self.fill, [picture], [self.picture, self.tabs], api_visibility="private")
+
+    def fill(self, picture: str | None, request: gr.Request):
+        if not picture:
+            raise gr.Error(text("generate.no_picture", request_language(request)))
+        session = request_session_key(request)
+        if session is not None:  # the page may send this file back as the picture to upscale
+            self.context.uploads.hand_out(session, picture)
+        return picture, gr.Tabs(selected="extras")
+
+
+def build_extras_tab(context: AppContext, tabs: gr.Tabs) -> ExtrasTab:
+    """The Extras tab (inside ``tabs``, which ``ExtrasTab.receive_picture`` switches to)."""
     with page_tab("extras") as tab:
         with gr.Row():
             with gr.Column():
@@ -85,3 +108,4 @@ def build_extras_tab(context: AppContext) -> None:
     tab.select(events.upscaler_choices, [first, second], [first, second], api_visibility="private")
     go.click(events.upscale, [picture, how, scale, width, height, crop, first, second, visibility], [result, info],
              api_name="upscale", show_progress_on=[result])
+    return ExtrasTab(context, tabs, picture)

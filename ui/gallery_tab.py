@@ -257,8 +257,9 @@ def _build_mine(events: GalleryEvents, links: Links) -> tuple[Listing, gr.File, 
     return Listing([pager.number], outputs, []), file, upload, status
 
 
-def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) -> None:
-    """The Gallery tab; registers the ``image`` destination with ``links``."""
+def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) -> list:
+    """The Gallery tab; registers the ``image`` destination with ``links``. Returns the image page's (trigger,
+    picture) pair for the Extras tab (built after this one)."""
     events = GalleryEvents(context, links)
     with page_tab("gallery") as tab:
         with gr.Column() as browse_column:
@@ -301,3 +302,7 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
     generate.receive(detail.use.click, detail.parameters)
     sending = detail.send_img2img.click(events.picture_for_img2img, detail.image_id, picked, api_visibility="private")
     generate.receive_picture(sending.success, detail.parameters, picked)
+    picked_for_extras = gr.State(None)
+    to_extras = detail.send_extras.click(events.picture_for_img2img, detail.image_id, picked_for_extras,
+                                         api_visibility="private")
+    return [(to_extras.success, picked_for_extras)]

@@ -114,6 +114,7 @@ class GenerateTab:
     seed: gr.Number
     clip_skip: gr.Number
     modes: ModeTabs
+    pictures_for_extras: list  # (trigger, picture) pairs for the Extras tab's receive_picture (built after this one)
 
     @property
     def settings(self) -> list:
@@ -321,8 +322,10 @@ def _results_column():
                          elem_id="generate-gallery")
     info = gr.Textbox(label=label("generate.parameters"), lines=4, interactive=False, buttons=["copy"],
                       elem_id="generate-info")
-    send = gr.Button(label("generate.send_to_img2img"), size="sm", elem_id="generate-send-img2img")
-    return gallery, info, send
+    with gr.Row():
+        send = gr.Button(label("generate.send_to_img2img"), size="sm", elem_id="generate-send-img2img")
+        send_extras = gr.Button(label("generate.send_to_extras"), size="sm", elem_id="generate-send-extras")
+    return gallery, info, send, send_extras
 
 
 def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> GenerateTab:
@@ -342,15 +345,18 @@ def build_generate_tab(context: AppContext, tabs: gr.Tabs, links: Links) -> Gene
                 lora, sampler, schedule, steps, width, height, cfg, batch, clip_skip, seed, random_seed, reuse_seed = \
                     _settings_column()
             with gr.Column():
-                gallery, info, send = _results_column()
+                gallery, info, send, send_extras = _results_column()
                 made = gr.State([])  # the ids of the last run's pictures (each the caller's own, private)
                 build_result_publisher(context, links, gallery, made)
         texts = gr.State([])
         chosen, picked, picked_parameters = gr.State(0), gr.State(None), gr.State("")
+        picked_for_extras = gr.State(None)
 
     events = GenerateEvents(context, gallery)
+    to_extras = send_extras.click(events.picked, [made, chosen, texts], [picked_for_extras, picked_parameters],
+                                  api_visibility="private")
     tab = GenerateTab(context, tabs, prompt, negative, checkpoint, sampler, schedule, steps, width, height, cfg, seed,
-                      clip_skip, modes)
+                      clip_skip, modes, [(to_extras.success, picked_for_extras)])
     hires_upscaler = modes.hires.upscaler
     gr.on(None, events.page_load, None, [checkpoint, vae, lora, width, height], api_visibility="private") \
         .then(events.hires_upscalers, [hires_upscaler], [hires_upscaler], api_visibility="private") \

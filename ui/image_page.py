@@ -122,6 +122,7 @@ class ImageDetail:
     parameters: gr.Textbox
     use: gr.Button
     send_img2img: gr.Button
+    send_extras: gr.Button
     publish: gr.Button
     post_form: PostForm
     delete: gr.Button
@@ -145,6 +146,8 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
                             elem_id="image-use-settings")
             send_img2img = gr.Button(label("gallery.send_img2img"), size="sm", scale=0, min_width=150,
                                      elem_id="image-send-img2img")
+            send_extras = gr.Button(label("gallery.send_extras"), size="sm", scale=0, min_width=150,
+                                    elem_id="image-send-extras")
             publish = gr.Button(label("gallery.publish"), size="sm", scale=0, min_width=120, visible=False,
                                 elem_id="image-publish")
             delete = gr.Button(label("gallery.delete"), size="sm", variant="stop", scale=0, min_width=100,
@@ -161,5 +164,5 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
             comments, commented = build_comments(context, links, IMAGE, image_id, {
                 "list": "image-comments", "pager": "image-comments", "body": "image-comment-body",
                 "post": "image-comment-post", "target": "image-comment-target", "counter": "image-comment-counter"})
-    return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, send_img2img, publish,
-                       post_form, delete, confirm, discussion, comments, commented)
+    return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, send_img2img, send_extras,
+                       publish, post_form, delete, confirm, discussion, comments, commented)
