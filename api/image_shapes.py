@@ -30,13 +30,25 @@ def civitai_meta(image: ImageRecord) -> dict | None:
         return None
     out = {"prompt": image.prompt, "negativePrompt": image.negative_prompt}
     for key, value in meta.items():
-        if key == "Lora hashes dict" or key.endswith("-2"):
+        if key in ("Lora hashes dict", "TI hashes dict") or key.endswith("-2"):
             continue
         if key.endswith("-1") and f"{key[:-2]}-2" in meta:
             out[key[:-2]] = f"{value}x{meta[key[:-2] + '-2']}"
         else:
             out[META_NAMES.get(key, key)] = _typed(META_NAMES.get(key, key), value)
-    return out
+    return out | civitai_resources(meta)
+
+
+def civitai_resources(meta: dict) -> dict:
+    """Civitai's ``hashes`` and ``resources``: the checkpoint, LoRAs and embeddings the infotext names by hash
+    (``Model hash``, ``Lora hashes``, ``TI hashes``), which is how Civitai matches an image to what made it."""
+    found = [("model", meta.get("Model") or "", meta["Model hash"])] if meta.get("Model hash") else []
+    found += [("lora", name, digest) for name, digest in (meta.get("Lora hashes dict") or {}).items()]
+    found += [("embed", name, digest) for name, digest in (meta.get("TI hashes dict") or {}).items()]
+    if not found:
+        return {}
+    return {"hashes": {kind if kind == "model" else f"{kind}:{name}": digest for kind, name, digest in found},
+            "resources": [{"name": name, "type": kind, "hash": digest} for kind, name, digest in found]}
 
 
 def image_url(request: Request, image: ImageRecord) -> str:

@@ -47,6 +47,14 @@ def images(server, token=None, **params):
                         timeout=30)
 
 
+def test_the_loras_and_embeddings_an_image_was_made_with_are_listed_as_civitai_lists_them(server, painter):
+    text = parameters("a castle") + ', Lora hashes: "add_detail: 7c6bad76eb54", TI hashes: "EasyNegative: c74b4e810b03"'
+    image = upload_image(server, painter, picture("PNG", text)).json()
+    assert image["meta"]["hashes"] == {"lora:add_detail": "7c6bad76eb54", "embed:EasyNegative": "c74b4e810b03"}
+    assert image["meta"]["resources"] == [{"name": "add_detail", "type": "lora", "hash": "7c6bad76eb54"},
+                                          {"name": "EasyNegative", "type": "embed", "hash": "c74b4e810b03"}]
+
+
 def test_upload_png_keeps_parameters_and_links_the_model(server, painter, checkpoint):
     model, version = checkpoint
     autov2 = version["files"][0]["hashes"]["AutoV2"]
@@ -61,6 +69,7 @@ def test_upload_png_keeps_parameters_and_links_the_model(server, painter, checkp
     assert image["meta"]["seed"] == 42 and image["meta"]["steps"] == 25
     assert image["meta"]["sampler"] == "DPM++ 2M" and image["meta"]["cfgScale"] == 6.5
     assert image["meta"]["Size"] == "64x48" and image["meta"]["Model hash"] == autov2.lower()
+    assert image["meta"]["resources"] == [{"name": "dreamy", "type": "model", "hash": autov2.lower()}]
     assert image["stats"]["likeCount"] == 0
     assert image["url"].startswith(server.url + "/media/")
     served = requests.get(image["url"], timeout=30)
