@@ -31,9 +31,10 @@ class ExtrasEvents:
 
     def upscaler_choices(self, first, second, request: gr.Request):
         """Fresh upscaler choices for the caller, keeping the selections that still exist."""
-        choices = upscaler_choices(request_user(self.context, request))
-        return (gr.Dropdown(choices=choices, value=first if first in choices else NONE),
-                gr.Dropdown(choices=choices, value=second if second in choices else NONE))
+        names = upscaler_choices(request_user(self.context, request))
+        choices = [(text("extras.none", request_language(request)) if name == NONE else name, name) for name in names]
+        return (gr.Dropdown(choices=choices, value=first if first in names else NONE),
+                gr.Dropdown(choices=choices, value=second if second in names else NONE))
 
     def upscale(self, picture, how, scale, width, height, crop, first, second, visibility,
                 request: gr.Request = None, progress=gr.Progress()):
@@ -94,8 +95,9 @@ def build_extras_tab(context: AppContext, tabs: gr.Tabs) -> ExtrasTab:
                     height = gr.Number(512, precision=0, minimum=1, label=label("extras.height"),
                                        elem_id="extras-height")
                     crop = gr.Checkbox(True, label=label("extras.crop"), elem_id="extras-crop")
-                first = gr.Dropdown([NONE], value=NONE, label=label("extras.upscaler_1"), elem_id="extras-upscaler-1")
-                second = gr.Dropdown([NONE], value=NONE, label=label("extras.upscaler_2"),
+                nothing = [(label("extras.none"), NONE)]
+                first = gr.Dropdown(nothing, value=NONE, label=label("extras.upscaler_1"), elem_id="extras-upscaler-1")
+                second = gr.Dropdown(nothing, value=NONE, label=label("extras.upscaler_2"),
                                      elem_id="extras-upscaler-2")
                 visibility = gr.Slider(0, 1, value=0, step=0.05, label=label("extras.upscaler_2_visibility"),
                                        elem_id="extras-visibility")

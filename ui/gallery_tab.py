@@ -270,6 +270,7 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
                     mine, file, upload, status = _build_mine(events, links)
         detail = build_detail(context, links)
         picked = gr.State(None)  # the open picture, sent to img2img (inside the tab: the tab bar takes no State)
+        picked_for_extras = gr.State(None)  # the same, sent to Extras
     events.detail = detail
     show_outputs = [browse_column, detail.column, *detail.outputs()]
     links.destination("image", "gallery", events.open_page, show_outputs)
@@ -302,7 +303,6 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
     generate.receive(detail.use.click, detail.parameters)
     sending = detail.send_img2img.click(events.picture_for_img2img, detail.image_id, picked, api_visibility="private")
     generate.receive_picture(sending.success, detail.parameters, picked)
-    picked_for_extras = gr.State(None)
     to_extras = detail.send_extras.click(events.picture_for_img2img, detail.image_id, picked_for_extras,
                                          api_visibility="private")
     return [(to_extras.success, picked_for_extras)]
