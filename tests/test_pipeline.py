@@ -332,8 +332,10 @@ def test_config_folder_chosen_from_the_weights(tmp_path):
     assert find_config_dir(path, sd1) == CONFIGS_DIR / "sd15"
     assert find_config_dir(path, sd2) == CONFIGS_DIR / "sd2"
     assert find_config_dir(path, sdxl) == CONFIGS_DIR / "sdxl"
-    with pytest.raises(ModelLoadError, match="input channels"):
-        find_config_dir(path, {**sd1, "model.diffusion_model.input_blocks.0.0.weight": (320, 9, 3, 3)})
+    inpainting = {**sd1, "model.diffusion_model.input_blocks.0.0.weight": (320, 9, 3, 3)}
+    assert find_config_dir(path, inpainting) == CONFIGS_DIR / "sd15_inpaint"
+    with pytest.raises(ModelLoadError, match="8 input channels"):  # instruct-pix2pix: not a model we run
+        find_config_dir(path, {**sd1, "model.diffusion_model.input_blocks.0.0.weight": (320, 8, 3, 3)})
     with pytest.raises(ModelLoadError, match="not a checkpoint"):
         find_config_dir(path, {"lora_unet_x_attn2_to_k.lora_down.weight": (4, 768)})
     (tmp_path / "model.config").mkdir()
