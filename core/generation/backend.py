@@ -14,6 +14,7 @@ for each file, so a replica on another machine can find the same bytes without t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol
 
 from core.errors import InvalidInput, VisionaryError
@@ -37,6 +38,13 @@ class FileRef:
     path: str  # absolute path on the web server's machine
     stored_path: str = ""  # relative to the models folder (a replica with the folder mounted finds it there)
     name: str = ""  # the file's name, for messages
+
+
+def file_ref(models_path, record) -> FileRef:
+    """A library file (a ``FileRecord``) as a generator needs it."""
+    path = (Path(models_path) / record.stored_path).resolve()
+    return FileRef(sha256=record.sha256, size=record.size, path=str(path), stored_path=record.stored_path,
+                   name=record.original_name)
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,7 @@ class ExtrasJob:
     """The work one queued upscale does (on the queue's worker thread)."""
 
     def __init__(self, context, actor: UserInfo, params: ExtrasParams):
+        from core.generation.backend import UpscaleTask
         from core.generation.img2img import png_of
         from core.generation.pnginfo import read_parameters
         from core.pictures import decode_picture
@@ -140,20 +141,13 @@ class ExtrasJob:
         self.source_parameters = read_parameters(picture)
         self.size = target_size(params, picture.width, picture.height)
         self.info = _info(params, self.size, picture.width)
-        from core.generation.backend import UpscaleTask
-
         self.task = UpscaleTask(png_of(picture), self.size, params.upscaler, self._ref(first), params.upscaler_2,
                                 self._ref(second), params.upscaler_2_visibility, context.config.device, actor.id)
 
     def _ref(self, model: ModelRecord | None):
-        from core.generation.backend import FileRef
+        from core.generation.backend import file_ref
 
-        if model is None:
-            return None
-        record = primary_file(model)
-        path = (self.context.config.models_path / record.stored_path).resolve()
-        return FileRef(sha256=record.sha256, size=record.size, path=str(path), stored_path=record.stored_path,
-                       name=record.original_name)
+        return file_ref(self.context.config.models_path, primary_file(model)) if model else None
 
     def __call__(self, job) -> ExtrasResult:
         from core.generation.pnginfo import png_bytes

@@ -209,11 +209,9 @@ class GenerationJob:
         return primary_file(model)
 
     def _ref(self, record: FileRecord):
-        from core.generation.backend import FileRef
+        from core.generation.backend import file_ref
 
-        path = (self.context.config.models_path / record.stored_path).resolve()
-        return FileRef(sha256=record.sha256, size=record.size, path=str(path), stored_path=record.stored_path,
-                       name=record.original_name)
+        return file_ref(self.context.config.models_path, record)
 
     def task(self):
         """The run as a generator gets it: the request and each file's hash, size and place."""
