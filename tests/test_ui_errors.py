@@ -109,7 +109,9 @@ def test_a_cancelled_run_saves_nothing_and_says_cancelled(gen_server, browser):
     account = register(gen_server)
     files = output_pngs(gen_server)
     page = open_page(browser, gen_server, account["token"])
-    for elem_id, value in (("generate-width", 64), ("generate-height", 64), ("generate-steps", 150),
+    # Long enough (about a minute here, 20 MPx-steps: within the CPU budget) that the Cancel click lands in the run
+    # even when the machine is busy with other tests.
+    for elem_id, value in (("generate-width", 128), ("generate-height", 128), ("generate-steps", 150),
                            ("generate-batch-size", 8)):
         set_number(page, elem_id, value)
     generate_with(page, "a long run, cancelled")
