@@ -315,13 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(f"visionary_app.py: {exc.message}", file=sys.stderr)
         return 2
-    except ClusterUnreachable as exc:
-        print(f"visionary_app.py: {exc}", file=sys.stderr)
-        return 2
-    except StartupRefused as exc:
-        print(f"visionary_app.py: {exc}", file=sys.stderr)
-        return 2
-    except PortUnavailable as exc:
+    except (ClusterUnreachable, StartupRefused, PortUnavailable) as exc:  # a start that cannot go on: one line
         print(f"visionary_app.py: {exc}", file=sys.stderr)
         return 2
     return 0
