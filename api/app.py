@@ -7,7 +7,20 @@ from fastapi import FastAPI
 from core.context import AppContext
 from core.errors import NotFound
 
-from . import admin, admin_views, auth, downloads, enums, gallery, models, social, txt2img, upscale, worker_files
+from . import (
+    admin,
+    admin_views,
+    auth,
+    downloads,
+    enums,
+    gallery,
+    models,
+    notifications,
+    social,
+    txt2img,
+    upscale,
+    worker_files,
+)
 from .body_limits import BodyLimits
 from .errors import install_error_handlers
 from .forwarded import ForwardedHeaders
@@ -30,6 +43,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(upscale.router)
     app.include_router(sdapi_router)
     app.include_router(social.router)
+    app.include_router(notifications.router)
     app.include_router(gallery.router)
     app.include_router(admin_views.router)
     app.include_router(worker_files.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from community import comments, follows, likes, people
 from community.comments import IMAGE, MODEL, CommentRecord, Subject
@@ -21,6 +21,7 @@ Limit = Query(20, ge=1, le=100)
 
 class CommentBody(BaseModel):
     body: str
+    parentId: int | None = Field(None, ge=1, le=2**63 - 1)  # the comment this one answers  # noqa: N815
 
 
 def comment_json(request: Request, comment: CommentRecord) -> dict:
@@ -29,7 +30,8 @@ def comment_json(request: Request, comment: CommentRecord) -> dict:
     if comment.model_id is not None:
         about["modelUrl"] = f"{base_url(request)}/api/v1/models/{comment.model_id}"
     return {"id": comment.id, "body": comment.body, "username": comment.username, **about,
-            "createdAt": comment.created_at}
+            "createdAt": comment.created_at, "parentId": comment.parent_id, "mentions": list(comment.mentions),
+            "replies": [comment_json(request, reply) for reply in comment.replies]}
 
 
 def _listing(request: Request, subject: Subject, page: int, limit: int, cursor: str | None,
@@ -47,7 +49,7 @@ def list_comments(model_id: PathId, request: Request, page: int = Page_, limit: 
 @router.post("/models/{model_id}/comments", status_code=201)
 def post_comment(model_id: PathId, body: CommentBody, request: Request, user: UserInfo = Depends(require_user)) -> dict:
     return comment_json(request, comments.comment_on(get_context(request).store, user, Subject(MODEL, model_id),
-                                                     body.body))
+                                                     body.body, body.parentId))
 
 
 @router.get("/images/{image_id}/comments")
@@ -62,7 +64,7 @@ def post_image_comment(image_id: PathId, body: CommentBody, request: Request,
                        user: UserInfo = Depends(require_user)) -> dict:
     """Comment on a published image."""
     return comment_json(request, comments.comment_on(get_context(request).store, user, Subject(IMAGE, image_id),
-                                                     body.body))
+                                                     body.body, body.parentId))
 
 
 @router.delete("/comments/{comment_id}")

@@ -1,7 +1,11 @@
 """Comments on models and on published images: post, list, delete, and a user's own comments.
 
 A comment is stored exactly as typed (stripped); showing it as escaped text or
-sanitized Markdown is the UI's job.  The commented item's ``comment_count`` is
+sanitized Markdown is the UI's job.  A comment may answer another on the same
+item (one level, as Civitai: an answer to an answer joins the first one's
+thread); its ``@username`` mentions of existing, non-banned users are listed
+in ``mentions``.  Commenting tells the item's owner, the answered comment's
+author and the people mentioned (``core.notifications``), each once.  The commented item's ``comment_count`` is
 set from a count of the rows inside the same write transaction, so it is always
 exact.  A comment belongs to one model or one image (``Subject``); whoever may
 see that item may read its comments, and a member may comment on it.
@@ -9,11 +13,13 @@ see that item may read its comments, and a member may comment on it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from core.accounts.accounts import UserInfo, find_user, record_admin_action
+from core import notifications
+from core.accounts.accounts import UserInfo, find_user, record_admin_action, username_key
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.library.library import get_model_row, visible_models
 from core.library.library_edit import require_login
@@ -21,7 +27,10 @@ from core.paging import Page, paginate
 from core.store import AiModel, Comment, Image, Store, User, iso
 
 MAX_COMMENT_CHARS = 5000
+MAX_MENTIONS = 10  # people one comment may notify by name
 MODEL, IMAGE = "model", "image"
+# ``@name`` not inside a word or an address (``bob@example``): a username's characters (core.accounts).
+MENTION = re.compile(r"(?<![A-Za-z0-9_@-])@([A-Za-z0-9_-]{3,32})(?![A-Za-z0-9_-])")
 
 
 @dataclass(frozen=True)
@@ -42,16 +51,52 @@ class CommentRecord:
     model_name: str | None
     image_id: int | None  # the image it is about, or None for a comment on a model
     created_at: str
+    parent_id: int | None = None  # the comment this one answers
+    mentions: tuple[str, ...] = ()  # the people its ``@name``s name, as their names are spelled
+    replies: tuple["CommentRecord", ...] = ()  # answers, oldest first (on a listing's top-level comments)
 
     @property
     def subject(self) -> Subject:
         return Subject(MODEL, self.model_id) if self.model_id is not None else Subject(IMAGE, self.image_id)
 
 
-def _records(rows: list[Comment]) -> list[CommentRecord]:
+def mentioned_names(body: str) -> list[str]:
+    """The ``@name``s a text holds, first to last, each once (as written)."""
+    return list(dict.fromkeys(MENTION.findall(body)))[:MAX_MENTIONS]
+
+
+def _mentioned_users(bodies: list[str]) -> dict[str, User]:
+    """The existing, non-banned users that ``bodies`` mention, by username key."""
+    keys = {username_key(name) for body in bodies for name in mentioned_names(body)}
+    if not keys:
+        return {}
+    rows = User.select(User.id, User.username, User.username_key).where(
+        User.username_key.in_(list(keys)), User.is_banned == False)  # noqa: E712
+    return {row.username_key: row for row in rows}
+
+
+def _mentions(body: str, users: dict[str, User]) -> tuple[str, ...]:
+    found = (users.get(username_key(name)) for name in mentioned_names(body))
+    return tuple(dict.fromkeys(user.username for user in found if user is not None))
+
+
+def _records(rows: list[Comment], replies: dict[int, tuple[CommentRecord, ...]] | None = None) \
+        -> list[CommentRecord]:
+    users = _mentioned_users([row.body for row in rows])
     return [CommentRecord(row.id, row.body, row.user_id, row.user.username, row.model_id,
                           row.model.name if row.model_id is not None else None, row.image_id,
-                          iso(row.created_at)) for row in rows]
+                          iso(row.created_at), row.parent_id, _mentions(row.body, users),
+                          (replies or {}).get(row.id, ())) for row in rows]
+
+
+def _with_replies(rows: list[Comment]) -> list[CommentRecord]:
+    """Top-level comments, each with its answers (oldest first)."""
+    answers = list(_with_names().where(Comment.parent.in_([row.id for row in rows]))
+                   .order_by(Comment.created_at, Comment.id)) if rows else []
+    threads: dict[int, list[CommentRecord]] = {}
+    for answer in _records(answers):
+        threads.setdefault(answer.parent_id, []).append(answer)
+    return _records(rows, {parent: tuple(items) for parent, items in threads.items()})
 
 
 def _with_names():
@@ -104,15 +149,42 @@ def _recount(subject: Subject) -> None:
     table.update(comment_count=count).where(table.id == subject.id).execute()
 
 
-def comment_on(store: Store, actor: UserInfo | None, subject: Subject, body: str) -> CommentRecord:
-    """Comment on a model, or a published image, that the actor can see."""
+def _thread_of(subject: Subject, reply_to: int | None) -> Comment | None:
+    """The top-level comment an answer joins (an answer to an answer joins its thread)."""
+    if reply_to is None:
+        return None
+    parent = Comment.get_or_none(Comment.id == reply_to, _column(subject) == subject.id)
+    if parent is None:
+        raise NotFound(f"no comment with id {reply_to} on this {subject.kind} to answer")
+    return Comment.get_by_id(parent.parent_id) if parent.parent_id is not None else parent
+
+
+def _notify(actor: UserInfo, subject: Subject, row: Comment, answered: Comment | None) -> None:
+    """The item's owner, the answered author and the mentioned people: each told once, the most specific way."""
+    owner = _table(subject).get_by_id(subject.id).owner_id
+    told = {owner: notifications.COMMENT}
+    told.update({user.id: notifications.MENTION for user in _mentioned_users([row.body]).values()})
+    if answered is not None:
+        told[answered.user_id] = notifications.REPLY
+    for kind in (notifications.COMMENT, notifications.MENTION, notifications.REPLY):
+        notifications.notify([user for user, told_as in told.items() if told_as == kind], kind, actor.id,
+                             comment=row.id, **{subject.kind: subject.id})
+
+
+def comment_on(store: Store, actor: UserInfo | None, subject: Subject, body: str,
+               reply_to: int | None = None) -> CommentRecord:
+    """Comment on a model, or a published image, that the actor can see (answering ``reply_to``, a comment on
+    the same item)."""
     actor = require_login(actor)
     text = check_body(body)
     with store.write():
         _hold(store, subject)
         _check_visible(actor, subject)
-        row = Comment.create(user=actor.id, body=text, **{subject.kind: subject.id})
+        answered = _thread_of(subject, reply_to)
+        row = Comment.create(user=actor.id, body=text, parent=answered.id if answered else None,
+                             **{subject.kind: subject.id})
         _recount(subject)
+        _notify(actor, subject, row, answered)
     return get_comment(row.id)
 
 
@@ -125,9 +197,11 @@ def get_comment(comment_id: int) -> CommentRecord:
 
 def comments_on(actor: UserInfo | None, subject: Subject, page: int = 1, limit: int = 20,
                 cursor: str | None = None) -> Page:
-    """The comments on a model or an image the actor can see, newest first: a Page of CommentRecord."""
+    """The comments on a model or an image the actor can see, newest first, each with its answers: a Page of
+    CommentRecord."""
     _check_visible(actor, subject)
-    return paginate(_newest_first(_with_names().where(_column(subject) == subject.id)), page, limit, _records, cursor)
+    top_level = _with_names().where(_column(subject) == subject.id, Comment.parent.is_null())
+    return paginate(_newest_first(top_level), page, limit, _with_replies, cursor)
 
 
 def user_comments(actor: UserInfo | None, username: str, page: int = 1, limit: int = 20,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from peewee import SQL, Value, fn
 
 from community.gallery import ImageRecord, image_records
+from core import notifications
 from core.accounts.accounts import UserInfo, find_user, user_info
 from core.errors import InvalidInput, NotFound
 from core.library.library import visible_models
@@ -74,9 +75,10 @@ def set_following(store: Store, actor: UserInfo | None, username: str, follow: b
         raise InvalidInput("you cannot follow yourself")
     with store.write():
         if follow:
-            Follow.insert(follower=actor.id, followee=target.id).on_conflict_ignore().execute()
-        else:
-            Follow.delete().where(Follow.follower == actor.id, Follow.followee == target.id).execute()
+            if Follow.insert(follower=actor.id, followee=target.id).on_conflict_ignore().as_rowcount().execute():
+                notifications.notify([target.id], notifications.FOLLOW, actor.id)
+        elif Follow.delete().where(Follow.follower == actor.id, Follow.followee == target.id).execute():
+            notifications.withdraw(notifications.FOLLOW, actor.id, recipient=target.id)
     return FollowState(follow, follower_count(target.id))
 
 

@@ -16,6 +16,7 @@ from peewee import fn
 
 from community.image_upload import MAX_POST_IMAGES, DecodedImage, decode_upload
 from community.posts import PostFields, PostRecord, create_post, posts_by_id
+from core import notifications
 from core.accounts.accounts import UserInfo, record_admin_action, username_key
 from core.errors import Forbidden, InvalidInput, NotFound, VisionaryError
 from core.generation.outputs import remove_output, write_png
@@ -280,6 +281,7 @@ def publish_images(store: Store, actor: UserInfo | None, image_ids: list[int],
             Image.update(published=True, published_at=utcnow(), post_id=min(unpublished)).where(
                 Image.id.in_(unpublished)).execute()
             create_post(min(unpublished), actor.id, post)
+            notifications.notify_followers(actor.id, notifications.NEW_IMAGE, image=min(unpublished))
     return [get_image(actor, image_id) for image_id in image_ids]
 
 
@@ -342,6 +344,7 @@ def upload_images(store: Store, outputs_dir: Path, actor: UserInfo | None,
                 model_version=item.version_id, published=True, published_at=now, created_at=now,
                 blurhash=item.decoded.blurhash) for item in stored]
             Image.update(post_id=rows[0].id).where(Image.id.in_([row.id for row in rows])).execute()
+            notifications.notify_followers(actor.id, notifications.NEW_IMAGE, image=rows[0].id)
     except BaseException:
         for item in stored:
             remove_output(outputs_dir, item.path)

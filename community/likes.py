@@ -5,6 +5,8 @@ Each like or unlike runs in one write transaction holding the item's row
 insert-or-ignore (or delete) the user's row, then set the item's
 ``like_count`` to the number of rows.  Concurrent requests, from any process,
 take turns on that lock, so the stored count never drifts from the rows.
+A new like tells the item's owner (``core.notifications``); an unlike takes
+that notification back.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Callable
 from peewee import fn
 
 from community.gallery import get_image_row
+from core import notifications
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
 from core.library.library import get_model_row
@@ -46,13 +49,17 @@ def _set(store: Store, target: _Target, user_id: int, item_id: int, liked: bool,
         -> LikeState:
     """``check`` (may the user like the item?) runs inside the transaction, so the item cannot vanish meanwhile."""
     key = getattr(target.like, target.column)
+    subject = {target.column: item_id}
     with store.write():
         store.lock_row(target.item, item_id)
-        check()
-        if liked:
-            target.like.insert(user=user_id, **{target.column: item_id}).on_conflict_ignore().execute()
-        else:
+        owner_id = check().owner_id
+        already = target.like.select().where(target.like.user == user_id, key == item_id).exists()
+        if liked and not already:
+            target.like.insert(user=user_id, **subject).execute()
+            notifications.notify([owner_id], notifications.LIKE, user_id, **subject)
+        elif not liked and already:
             target.like.delete().where(target.like.user == user_id, key == item_id).execute()
+            notifications.withdraw(notifications.LIKE, user_id, **subject)
         count = target.like.select(fn.COUNT(target.like.id)).where(key == item_id).scalar()
         target.item.update(like_count=count).where(target.item.id == item_id).execute()
     return LikeState(liked, count)

@@ -11,6 +11,7 @@ from typing import Mapping
 from peewee import Database
 
 from core.data_version import create_library_version, create_postgres_library_version
+from core.notifications import NOTIFICATION_MODELS, create_notifications
 from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
 from core.search.pg_index import create_postgres_search
 from core.store import (
@@ -139,6 +140,17 @@ def _shared_throttles(db: Database) -> None:
     db.create_tables([FailureCount, RecentRegistration], safe=True)
 
 
+def _replies_and_notifications(db: Database) -> None:
+    """Answers to comments (``comment.parent_id``, one level as Civitai) and the notifications table
+    (``core.notifications``)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    if "parent_id" not in {column.name for column in db.get_columns("comment")}:
+        migrate(SchemaMigrator.from_database(db).add_column("comment", "parent_id", Comment.parent))
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "comment_parent_id" ON "comment" ("parent_id")')
+    create_notifications(db)
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -155,11 +167,12 @@ MIGRATIONS: dict[int, Migration] = {
     12: _comments_on_images_and_posts,
     13: _postgres_search_and_library_version,
     14: _shared_throttles,
+    15: _replies_and_notifications,
 }
 
 
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=SEARCH_MODELS)
+    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS)
     store.migrate(migrations)
     return store

@@ -229,6 +229,7 @@ class Comment(BaseModel):
     user = ForeignKeyField(User, backref="comments", on_delete="CASCADE")
     body = TextField()
     created_at = DateTimeField(default=utcnow, index=True)
+    parent = ForeignKeyField("self", null=True, backref="replies", on_delete="CASCADE")  # answered; migration 15
 
 
 class ModelLike(BaseModel):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import notifications
 from core.accounts.accounts import UserInfo, record_admin_action
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.library.base_models import BASE_MODELS, stored_name
@@ -171,6 +172,8 @@ def create_model(store: Store, models_dir: Path, actor: UserInfo | None, staged:
             _set_tags(model.id, fields.tags or ())
             version = ModelVersion.create(model=model, name=version_name, base_model=base)
             _add_file_rows(version, stored)
+            if model.visibility == "public":
+                notifications.notify_followers(actor.id, notifications.NEW_MODEL, model=model.id)
     except BaseException:
         discard(stored)
         raise
@@ -217,6 +220,8 @@ def update_model(store: Store, actor: UserInfo | None, model_id: int, fields: Mo
                 (ModelVersion.model == model_id) & (ModelVersion.base_model == model.base_model)).execute()
         if fields.tags is not None:
             _set_tags(model_id, fields.tags)
+        if model.visibility != "public" and changes.get("visibility") == "public":  # published now: tell followers
+            notifications.notify_followers(model.owner_id, notifications.NEW_MODEL, model=model_id)
         if actor.id != model.owner_id:
             record_admin_action(actor, "edit_model", f"model:{model_id}")
     return get_model(actor, model_id)

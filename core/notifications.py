@@ -1,0 +1,106 @@
+"""Notifications: the table, and writing them in the transaction of the action that causes them.
+
+An action (a comment, a like, a follow, a new model …) calls ``notify`` (one
+person) or ``notify_followers`` (everyone following the actor, one
+``INSERT … SELECT``, so a creator with 10,000 followers costs one statement)
+inside its own ``store.write()``: the notification exists exactly when the
+action does.  Nobody is told of their own action, of a banned user's action,
+or of a kind they turned off (a ``user_preference`` row ``mute:<kind>``).
+A notification names its subject by foreign key (model, image, comment), so
+it goes when its subject goes; ``withdraw`` removes the one an undone action
+(unlike, unfollow) caused.  Reading, grouping and marking read:
+``community.notifications``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from peewee import SQL, CharField, DateTimeField, ForeignKeyField, TextField, Value
+
+from core.store import AiModel, BaseModel, Comment, Follow, Image, User, UserPreference, utcnow
+
+COMMENT = "comment"  # someone commented on your model or image
+REPLY = "reply"  # someone answered your comment
+MENTION = "mention"  # someone wrote @you in a comment
+LIKE = "like"  # someone liked your model or image
+FOLLOW = "follow"  # someone followed you
+REVIEW = "review"  # someone reviewed your model
+NEW_MODEL = "new_model"  # a creator you follow published a model
+NEW_IMAGE = "new_image"  # a creator you follow published pictures
+REPORT_HANDLED = "report_handled"  # a moderator decided on your report
+REMOVED = "removed"  # your content was hidden or removed (the reason in ``detail``)
+KINDS = (COMMENT, REPLY, MENTION, LIKE, FOLLOW, REVIEW, NEW_MODEL, NEW_IMAGE, REPORT_HANDLED, REMOVED)
+# Kinds a person may turn off (what moderators decide about one's own content is always told).
+OPTIONAL_KINDS = (COMMENT, REPLY, MENTION, LIKE, FOLLOW, REVIEW, NEW_MODEL, NEW_IMAGE)
+MUTE_PREFIX = "mute:"
+
+
+class Notification(BaseModel):
+    recipient = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    actor = ForeignKeyField(User, null=True, backref="+", on_delete="CASCADE")  # None: the site (a moderator)
+    kind = CharField(max_length=16)
+    model = ForeignKeyField(AiModel, null=True, backref="+", on_delete="CASCADE")
+    image = ForeignKeyField(Image, null=True, backref="+", on_delete="CASCADE")
+    comment = ForeignKeyField(Comment, null=True, backref="+", on_delete="CASCADE")
+    detail = TextField(default="")  # a removal's reason and what was removed
+    created_at = DateTimeField(default=utcnow)
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("recipient", "read_at"), False), (("recipient", "id"), False))
+
+
+NOTIFICATION_MODELS = [Notification]
+
+
+def create_notifications(db) -> None:
+    """The table, with indexes on what each subject's deletion looks up (migration 15)."""
+    db.create_tables(NOTIFICATION_MODELS, safe=True)
+    for column in ("model_id", "image_id", "comment_id", "actor_id"):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "notification_{column}" ON "notification" ("{column}")')
+
+
+def _muted(kind: str):
+    return UserPreference.select(UserPreference.user).where(UserPreference.key == MUTE_PREFIX + kind)
+
+
+def _actor_may_notify(actor_id: int | None) -> bool:
+    return actor_id is None or User.select().where(User.id == actor_id, User.is_banned == False).exists()  # noqa: E712
+
+
+def notify(recipient_ids: Iterable[int], kind: str, actor_id: int | None = None, *, model: int | None = None,
+           image: int | None = None, comment: int | None = None, detail: str = "") -> None:
+    """Tell each of ``recipient_ids`` (inside the action's transaction); never the actor themself."""
+    recipients = {r for r in recipient_ids if r is not None and r != actor_id}
+    if not recipients or not _actor_may_notify(actor_id):
+        return
+    recipients -= {row.user_id for row in _muted(kind).where(UserPreference.user.in_(list(recipients)))}
+    rows = [{"recipient": r, "actor": actor_id, "kind": kind, "model": model, "image": image, "comment": comment,
+             "detail": detail} for r in sorted(recipients)]
+    if rows:
+        Notification.insert_many(rows).execute()
+
+
+def notify_followers(actor_id: int, kind: str, *, model: int | None = None, image: int | None = None) -> None:
+    """Tell everyone who follows ``actor_id`` (one ``INSERT … SELECT`` however many they are)."""
+    if not _actor_may_notify(actor_id):
+        return
+    now = utcnow()
+    followers = (Follow.select(Follow.follower, Value(actor_id), Value(kind), Value(model), Value(image),
+                               Value(now), SQL("''"))
+                 .where(Follow.followee == actor_id, Follow.follower.not_in(_muted(kind))))
+    Notification.insert_from(followers, [Notification.recipient, Notification.actor, Notification.kind,
+                                         Notification.model, Notification.image, Notification.created_at,
+                                         Notification.detail]).execute()
+
+
+def withdraw(kind: str, actor_id: int, *, recipient: int | None = None, model: int | None = None,
+             image: int | None = None) -> None:
+    """Remove what an action now undone told (an unlike, an unfollow)."""
+    query = Notification.delete().where(Notification.kind == kind, Notification.actor == actor_id,
+                                        Notification.model.is_null() if model is None else Notification.model == model,
+                                        Notification.image.is_null() if image is None else Notification.image == image)
+    if recipient is not None:
+        query = query.where(Notification.recipient == recipient)
+    query.execute()
