@@ -195,6 +195,13 @@ def get_comment(comment_id: int) -> CommentRecord:
     return _records(rows)[0]
 
 
+def visible_comment(actor: UserInfo | None, comment_id: int) -> CommentRecord:
+    """A comment on an item the actor may see (NotFound for any other)."""
+    comment = get_comment(comment_id)
+    _check_visible(actor, comment.subject)
+    return comment
+
+
 def comments_on(actor: UserInfo | None, subject: Subject, page: int = 1, limit: int = 20,
                 cursor: str | None = None) -> Page:
     """The comments on a model or an image the actor can see, newest first, each with its answers: a Page of

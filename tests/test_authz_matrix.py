@@ -252,6 +252,10 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/comments/{comment_id}"): Rule(
         lambda c, r: Call(f"/api/v1/comments/{c.fresh_comment(on=('models', 'images')[len(r) % 2])}"), OWNED,
         "a comment on a model or on an image alike"),
+    ("POST", "/api/v1/notifications/read"): Rule(
+        lambda c, r: Call("/api/v1/notifications/read", {"json": {"all": True}}), MEMBER, "the caller's own"),
+    ("PUT", "/api/v1/notifications/settings"): Rule(
+        lambda c, r: Call("/api/v1/notifications/settings", {"json": {"off": ["like"]}}), MEMBER, "the caller's own"),
     ("PUT", "/api/v1/models/{model_id}/like"): Rule(lambda c, r: Call(model_path(c, "/like")), MEMBER),
     ("DELETE", "/api/v1/models/{model_id}/like"): Rule(lambda c, r: Call(model_path(c, "/like")), MEMBER),
     ("PUT", "/api/v1/images/{image_id}/like"): Rule(lambda c, r: Call(f"/api/v1/images/{c.image}/like"), MEMBER),
@@ -413,14 +417,16 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded",
-               "upscaler_choices", "hires_upscalers"),
+               "upscaler_choices", "hires_upscalers", "pick_reply"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
-               "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img"),
+               "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img",
+               "not_replying", "_picked_notification"),
     **numbered(Read("copies a picture the caller may see for img2img (the Generate result's ids are the session's "
                     "own State)"), "picked", "picture_for_img2img"),
-    **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last", "open_mine"),
+    **numbered(MINE, "switch_mode", "show", "mine", "mine_previous", "mine_next", "restore_last", "open_mine",
+               "first_notifications", "previous_notifications", "next_notifications", "show_notifications"),
     **numbered(SESSION, "who_text", "after_auth", "after_register", "after_logout", "show_who_is_here", "after_ban",
-               "show_account"),
+               "show_account", "ring_bell"),
     **numbered(Read("reads the picture the caller dropped in"), "read_image"),
     **numbered(ADMIN_VIEW, "first_audit"), "site_stats_*": ADMIN_VIEW,
     **numbered(AUDIT_PAGE, "previous_audit", "next_audit"),
@@ -433,11 +439,11 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                                      "None", 0], G_PAST_CHECK),
     # Model page
     "like_model": Checked(lambda c, r: [c.model["id"], True], G_MEMBER),
-    "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}"], G_MEMBER),
+    "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}", 0], G_MEMBER),
     "delete_comment": Checked(lambda c, r: [c.fresh_comment()], G_OWNED),
     "delete_model": Checked(lambda c, r: [c.fresh_model()["id"]], G_OWNED),
     # Image page
-    "post_image_comment": Checked(lambda c, r: [c.image, f"from {r}"], G_MEMBER),
+    "post_image_comment": Checked(lambda c, r: [c.image, f"from {r}", 0], G_MEMBER),
     "delete_image_comment": Checked(lambda c, r: [c.fresh_comment(on="images")], G_OWNED),
     # Upload and My uploads
     "upload_model": Checked(upload_form, G_MEMBER),
@@ -472,7 +478,11 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "ban_or_unban_user": Checked(lambda c, r: [], expect("401", "403", "403", "403", "error")),
     "unban_user": Checked(lambda c, r: [c.fresh_banned_user()], G_ADMIN),
     "remove_content": Checked(lambda c, r: ["comment", c.fresh_comment(), True], G_ADMIN),
+    # Notifications
+    "mark_all_notifications_read": Checked(lambda c, r: [], G_MEMBER),
+    "mark_notification_read": Checked(lambda c, r: [2**40], G_PAST_CHECK),
     # Account
+    "save_notification_settings": Checked(lambda c, r: [["like"]], G_MEMBER, public=False),
     "save_bio": Checked(lambda c, r: [f"bio of {r}"], G_MEMBER, public=False),
 }
 

@@ -11,9 +11,11 @@ import json
 
 import gradio as gr
 
+from community import notifications
 from core.accounts import accounts
 from core.context import AppContext
 from core.errors import VisionaryError
+from core.notifications import OPTIONAL_KINDS
 
 from .event_guard import open_to_visitors
 from .i18n import label, message, request_language, text
@@ -64,9 +66,10 @@ def whoami_text(user: accounts.UserInfo | None, lang: str) -> str:
 
 
 def account_view(user: accounts.UserInfo | None) -> tuple:
-    """What the tab shows for who is here: the forms for a visitor; the profile fields (filled with the saved values)
-    and Log out for a member."""
-    return gr.Row(visible=user is None), gr.Column(visible=user is not None), (user.bio if user else "")
+    """What the tab shows for who is here: the forms for a visitor; the profile fields and notification settings
+    (filled with the saved values) and Log out for a member."""
+    told = [kind for kind in OPTIONAL_KINDS if kind not in notifications.muted_kinds(user)] if user else []
+    return gr.Row(visible=user is None), gr.Column(visible=user is not None), (user.bio if user else ""), told
 
 
 def build_account_tab(context: AppContext, on_session_change) -> None:
@@ -97,8 +100,11 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
             with gr.Row():
                 save_bio_btn = gr.Button(label("account.save_bio"), elem_id="save-bio-button")
                 logout_btn = gr.Button(label("account.log_out"), variant="stop", elem_id="logout-button")
+            told = gr.CheckboxGroup([(label(f"notifications.setting.{kind}"), kind) for kind in OPTIONAL_KINDS],
+                                    label=label("account.notify_me"), elem_id="notification-settings")
+            save_told_btn = gr.Button(label("account.save_notifications"), elem_id="save-notifications-button")
         auth_error = gr.Textbox(visible=False)
-    view_outputs = [forms, profile, bio]
+    view_outputs = [forms, profile, bio, told]
 
     @open_to_visitors
     def show_account(request: gr.Request):
@@ -136,6 +142,16 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
         gr.Info(text("account.bio_saved", lang))
         return user.bio
 
+    def save_notification_settings(kinds: list[str], request: gr.Request):
+        lang = request_language(request)
+        try:
+            muted = notifications.set_muted_kinds(context.store, request_user(context, request),
+                                                  [kind for kind in OPTIONAL_KINDS if kind not in (kinds or [])])
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("account.notifications_saved", lang))
+        return [kind for kind in OPTIONAL_KINDS if kind not in muted]
+
     gr.on(None, show_account, None, view_outputs, api_visibility="private", show_progress="hidden")
     auth_outputs = [status, login_pw, reg_pw, *view_outputs, *refresh_outputs]
     login_btn.click(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
@@ -145,6 +161,7 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
     logout_btn.click(after_logout, [auth_error], [status, *view_outputs, *refresh_outputs], js=_LOGOUT_JS,
                      api_visibility="private")
     save_bio_btn.click(save_bio, [bio], [bio], api_visibility="private")
+    save_told_btn.click(save_notification_settings, [told], [told], api_visibility="private")
     for box in (login_pw,):
         box.submit(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
                    api_visibility="private")

@@ -17,6 +17,7 @@ from .home_tab import build_home_tab
 from .i18n import label, language_switch, request_language, text
 from .links import Links
 from .models_tab import build_models_tab
+from .notifications_tab import bell_button, build_bell, build_notifications_tab
 from .pnginfo_tab import build_pnginfo_tab
 from .profile_tab import build_profile_tab
 from .search_tab import build_search_tab
@@ -26,7 +27,7 @@ from .upload_tab import build_upload_tab
 
 # The top-level tabs, in order (``ui.links.page_tab`` names each; ``?tab=<id>`` opens one).
 TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "extras", "pnginfo", "profile",
-           "admin", "account")
+           "notifications", "admin", "account")
 
 
 def build_ui(context: AppContext) -> gr.Blocks:
@@ -34,6 +35,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
         with gr.Row(equal_height=True):
             gr.Markdown("# Visionary Art")
             whoami = gr.Markdown(elem_id="whoami")
+            bell = build_bell()
             switch = language_switch()
             session_ended = gr.Button(label("header.session_ended"), elem_id=SESSION_ENDED_ID, elem_classes=[HIDDEN_CLASS])
             links = Links(TAB_IDS)
@@ -50,16 +52,19 @@ def build_ui(context: AppContext) -> gr.Blocks:
                 extras.receive_picture(trigger, picture)
             build_pnginfo_tab(generate, extras)
             build_profile_tab(context, links)
+            build_notifications_tab(context, links, tabs, bell)
             admin_tab = build_admin_tab(context, links)
 
             @open_to_visitors
             def show_who_is_here(request: gr.Request):
                 user = request_user(context, request)
                 lang = request_language(request)
-                return whoami_text(user, lang), gr.Tab(visible=bool(user and user.is_admin)), lang
+                return (whoami_text(user, lang), gr.Tab(visible=bool(user and user.is_admin)), lang,
+                        bell_button(user, lang))
 
-            build_account_tab(context, (show_who_is_here, [whoami, admin_tab, switch]))
-        blocks.load(show_who_is_here, None, [whoami, admin_tab, switch], api_visibility="private")
+            header_parts = [whoami, admin_tab, switch, bell.button]
+            build_account_tab(context, (show_who_is_here, header_parts))
+        blocks.load(show_who_is_here, None, header_parts, api_visibility="private")
 
         @open_to_visitors
         def after_ban(request: gr.Request):
@@ -67,8 +72,8 @@ def build_ui(context: AppContext) -> gr.Blocks:
             user = request_user(context, request)
             header = whoami_text(user, request_language(request)) if user else \
                 text("header.banned_logged_out", request_language(request))
-            return header, gr.Tab(visible=bool(user and user.is_admin))
+            return header, gr.Tab(visible=bool(user and user.is_admin)), bell_button(user, request_language(request))
 
-        session_ended.click(after_ban, None, [whoami, admin_tab], api_visibility="private")
+        session_ended.click(after_ban, None, [whoami, admin_tab, bell.button], api_visibility="private")
         links.wire(blocks, tabs)
     return blocks
