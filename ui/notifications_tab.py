@@ -53,8 +53,7 @@ def bell_button(user: UserInfo | None, lang: str) -> gr.Button:
     if user is None:
         return gr.Button(visible=False)
     count = notifications.unread_count(user)
-    return gr.Button(value=f"🔔 {count}" if count else "🔔", visible=True,
-                     elem_classes=["va-bell-unread"] if count else [])
+    return gr.Button(value=f"🔔 {count}" if count else "🔔", visible=True, variant="primary" if count else "secondary")
 
 
 def _subject(note: NotificationRecord, lang: str) -> str:
