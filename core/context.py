@@ -1,7 +1,7 @@
 """The one application context, built once in ``visionary_app.py`` and passed down.
 
 Everything long-lived that the services need lives here, never in module
-globals: the settings, the open store, the login throttle, the models-folder scanner,
+globals: the settings, the open store, the login throttle, the models-folder scanner, the followers' notifier,
 the generation backend (a local process or a Ray pool, ``core.generation.backend``), the generation queue and
 the read cache.
 """
@@ -18,6 +18,7 @@ from core.generation.queue import GenerationQueue
 from core.generation.worker import GenerationWorker
 from core.library.ingest import IncomingClaim
 from core.library.scanner import Scanner, ScanReport
+from core.notifications import FanoutWriter
 from core.read_cache import ReadCache
 from core.store import Store
 from core.upload_handles import UploadHandles
@@ -36,6 +37,7 @@ class AppContext:
     reads: ReadCache | None = None  # model listings and pages, until the library changes
     uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
     incoming: IncomingClaim | None = None  # this process's locked staging folder (core.library.ingest)
+    fanout: FanoutWriter | None = None  # tells followers of new publications (started by the server)
 
     def __post_init__(self):
         if self.throttle is None:
@@ -51,6 +53,8 @@ class AppContext:
                                          max_per_owner=self.config.max_queued_per_user)
         if self.reads is None:
             self.reads = ReadCache(self.store)
+        if self.fanout is None:
+            self.fanout = FanoutWriter(self.store)
 
     @property
     def worker_secret(self) -> bytes | None:
@@ -78,6 +82,7 @@ class AppContext:
 
     def close(self) -> None:
         self.stop_generation()
+        self.fanout.close()
         self.store.close()
         if self.incoming is not None:
             self.incoming.release()

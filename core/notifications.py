@@ -1,10 +1,12 @@
 """Notifications: the table, and writing them in the transaction of the action that causes them.
 
-An action (a comment, a like, a follow, a new model …) calls ``notify`` (one
-person) or ``notify_followers`` (everyone following the actor, one
-``INSERT … SELECT``, so a creator with 10,000 followers costs one statement)
+An action (a comment, a like, a follow, a new model …) calls ``notify`` (the
+people it concerns) or ``notify_followers`` (everyone following the actor)
 inside its own ``store.write()``: the notification exists exactly when the
-action does.  Nobody is told of their own action, of a banned user's action,
+action does.  Telling followers writes one ``pending_fanout`` row in that
+transaction; ``FanoutWriter`` (a thread of every app process) turns it into
+one notification per follower moments later, in one ``INSERT … SELECT``, so
+publishing costs the same with 10,000 followers as with none.  Nobody is told of their own action, of a banned user's action,
 or of a kind they turned off (a ``user_preference`` row ``mute:<kind>``).
 A notification names its subject by foreign key (model, image, comment), so
 it goes when its subject goes; ``withdraw`` removes the one an undone action
@@ -14,11 +16,17 @@ it goes when its subject goes; ``withdraw`` removes the one an undone action
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Iterable
 
 from peewee import SQL, CharField, DateTimeField, ForeignKeyField, TextField, Value
 
-from core.store import AiModel, BaseModel, Comment, Follow, Image, User, UserPreference, utcnow
+from core.store import AiModel, BaseModel, Comment, Follow, Image, Store, User, UserPreference, utcnow
+
+log = logging.getLogger("visionary.notifications")
+FANOUT_INTERVAL_S = 0.2  # how often each app process looks for publications whose followers are yet to be told
+FANOUT_BATCH = 20  # publications told per look (the rest at the next one)
 
 COMMENT = "comment"  # someone commented on your model or image
 REPLY = "reply"  # someone answered your comment
@@ -51,11 +59,21 @@ class Notification(BaseModel):
         indexes = ((("recipient", "read_at"), False), (("recipient", "id"), False))
 
 
-NOTIFICATION_MODELS = [Notification]
+class PendingFanout(BaseModel):
+    """A publication whose creator's followers are yet to be told (``FanoutWriter``)."""
+
+    actor = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    model = ForeignKeyField(AiModel, null=True, backref="+", on_delete="CASCADE")
+    image = ForeignKeyField(Image, null=True, backref="+", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+
+NOTIFICATION_MODELS = [Notification, PendingFanout]
 
 
 def create_notifications(db) -> None:
-    """The table, with indexes on what each subject's deletion looks up (migration 15)."""
+    """The tables, with indexes on what each subject's deletion looks up (migration 15)."""
     db.create_tables(NOTIFICATION_MODELS, safe=True)
     for column in ("model_id", "image_id", "comment_id", "actor_id"):
         db.execute_sql(f'CREATE INDEX IF NOT EXISTS "notification_{column}" ON "notification" ("{column}")')
@@ -83,16 +101,64 @@ def notify(recipient_ids: Iterable[int], kind: str, actor_id: int | None = None,
 
 
 def notify_followers(actor_id: int, kind: str, *, model: int | None = None, image: int | None = None) -> None:
-    """Tell everyone who follows ``actor_id`` (one ``INSERT … SELECT`` however many they are)."""
-    if not _actor_may_notify(actor_id):
-        return
-    now = utcnow()
-    followers = (Follow.select(Follow.follower, Value(actor_id), Value(kind), Value(model), Value(image),
-                               Value(now), SQL("''"))
-                 .where(Follow.followee == actor_id, Follow.follower.not_in(_muted(kind))))
+    """Have everyone who follows ``actor_id`` told (by ``FanoutWriter``, moments after the action commits)."""
+    if _actor_may_notify(actor_id):
+        PendingFanout.create(actor=actor_id, kind=kind, model=model, image=image)
+
+
+def _tell(pending: PendingFanout) -> None:
+    followers = (Follow.select(Follow.follower, Value(pending.actor_id), Value(pending.kind),
+                               Value(pending.model_id), Value(pending.image_id), Value(pending.created_at),
+                               SQL("''"))
+                 .where(Follow.followee == pending.actor_id, Follow.follower.not_in(_muted(pending.kind))))
     Notification.insert_from(followers, [Notification.recipient, Notification.actor, Notification.kind,
                                          Notification.model, Notification.image, Notification.created_at,
                                          Notification.detail]).execute()
+
+
+def tell_followers(store: Store, limit: int = FANOUT_BATCH) -> int:
+    """Turn pending publications into their followers' notifications, oldest first (one transaction each, one
+    ``INSERT … SELECT`` however many followers); returns how many were told.  Several processes may run this at
+    once: whoever deletes the pending row tells its followers, the others skip it."""
+    told = 0
+    for pending in list(PendingFanout.select().order_by(PendingFanout.id).limit(limit)):
+        with store.write():
+            if PendingFanout.delete().where(PendingFanout.id == pending.id).execute():
+                _tell(pending)
+                told += 1
+    return told
+
+
+class FanoutWriter:
+    """The thread that tells followers of new publications (``tell_followers`` every ``FANOUT_INTERVAL_S``)."""
+
+    def __init__(self, store: Store, interval: float = FANOUT_INTERVAL_S):
+        self.store, self.interval = store, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "FanoutWriter":
+        self._thread = threading.Thread(target=self._run, name="notify-followers", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        failing = False
+        while not self._stop.wait(self.interval):
+            try:
+                while tell_followers(self.store) == FANOUT_BATCH and not self._stop.is_set():
+                    pass
+                failing = False
+            except Exception as exc:  # a lost database: say so once, try again at the next look
+                if not failing:
+                    log.warning("telling followers of new publications failed (will retry): %s",
+                                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                failing = True
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
 
 def withdraw(kind: str, actor_id: int, *, recipient: int | None = None, model: int | None = None,
