@@ -25,6 +25,17 @@ def unban(username: str, request: Request, user: UserInfo = Depends(require_user
     return accounts.set_banned(get_context(request).store, user, username, False).as_dict()
 
 
+@router.put("/users/{username}/moderator")
+def grant_moderator(username: str, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    """Make a user a moderator: they work the moderation queue."""
+    return accounts.set_moderator(get_context(request).store, user, username, True).as_dict()
+
+
+@router.delete("/users/{username}/moderator")
+def revoke_moderator(username: str, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    return accounts.set_moderator(get_context(request).store, user, username, False).as_dict()
+
+
 @router.post("/rescan")
 def rescan(request: Request, user: UserInfo = Depends(require_user)) -> dict:
     """Re-read models_dir: new files join the library, removed ones leave it."""

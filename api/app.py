@@ -15,6 +15,7 @@ from . import (
     enums,
     gallery,
     models,
+    moderation,
     notifications,
     social,
     txt2img,
@@ -44,6 +45,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(sdapi_router)
     app.include_router(social.router)
     app.include_router(notifications.router)
+    app.include_router(moderation.router)
     app.include_router(gallery.router)
     app.include_router(admin_views.router)
     app.include_router(worker_files.router)

@@ -22,7 +22,7 @@ AIR_TYPES = {"checkpoint": "checkpoint", "lora": "lora", "embedding": "embedding
              "other": "other"}
 ImagesByVersion = Mapping[int, Sequence[ImageRecord]]
 # Civitai's names for what every model, version and file here is (``GET /api/v1/enums`` lists them).
-AVAILABILITY = {"public": "Public", "private": "Private"}  # a model's visibility -> Civitai's Availability
+AVAILABILITY = {"public": "Public", "private": "Private", "hidden": "Private"}  # visibility -> Civitai's Availability
 FILE_TYPE = "Model"  # Civitai's ModelFileType: every file here is the model itself
 BASE_MODEL_TYPE = "Standard"  # Civitai's BaseModelType: no inpainting or refiner variants are told apart
 VERSION_STATUS = "Published"  # Civitai's ModelStatus: a version is published when it is stored

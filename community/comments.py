@@ -89,9 +89,23 @@ def _records(rows: list[Comment], replies: dict[int, tuple[CommentRecord, ...]] 
                           (replies or {}).get(row.id, ())) for row in rows]
 
 
-def _with_replies(rows: list[Comment]) -> list[CommentRecord]:
+def _shown_to(actor: UserInfo | None):
+    """The comments the actor sees: all but the hidden ones, which only their author and the moderators see."""
+    if actor is not None and actor.can_moderate:
+        return Comment.id.is_null(False)
+    shown = Comment.hidden == False  # noqa: E712
+    return shown | (Comment.user == actor.id) if actor is not None else shown
+
+
+def _with_replies(actor: UserInfo | None):
+    def with_replies(rows: list[Comment]) -> list[CommentRecord]:
+        return _threads(actor, rows)
+    return with_replies
+
+
+def _threads(actor: UserInfo | None, rows: list[Comment]) -> list[CommentRecord]:
     """Top-level comments, each with its answers (oldest first)."""
-    answers = list(_with_names().where(Comment.parent.in_([row.id for row in rows]))
+    answers = list(_with_names().where(Comment.parent.in_([row.id for row in rows]), _shown_to(actor))
                    .order_by(Comment.created_at, Comment.id)) if rows else []
     threads: dict[int, list[CommentRecord]] = {}
     for answer in _records(answers):
@@ -145,7 +159,7 @@ def _hold(store: Store, subject: Subject) -> None:
 
 def _recount(subject: Subject) -> None:
     table = _table(subject)
-    count = Comment.select(fn.COUNT(Comment.id)).where(_column(subject) == subject.id)
+    count = Comment.select(fn.COUNT(Comment.id)).where(_column(subject) == subject.id, Comment.hidden == False)  # noqa: E712
     table.update(comment_count=count).where(table.id == subject.id).execute()
 
 
@@ -169,6 +183,11 @@ def _notify(actor: UserInfo, subject: Subject, row: Comment, answered: Comment |
     for kind in (notifications.COMMENT, notifications.MENTION, notifications.REPLY):
         notifications.notify([user for user, told_as in told.items() if told_as == kind], kind, actor.id,
                              comment=row.id, **{subject.kind: subject.id})
+
+
+def recount(comment: Comment) -> None:
+    """Set the commented item's count again (after a comment was hidden), inside the caller's write."""
+    _recount(Subject(MODEL, comment.model_id) if comment.model_id is not None else Subject(IMAGE, comment.image_id))
 
 
 def comment_on(store: Store, actor: UserInfo | None, subject: Subject, body: str,
@@ -196,7 +215,9 @@ def get_comment(comment_id: int) -> CommentRecord:
 
 
 def visible_comment(actor: UserInfo | None, comment_id: int) -> CommentRecord:
-    """A comment on an item the actor may see (NotFound for any other)."""
+    """A comment the actor may see, on an item they may see (NotFound for any other)."""
+    if not Comment.select().where(Comment.id == comment_id, _shown_to(actor)).exists():
+        raise NotFound(f"no comment with id {comment_id}")
     comment = get_comment(comment_id)
     _check_visible(actor, comment.subject)
     return comment
@@ -207,8 +228,8 @@ def comments_on(actor: UserInfo | None, subject: Subject, page: int = 1, limit: 
     """The comments on a model or an image the actor can see, newest first, each with its answers: a Page of
     CommentRecord."""
     _check_visible(actor, subject)
-    top_level = _with_names().where(_column(subject) == subject.id, Comment.parent.is_null())
-    return paginate(_newest_first(top_level), page, limit, _with_replies, cursor)
+    top_level = _with_names().where(_column(subject) == subject.id, Comment.parent.is_null(), _shown_to(actor))
+    return paginate(_newest_first(top_level), page, limit, _with_replies(actor), cursor)
 
 
 def user_comments(actor: UserInfo | None, username: str, page: int = 1, limit: int = 20,
@@ -218,8 +239,8 @@ def user_comments(actor: UserInfo | None, username: str, page: int = 1, limit: i
     if author is None:
         raise NotFound(f"no user named {username!r}")
     seen = Comment.model.in_(visible_models(actor).select(AiModel.id)) | Comment.image.in_(_published_images())
-    return paginate(_newest_first(_with_names().where(Comment.user == author.id, seen)), page, limit, _records,
-                    cursor)
+    return paginate(_newest_first(_with_names().where(Comment.user == author.id, seen, _shown_to(actor))), page,
+                    limit, _records, cursor)
 
 
 def delete_comment(store: Store, actor: UserInfo | None, comment_id: int) -> None:
@@ -230,8 +251,8 @@ def delete_comment(store: Store, actor: UserInfo | None, comment_id: int) -> Non
         raise NotFound(f"no comment with id {comment_id}")
     subject = Subject(MODEL, comment.model_id) if comment.model_id is not None else Subject(IMAGE, comment.image_id)
     _check_visible(actor, subject)
-    if not (actor.is_admin or actor.id == comment.user_id):
-        raise Forbidden("only the comment's author or an admin can delete it")
+    if not (actor.can_moderate or actor.id == comment.user_id):
+        raise Forbidden("only the comment's author or a moderator can delete it")
     with store.write():
         _hold(store, subject)
         deleted = Comment.delete().where(Comment.id == comment_id).execute()

@@ -70,6 +70,7 @@ class ImageRecord:
     base_model: str | None  # the base model of the version that made it
     comment_count: int = 0
     post: PostRecord | None = None  # the post's title, description and tags, where its author gave them
+    hidden: bool = False  # a moderator hid it (it is unpublished meanwhile)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def image_records(rows: list[Image], viewer: UserInfo | None) -> list[ImageRecor
         row.model_id if row.model_id in seen else None, row.model_version_id if row.model_id in seen else None,
         row.published, iso(row.published_at), iso(row.created_at), row.like_count, row.blurhash, row.post_id,
         bases.get(row.model_version_id) if row.model_id in seen else None, row.comment_count,
-        posts.get(row.post_id) if row.published else None,
+        posts.get(row.post_id) if row.published else None, row.hidden,
     ) for row in rows]
 
 
@@ -140,7 +141,10 @@ def version_images(viewer: UserInfo | None, version_ids: list[int], per_version:
 
 
 def can_view_image(actor: UserInfo | None, row: Image) -> bool:
-    return row.published or (actor is not None and (actor.is_admin or actor.id == row.owner_id))
+    """Published images for everyone; the others for their owner and admins, and hidden ones (a moderator's
+    decision) for the moderators too."""
+    return row.published or (actor is not None and (actor.is_admin or actor.id == row.owner_id
+                                                     or (actor.is_moderator and row.hidden)))
 
 
 def get_image_row(actor: UserInfo | None, image_id: int) -> Image:
@@ -275,6 +279,8 @@ def publish_images(store: Store, actor: UserInfo | None, image_ids: list[int],
     rows = [get_image_row(actor, image_id) for image_id in image_ids]
     if any(row.owner_id != actor.id for row in rows):
         raise Forbidden("only the image's owner can publish it")
+    if any(row.hidden for row in rows):
+        raise Forbidden("a moderator hid this image: only a moderator can show it again")
     unpublished = [row.id for row in rows if not row.published]
     if unpublished:
         with store.write():
@@ -357,8 +363,8 @@ def delete_image(store: Store, outputs_dir: Path, actor: UserInfo | None, image_
     """Delete one's own image (an admin any, audit-logged): the row, then the file."""
     actor = require_login(actor)
     row = get_image_row(actor, image_id)
-    if not (actor.is_admin or actor.id == row.owner_id):
-        raise Forbidden("only the image's owner or an admin can delete it")
+    if not (actor.can_moderate or actor.id == row.owner_id):
+        raise Forbidden("only the image's owner or a moderator can delete it")
     with store.write():
         Image.delete().where(Image.id == image_id).execute()
         if actor.id != row.owner_id:

@@ -9,6 +9,7 @@ left out, so the bell never counts what the list cannot show.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -40,7 +41,7 @@ class NotificationRecord:
     image_id: int | None = None
     comment_id: int | None = None
     excerpt: str = ""  # the comment's start
-    detail: str = ""  # a moderator's reason
+    detail: dict | str = ""  # a moderator's decision: action, type and name of the item, reason
 
     def as_dict(self) -> dict:
         return {"id": self.id, "type": self.kind, "count": self.count, "read": not self.unread,
@@ -91,8 +92,18 @@ def _records(groups: list) -> list[NotificationRecord]:
         records.append(NotificationRecord(
             row.id, row.kind, group.count, bool(group.unread), row.actor.username if row.actor_id else None,
             iso(row.created_at), row.model_id, row.model.name if row.model_id is not None else None,
-            row.image_id, row.comment_id, body[:EXCERPT_CHARS], row.detail))
+            row.image_id, row.comment_id, body[:EXCERPT_CHARS], _detail(row.detail)))
     return records
+
+
+def _detail(stored: str) -> dict | str:
+    """A moderator's decision is kept as JSON (``community.moderation.decision_detail``)."""
+    if stored.startswith("{"):
+        try:
+            return json.loads(stored)
+        except ValueError:
+            pass
+    return stored
 
 
 def notifications_of(actor: UserInfo | None, page: int = 1, limit: int = 20, unread_only: bool = False,

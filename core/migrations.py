@@ -12,6 +12,7 @@ from peewee import Database
 
 from core.data_version import create_library_version, create_postgres_library_version
 from core.notifications import NOTIFICATION_MODELS, create_notifications
+from core.reports import REPORT_MODELS, create_reports
 from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
 from core.search.pg_index import create_postgres_search
 from core.store import (
@@ -30,6 +31,7 @@ from core.store import (
     RecentRegistration,
     ScanCache,
     Store,
+    User,
     UserPreference,
 )
 
@@ -151,6 +153,20 @@ def _replies_and_notifications(db: Database) -> None:
     create_notifications(db)
 
 
+def _moderation(db: Database) -> None:
+    """The moderator role, hidden images and comments, and reports (``core.reports``); a hidden model is a
+    visibility (``hidden``), so it needs no column."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    wanted = (("user", User.is_moderator), ("image", Image.hidden), ("comment", Comment.hidden))
+    operations = [migrator.add_column(table, field.column_name, field) for table, field in wanted
+                  if field.column_name not in {column.name for column in db.get_columns(table)}]
+    if operations:
+        migrate(*operations)
+    create_reports(db)
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -168,11 +184,12 @@ MIGRATIONS: dict[int, Migration] = {
     13: _postgres_search_and_library_version,
     14: _shared_throttles,
     15: _replies_and_notifications,
+    16: _moderation,
 }
 
 
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS)
+    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS)
     store.migrate(migrations)
     return store

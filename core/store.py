@@ -88,6 +88,7 @@ class User(BaseModel):
     is_admin = BooleanField(default=False)
     is_banned = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
+    is_moderator = BooleanField(default=False)  # works the moderation queue (granted by an admin; migration 16)
 
 
 class Session(BaseModel):
@@ -106,7 +107,8 @@ class AuditLog(BaseModel):
 
 
 MODEL_TYPES = ("checkpoint", "lora", "embedding", "vae", "upscaler", "other")
-VISIBILITIES = ("public", "private")
+VISIBILITIES = ("public", "private")  # what an owner chooses
+HIDDEN = "hidden"  # a model's visibility once a moderator hid it: its owner and the moderators see it
 
 
 class AiModel(BaseModel):
@@ -219,6 +221,7 @@ class Image(BaseModel):
     blurhash = CharField(max_length=64, null=True)  # the placeholder Civitai clients draw (migration 10)
     post_id = IntegerField(null=True, index=True)  # images published together; the first one's id (migration 10)
     comment_count = IntegerField(default=0, index=True)  # migration 12
+    hidden = BooleanField(default=False)  # a moderator hid it (and unpublished it); migration 16
 
 
 class Comment(BaseModel):
@@ -230,6 +233,7 @@ class Comment(BaseModel):
     body = TextField()
     created_at = DateTimeField(default=utcnow, index=True)
     parent = ForeignKeyField("self", null=True, backref="replies", on_delete="CASCADE")  # answered; migration 15
+    hidden = BooleanField(default=False)  # a moderator hid it: its author and the moderators see it; migration 16
 
 
 class ModelLike(BaseModel):

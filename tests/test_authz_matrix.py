@@ -76,6 +76,13 @@ class Cast:
                               json={"body": "a comment"}, headers=self.headers("owner"), timeout=60)
         return reply.json()["id"]
 
+    def fresh_report(self) -> int:
+        """A new open report (by the "other" user) on a new comment of the owner's."""
+        reply = requests.post(self.server.api("/api/v1/reports"),
+                              json={"type": "comment", "id": self.fresh_comment(), "reason": "spam"},
+                              headers=self.headers("other"), timeout=60)
+        return reply.json()["id"]
+
     def picture(self) -> bytes:
         return picture("PNG", parameters(f"matrix picture {next(self.seeds)}"))
 
@@ -252,6 +259,16 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/comments/{comment_id}"): Rule(
         lambda c, r: Call(f"/api/v1/comments/{c.fresh_comment(on=('models', 'images')[len(r) % 2])}"), OWNED,
         "a comment on a model or on an image alike"),
+    ("POST", "/api/v1/reports"): Rule(
+        lambda c, r: Call("/api/v1/reports", {"json": {"type": "model", "id": c.model["id"], "reason": "spam"}}),
+        expect(401, 201, 403, 400, 201), "any member; one's own content is refused (400)"),
+    ("POST", "/api/v1/moderation/reports/{report_id}/decision"): Rule(
+        lambda c, r: Call(f"/api/v1/moderation/reports/{c.fresh_report()}/decision", {"json": {"action": "dismiss"}}),
+        ADMIN, "moderators and admins (the cast has no moderator; tests/test_moderation.py has)"),
+    ("PUT", "/api/v1/admin/users/{username}/moderator"): Rule(
+        lambda c, r: Call(f"/api/v1/admin/users/{c.fresh_user()}/moderator"), ADMIN),
+    ("DELETE", "/api/v1/admin/users/{username}/moderator"): Rule(
+        lambda c, r: Call(f"/api/v1/admin/users/{c.fresh_user()}/moderator"), ADMIN),
     ("POST", "/api/v1/notifications/read"): Rule(
         lambda c, r: Call("/api/v1/notifications/read", {"json": {"all": True}}), MEMBER, "the caller's own"),
     ("PUT", "/api/v1/notifications/settings"): Rule(

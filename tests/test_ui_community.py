@@ -61,7 +61,7 @@ def test_comment_and_like_events_check_the_session(server, tmp_path):
 
     with pytest.raises(AppError, match="log in"):
         visitor.predict(comment_id=comment["id"], api_name="/delete_comment")
-    with pytest.raises(AppError, match="only the comment's author or an admin"):
+    with pytest.raises(AppError, match="only the comment's author or a moderator"):
         model_owner.predict(comment_id=comment["id"], api_name="/delete_comment")
     assert [c["id"] for c in comments_of(server, model["id"])] == [comment["id"]]
     admin.predict(comment_id=comment["id"], api_name="/delete_comment")

@@ -29,7 +29,7 @@ SHOTS_CSS = """
 
 def image_card_html(image: ImageRecord, lang: str) -> str:
     """A clickable thumbnail that opens the image's page."""
-    private = "" if image.published else f" · {private_badge(lang)}"
+    private = "" if image.published else f" · {private_badge(lang, 'hidden' if image.hidden else 'private')}"
     prompt = image.prompt.strip() or text("gallery.no_prompt", lang)
     return (f'<button type="button" class="va-shot" data-open="image" data-key="{image.id}" '
             f'aria-label="{render.text(text("gallery.open_image", lang, name=image.username))}">'

@@ -93,7 +93,7 @@ def download_url(version_id: int, file_id: int) -> str:
 
 
 def visibility_label(visibility: str, lang: str) -> str:
-    return text(f"visibility.{visibility}", lang) if visibility in ("public", "private") else visibility
+    return text(f"visibility.{visibility}", lang) if visibility in ("public", "private", "hidden") else visibility
 
 
 def _facts(model: ModelRecord, lang: str) -> str:
@@ -187,13 +187,14 @@ def _cover(model: ModelRecord) -> str:
     return f'<img class="va-side-cover" src="{render.text(cover)}" alt="">'
 
 
-def private_badge(lang: str) -> str:
-    return f'<span class="va-badge va-badge-private">{text("visibility.private", lang)}</span>'
+def private_badge(lang: str, visibility: str = "private") -> str:
+    """The badge of what only some people see: a private model or picture, or one a moderator hid."""
+    return f'<span class="va-badge va-badge-private">{visibility_label(visibility, lang)}</span>'
 
 
 def model_page_html(model: ModelRecord, lang: str, version_id: int | None = None) -> str:
     """The page of ``model``; the version ``version_id`` (an address's ``&version=``) first and marked."""
-    private = private_badge(lang) if model.visibility == "private" else ""
+    private = private_badge(lang, model.visibility) if model.visibility != "public" else ""
     description = render.markdown(model.description) if model.description.strip() else \
         f'<p class="va-muted">{text("model.no_description", lang)}</p>'
     ordered = sorted(model.versions, key=lambda v: v.id != version_id)

@@ -91,7 +91,7 @@ def cover_html(model: ModelRecord, lang: str) -> str:
 
 
 def card_html(model: ModelRecord, lang: str) -> str:
-    private = private_badge(lang) if model.visibility == "private" else ""
+    private = private_badge(lang, model.visibility) if model.visibility != "public" else ""
     return (
         f'<button type="button" class="va-card" data-model-id="{model.id}" '
         f'aria-label="{render.text(text("models.open_model", lang, name=model.name))}">{cover_html(model, lang)}'

@@ -14,6 +14,7 @@ from core.library import library, library_edit
 from core.library.library import ModelQuery
 from core.library.model_records import ModelRecord
 from core.paging import Page
+from core.store import VISIBILITIES
 
 from . import render
 from .i18n import label, message, request_language, text
@@ -125,7 +126,8 @@ def build_my_uploads(context: AppContext) -> MyUploads:
         except VisionaryError:
             return (*[gr.update()] * len(form), gr.Dropdown(choices=[], value=None), False)
         choices = delete_choices(model, request_language(request))
-        return (model.name, model.type, model.base_model, model.visibility, model.description, ", ".join(model.tags),
+        visibility = model.visibility if model.visibility in VISIBILITIES else None  # hidden: a moderator's to change
+        return (model.name, model.type, model.base_model, visibility, model.description, ", ".join(model.tags),
                 ", ".join(model.trigger_words), *licence_values(model.licence), gr.Dropdown(choices=choices, value=None),
                 False)
 

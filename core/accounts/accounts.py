@@ -46,10 +46,16 @@ class UserInfo:
     is_admin: bool
     is_banned: bool
     created_at: str
+    is_moderator: bool = False
+
+    @property
+    def can_moderate(self) -> bool:
+        """Works the moderation queue: a moderator, or an admin."""
+        return self.is_admin or self.is_moderator
 
     def as_dict(self) -> dict:
         return {"id": self.id, "username": self.username, "bio": self.bio, "isAdmin": self.is_admin,
-                "isBanned": self.is_banned, "createdAt": self.created_at}
+                "isModerator": self.is_moderator, "isBanned": self.is_banned, "createdAt": self.created_at}
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,8 @@ class LoginResult:
     token: str
 
 
-USER_INFO_COLUMNS = (User.id, User.username, User.bio, User.is_admin, User.is_banned, User.created_at)
+USER_INFO_COLUMNS = (User.id, User.username, User.bio, User.is_admin, User.is_banned, User.created_at,
+                     User.is_moderator)
 
 
 def user_info(row: User) -> UserInfo:
@@ -67,8 +74,8 @@ def user_info(row: User) -> UserInfo:
 
 def user_info_of(values) -> UserInfo:
     """A UserInfo from the values of ``USER_INFO_COLUMNS``, raw from the database or read from a row."""
-    user_id, username, bio, is_admin, is_banned, created = values
-    return UserInfo(user_id, username, bio, bool(is_admin), bool(is_banned), iso_stored(created))
+    user_id, username, bio, is_admin, is_banned, created, is_moderator = values
+    return UserInfo(user_id, username, bio, bool(is_admin), bool(is_banned), iso_stored(created), bool(is_moderator))
 
 
 def normalize_username(name: str) -> str:
@@ -242,6 +249,26 @@ def set_banned(store: Store, actor: UserInfo | None, username: str, banned: bool
             Session.delete().where(Session.user == row.id).execute()
         record_admin_action(actor, "ban" if banned else "unban", f"user:{row.username}")
     return get_user(row.username)
+
+
+def set_moderator(store: Store, actor: UserInfo | None, username: str, moderator: bool) -> UserInfo:
+    """Grant (or take back) the moderator role: an admin's decision, audit-logged."""
+    require_admin(actor)
+    row = find_user(username)
+    if row is None:
+        raise NotFound(f"no user named {username!r}")
+    with store.write():
+        User.update(is_moderator=moderator).where(User.id == row.id).execute()
+        record_admin_action(actor, "grant_moderator" if moderator else "revoke_moderator", f"user:{row.username}")
+    return get_user(row.username)
+
+
+def require_moderator(actor: UserInfo | None) -> UserInfo:
+    if actor is None:
+        raise NotAuthenticated("log in first")
+    if not actor.can_moderate:
+        raise Forbidden("only moderators can do this")
+    return actor
 
 
 def promote_admin(store: Store, username: str) -> UserInfo:

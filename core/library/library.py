@@ -23,7 +23,7 @@ from core.library.model_records import (
 from core.paging import MAX_PAGE_SIZE, Page, decode_cursor, paginate
 from core.search import FILES
 from core.search.engine import matching_ids
-from core.store import AiModel, ModelFile, ModelTag, ModelVersion, Tag, holds_text
+from core.store import HIDDEN, AiModel, ModelFile, ModelTag, ModelVersion, Tag, holds_text
 
 SORTS = {
     "newest": (AiModel.created_at.desc(), AiModel.id.desc()),
@@ -55,7 +55,12 @@ class ModelQuery:
 
 
 def can_view(actor: UserInfo | None, model: AiModel | ModelRecord) -> bool:
-    return model.visibility == "public" or (actor is not None and (actor.is_admin or actor.id == model.owner_id))
+    """Public models for everyone; private ones for their owner and admins; hidden ones (a moderator's decision)
+    for their owner and the moderators."""
+    if model.visibility == "public":
+        return True
+    return actor is not None and (actor.is_admin or actor.id == model.owner_id
+                                  or (actor.is_moderator and model.visibility == HIDDEN))
 
 
 def visible_to(actor: UserInfo | None):
@@ -64,7 +69,8 @@ def visible_to(actor: UserInfo | None):
         return AiModel.visibility == "public"
     if actor.is_admin:
         return SQL("1 = 1")
-    return (AiModel.visibility == "public") | (AiModel.owner == actor.id)
+    seen = (AiModel.visibility == "public") | (AiModel.owner == actor.id)
+    return seen | (AiModel.visibility == HIDDEN) if actor.is_moderator else seen
 
 
 def visible_models(actor: UserInfo | None):
@@ -85,6 +91,8 @@ def _visible_in_sort_order(actor: UserInfo | None):
     condition = _unindexed(AiModel.visibility) == "public"
     if actor is not None:
         condition |= _unindexed(AiModel.owner) == actor.id
+        if actor.is_moderator:
+            condition |= _unindexed(AiModel.visibility) == HIDDEN
     return AiModel.select().where(condition)
 
 

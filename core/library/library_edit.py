@@ -6,6 +6,7 @@ changes a model; visitors get NotAuthenticated, others Forbidden.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -21,6 +22,7 @@ from core.library.ingest import StagedFile, StoredFile, discard, store_staged
 from core.library.library import get_model, get_model_row, holder_of
 from core.library.model_records import COMMERCIAL_USES, ModelRecord
 from core.store import (
+    HIDDEN,
     MODEL_TYPES,
     VISIBILITIES,
     AiModel,
@@ -65,6 +67,13 @@ def require_owner(actor: UserInfo | None, model: AiModel) -> UserInfo:
     actor = require_login(actor)
     if not (actor.is_admin or actor.id == model.owner_id):
         raise Forbidden("only the model's owner or an admin can do this")
+    return actor
+
+
+def require_owner_or_moderator(actor: UserInfo | None, model: AiModel) -> UserInfo:
+    actor = require_login(actor)
+    if not (actor.can_moderate or actor.id == model.owner_id):
+        raise Forbidden("only the model's owner or a moderator can do this")
     return actor
 
 
@@ -205,7 +214,11 @@ def add_version(store: Store, models_dir: Path, actor: UserInfo | None, model_id
 def update_model(store: Store, actor: UserInfo | None, model_id: int, fields: ModelFields) -> ModelRecord:
     model = get_model_row(actor, model_id)
     actor = require_owner(actor, model)
+    if fields.visibility == model.visibility:  # unchanged (a form sends every field)
+        fields = dataclasses.replace(fields, visibility=None)
     _check_fields(fields)
+    if model.visibility == HIDDEN and fields.visibility is not None and not actor.can_moderate:
+        raise Forbidden("only a moderator can show this model again: a moderator hid it")
     changes = {key: getattr(fields, key) for key in ("name", "type", "base_model", "description", "visibility")
                if getattr(fields, key) is not None}
     if fields.base_model is not None:
@@ -253,7 +266,7 @@ def _delete(store: Store, models_dir: Path, actor: UserInfo, model: AiModel, row
 
 def delete_model(store: Store, models_dir: Path, actor: UserInfo | None, model_id: int) -> None:
     model = get_model_row(actor, model_id)
-    actor = require_owner(actor, model)
+    actor = require_owner_or_moderator(actor, model)
     paths = [f.stored_path for f in ModelFile.select().join(ModelVersion).where(ModelVersion.model == model_id)]
     _delete(store, models_dir, actor, model, model, paths, f"delete_model model:{model_id}:{model.name}")
 
@@ -263,7 +276,7 @@ def delete_version(store: Store, models_dir: Path, actor: UserInfo | None, versi
     if version is None:
         raise NotFound(f"no model version with id {version_id}")
     model = get_model_row(actor, version.model_id)
-    actor = require_owner(actor, model)
+    actor = require_owner_or_moderator(actor, model)
     if model.versions.count() == 1:
         return delete_model(store, models_dir, actor, model.id)
     paths = [f.stored_path for f in version.files]
