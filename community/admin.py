@@ -77,10 +77,12 @@ class Member:
     created_at: str
     models: int
     images: int  # published
+    is_moderator: bool = False
 
     def as_dict(self) -> dict:
-        return {"username": self.username, "isAdmin": self.is_admin, "isBanned": self.is_banned,
-                "createdAt": self.created_at, "modelCount": self.models, "publishedImageCount": self.images}
+        return {"username": self.username, "isAdmin": self.is_admin, "isModerator": self.is_moderator,
+                "isBanned": self.is_banned, "createdAt": self.created_at, "modelCount": self.models,
+                "publishedImageCount": self.images}
 
 
 def list_users(actor: UserInfo | None, text: str = "", page: int = 1, limit: int = 25) -> Page:
@@ -90,13 +92,13 @@ def list_users(actor: UserInfo | None, text: str = "", page: int = 1, limit: int
     models = AiModel.select(fn.COUNT(AiModel.id)).where(AiModel.owner == User.id)
     images = Image.select(fn.COUNT(Image.id)).where(Image.owner == User.id, Image.published == True)  # noqa: E712
     query = people().select(User.username, User.is_admin, User.is_banned, User.created_at, models.alias("models"),
-                            images.alias("images"))
+                            images.alias("images"), User.is_moderator)
     if text.strip():
         query = query.where(holds_text(User.username_key, username_key(text.strip())))
     order = query.order_by(User.created_at.desc(), User.id.desc()).tuples()
     return paginate(order, page, limit, lambda rows: [
-        Member(name, bool(admin), bool(banned), iso(created), models, images)
-        for name, admin, banned, created, models, images in rows])
+        Member(name, bool(admin), bool(banned), iso(created), models, images, bool(moderator))
+        for name, admin, banned, created, models, images, moderator in rows])
 
 
 def site_stats(actor: UserInfo | None, models_dir: Path, outputs_dir: Path) -> SiteStats:

@@ -69,6 +69,7 @@ class ReportRecord:
     note: str = ""
     decided_by: str | None = None
     decided_at: str | None = None
+    shown_at: tuple[str, str] | None = None  # where a moderator sees it in context: ("model", id), ("user", name)…
 
     def as_dict(self, with_reporters: bool = True) -> dict:
         shown = {"id": self.id, "type": self.kind, "subjectId": self.subject_id, "status": self.status,
@@ -153,6 +154,23 @@ def report(store: Store, actor: UserInfo | None, kind: str, subject_id: int, rea
 
 
 # --------------------------------------------------------------------------- the queue
+def _shown_at(row: Report) -> tuple[str, str] | None:
+    """The page that shows the reported item (a comment's: its model's or picture's); None once it is gone."""
+    if row.kind in ("model", "image"):
+        exists = (AiModel if row.kind == "model" else Image).select().where(
+            (AiModel.id if row.kind == "model" else Image.id) == row.subject_id).exists()
+        return (row.kind, str(row.subject_id)) if exists else None
+    if row.kind == "version":
+        version = ModelVersion.get_or_none(ModelVersion.id == row.subject_id)
+        return ("model", str(version.model_id)) if version else None
+    if row.kind == "comment":
+        comment = Comment.get_or_none(Comment.id == row.subject_id)
+        if comment is None:
+            return None
+        return ("model", str(comment.model_id)) if comment.model_id is not None else ("image", str(comment.image_id))
+    return ("user", row.subject_name)
+
+
 def _records(rows: list[Report], with_entries: bool = False) -> list[ReportRecord]:
     ids = [row.id for row in rows]
     entries: dict[int, list[ReportEntryRecord]] = {}
@@ -172,7 +190,7 @@ def _records(rows: list[Report], with_entries: bool = False) -> list[ReportRecor
             row.id, row.kind, row.subject_id, row.subject_name, names.get(row.owner_id), row.status,
             row.reporter_count, iso(row.created_at), reasons,
             tuple(entries.get(row.id, ())) if with_entries else (), row.decision, row.note,
-            names.get(row.decided_by_id), iso(row.decided_at)))
+            names.get(row.decided_by_id), iso(row.decided_at), _shown_at(row) if with_entries else None))
     return records
 
 

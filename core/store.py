@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from peewee import (
+    SQL,
     BigIntegerField,
     BooleanField,
     CharField,
@@ -88,7 +89,7 @@ class User(BaseModel):
     is_admin = BooleanField(default=False)
     is_banned = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
-    is_moderator = BooleanField(default=False)  # works the moderation queue (granted by an admin; migration 16)
+    is_moderator = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])  # granted by an admin (migration 16)
 
 
 class Session(BaseModel):
@@ -221,7 +222,7 @@ class Image(BaseModel):
     blurhash = CharField(max_length=64, null=True)  # the placeholder Civitai clients draw (migration 10)
     post_id = IntegerField(null=True, index=True)  # images published together; the first one's id (migration 10)
     comment_count = IntegerField(default=0, index=True)  # migration 12
-    hidden = BooleanField(default=False)  # a moderator hid it (and unpublished it); migration 16
+    hidden = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])  # by a moderator, unpublished (migration 16)
 
 
 class Comment(BaseModel):
@@ -233,7 +234,8 @@ class Comment(BaseModel):
     body = TextField()
     created_at = DateTimeField(default=utcnow, index=True)
     parent = ForeignKeyField("self", null=True, backref="replies", on_delete="CASCADE")  # answered; migration 15
-    hidden = BooleanField(default=False)  # a moderator hid it: its author and the moderators see it; migration 16
+    # A moderator hid it: its author and the moderators see it (migration 16).
+    hidden = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
 
 
 class ModelLike(BaseModel):

@@ -492,9 +492,18 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     **numbered(Checked(lambda c, r: [""], G_ADMIN, public=False), "first_users"),
     **numbered(Checked(lambda c, r: ["", 2], G_ADMIN, public=False), "show_users", "next_users", "previous_users"),
     # a row's button sends who and what as event data; without it the admin is told "no such user"
-    "ban_or_unban_user": Checked(lambda c, r: [], expect("401", "403", "403", "403", "error")),
+    "act_on_user": Checked(lambda c, r: [], expect("401", "403", "403", "403", "error")),
     "unban_user": Checked(lambda c, r: [c.fresh_banned_user()], G_ADMIN),
     "remove_content": Checked(lambda c, r: ["comment", c.fresh_comment(), True], G_ADMIN),
+    # Reports and moderation
+    **numbered(Checked(lambda c, r: [f"model:{c.model['id']}", "spam", ""], expect("401", "ok", "403", "error", "ok")),
+               "report_item"),
+    **numbered(Read("opens the page's Report form (a person named by a profile is looked up)"), "open_report_form",
+               "open_comment_report"),
+    "moderate": Checked(lambda c, r: [""], expect("401", "403", "403", "403", "error")),
+    **numbered(Checked(lambda c, r: ["open"], G_ADMIN, public=False), "first_reports"),
+    **numbered(Checked(lambda c, r: ["open", 2], G_ADMIN, public=False), "show_reports", "next_reports",
+               "previous_reports"),
     # Notifications
     "mark_all_notifications_read": Checked(lambda c, r: [], G_MEMBER),
     "mark_notification_read": Checked(lambda c, r: [2**40], G_PAST_CHECK),

@@ -48,14 +48,18 @@ USERS_CSS = """
 """
 
 
-def _action(member: admin.Member, lang: str) -> str:
-    if member.is_admin:
-        return ""
-    action = "unban" if member.is_banned else "ban"
+def _button(member: admin.Member, action: str, lang: str) -> str:
     name = render.text(member.username)
     confirm = render.text(text(f"admin.confirm_{action}", lang, name=member.username))
     return (f'<button type="button" class="va-user-action" data-user-action="{action}" data-username="{name}" '
             f'data-confirm="{confirm}">{text(f"admin.{action}", lang)}</button>')
+
+
+def _action(member: admin.Member, lang: str) -> str:
+    if member.is_admin:
+        return ""
+    role = "revoke_moderator" if member.is_moderator else "grant_moderator"
+    return _button(member, "unban" if member.is_banned else "ban", lang) + " " + _button(member, role, lang)
 
 
 def users_html(page: Page, lang: str) -> str:
@@ -64,7 +68,8 @@ def users_html(page: Page, lang: str) -> str:
     rows = []
     for member in page.items:
         badges = "".join(f'<span class="va-badge">{text(f"admin.badge_{b}", lang)}</span>'
-                         for b, on in (("admin", member.is_admin), ("banned", member.is_banned)) if on)
+                         for b, on in (("admin", member.is_admin), ("moderator", member.is_moderator),
+                                       ("banned", member.is_banned)) if on)
         rows.append(f'<tr data-username="{render.text(member.username)}"><td>{user_link(member.username)} {badges}</td>'
                     f'<td>{render.short_date(member.created_at)}</td>'
                     f'<td>{link("user", member.username, member.models)}</td>'
@@ -103,15 +108,20 @@ class UserList:
         return self.show_users(query, int(page) + 1, request)
 
     def act_on_user(self, event: gr.EventData, request: gr.Request):
-        """A row's confirmed Ban or Unban."""
+        """A row's confirmed Ban, Unban, Make moderator or Remove moderator."""
         lang = request_language(request)
         action, username = event_value(event, "action"), str(event_value(event, "username") or "")
         try:
             actor = require_admin(request_user(self.context, request))
-            user = accounts.set_banned(self.context.store, actor, username, action == "ban")
+            if action in ("grant_moderator", "revoke_moderator"):
+                user = accounts.set_moderator(self.context.store, actor, username, action == "grant_moderator")
+            else:
+                user = accounts.set_banned(self.context.store, actor, username, action == "ban")
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
-        gr.Info(text("admin.banned" if user.is_banned else "admin.unbanned", lang, name=render.text(user.username)))
+        done = {"ban": "admin.banned", "unban": "admin.unbanned", "grant_moderator": "admin.granted_moderator",
+                "revoke_moderator": "admin.revoked_moderator"}.get(action, "admin.unbanned")
+        gr.Info(text(done, lang, name=render.text(user.username)))
 
 
 def build_user_list(context: AppContext, links: Links) -> tuple[UserList, list]:
@@ -126,6 +136,6 @@ def build_user_list(context: AppContext, links: Links) -> tuple[UserList, list]:
     query.submit(users.first_users, query, outputs, api_visibility="private")
     pager.previous.click(users.previous_users, [query, pager.number], outputs, api_visibility="private")
     pager.next.click(users.next_users, [query, pager.number], outputs, api_visibility="private")
-    acted = listing.submit(users.act_on_user, None, None, api_name="ban_or_unban_user")
+    acted = listing.submit(users.act_on_user, None, None, api_name="act_on_user")
     acted.success(users.show_users, [query, pager.number], outputs, api_visibility="private")
     return users, [acted]

@@ -17,6 +17,7 @@ from .home_tab import build_home_tab
 from .i18n import label, language_switch, request_language, text
 from .links import Links
 from .models_tab import build_models_tab
+from .moderation_tab import build_moderation_tab
 from .notifications_tab import bell_button, build_bell, build_notifications_tab
 from .pnginfo_tab import build_pnginfo_tab
 from .profile_tab import build_profile_tab
@@ -27,7 +28,7 @@ from .upload_tab import build_upload_tab
 
 # The top-level tabs, in order (``ui.links.page_tab`` names each; ``?tab=<id>`` opens one).
 TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "extras", "pnginfo", "profile",
-           "notifications", "admin", "account")
+           "notifications", "moderation", "admin", "account")
 
 
 def build_ui(context: AppContext) -> gr.Blocks:
@@ -53,6 +54,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
             build_pnginfo_tab(generate, extras)
             build_profile_tab(context, links)
             build_notifications_tab(context, links, tabs, bell)
+            moderation_tab = build_moderation_tab(context, links)
             admin_tab = build_admin_tab(context, links)
 
             @open_to_visitors
@@ -60,9 +62,9 @@ def build_ui(context: AppContext) -> gr.Blocks:
                 user = request_user(context, request)
                 lang = request_language(request)
                 return (whoami_text(user, lang), gr.Tab(visible=bool(user and user.is_admin)), lang,
-                        bell_button(user, lang))
+                        bell_button(user, lang), gr.Tab(visible=bool(user and user.can_moderate)))
 
-            header_parts = [whoami, admin_tab, switch, bell.button]
+            header_parts = [whoami, admin_tab, switch, bell.button, moderation_tab]
             build_account_tab(context, (show_who_is_here, header_parts))
         blocks.load(show_who_is_here, None, header_parts, api_visibility="private")
 
@@ -72,8 +74,10 @@ def build_ui(context: AppContext) -> gr.Blocks:
             user = request_user(context, request)
             header = whoami_text(user, request_language(request)) if user else \
                 text("header.banned_logged_out", request_language(request))
-            return header, gr.Tab(visible=bool(user and user.is_admin)), bell_button(user, request_language(request))
+            return (header, gr.Tab(visible=bool(user and user.is_admin)), bell_button(user, request_language(request)),
+                    gr.Tab(visible=bool(user and user.can_moderate)))
 
-        session_ended.click(after_ban, None, [whoami, admin_tab, bell.button], api_visibility="private")
+        session_ended.click(after_ban, None, [whoami, admin_tab, bell.button, moderation_tab],
+                            api_visibility="private")
         links.wire(blocks, tabs)
     return blocks

@@ -26,6 +26,7 @@ from .i18n import label, message, request_language, text
 from .limits import counter
 from .links import Links, event_value, link, user_link
 from .pager import Pager, build_pager, pager_values
+from .report_form import ReportForm
 from .session import request_user
 
 COMMENTS_PAGE = 10
@@ -33,12 +34,17 @@ MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"  # private-use characters around a me
 MARKED = re.compile(f"{MARK_OPEN}(\\d+){MARK_CLOSE}")
 
 # A comment's Delete button asks once more before it sends ``submit`` with the comment's id; Reply sends ``select``
-# with the comment's id.
+# and Report ``input`` with the comment's id.
 DELETE_JS = """
 element.addEventListener('click', (event) => {
   const reply = event.target.closest('[data-reply-comment]');
   if (reply && element.contains(reply)) {
     trigger('select', {reply_to: Number(reply.dataset.replyComment)});
+    return;
+  }
+  const report = event.target.closest('[data-report-comment]');
+  if (report && element.contains(report)) {
+    trigger('input', {comment_id: Number(report.dataset.reportComment)});
     return;
   }
   const button = event.target.closest('[data-delete-comment]');
@@ -62,7 +68,7 @@ COMMENTS_CSS = """
 .va-replies { list-style: none; margin: 8px 0 0 18px; padding: 0 0 0 12px; display: flex; flex-direction: column;
   gap: 8px; border-left: 2px solid var(--border-color-primary); }
 .va-comment-actions { margin-left: auto; display: flex; gap: 6px; }
-.va-comment-delete, .va-comment-reply { font-size: .85em; cursor: pointer; border-radius: 6px; padding: 1px 8px;
+.va-comment-delete, .va-comment-reply, .va-comment-report { font-size: .85em; cursor: pointer; border-radius: 6px; padding: 1px 8px;
   border: 1px solid var(--border-color-primary); background: transparent; color: var(--body-text-color-subdued); }
 .va-comment-delete[data-armed="1"] { border-color: #dc2626; color: #dc2626; }
 .va-empty { padding: 16px; text-align: center; color: var(--body-text-color-subdued); }
@@ -98,6 +104,9 @@ def comment_html(actor: UserInfo | None, comment: CommentRecord, lang: str) -> s
               f'</button>' if can_delete(actor, comment) else "")
     reply = (f'<button type="button" class="va-comment-reply" data-reply-comment="{comment.id}">'
              f'{text("comments.reply", lang)}</button>' if actor is not None else "")
+    if actor is not None and actor.id != comment.user_id:
+        reply += (f'<button type="button" class="va-comment-report" data-report-comment="{comment.id}">'
+                  f'{text("report.button", lang)}</button>')
     replies = ('<ol class="va-replies">' + "".join(comment_html(actor, answer, lang) for answer in comment.replies)
                + "</ol>" if comment.replies else "")
     return (f'<li class="va-comment" data-comment-id="{comment.id}"><div class="va-comment-head">'
@@ -134,6 +143,7 @@ class CommentsSection:
     reply_to: gr.Number  # the comment the next post answers (0: none)
     replying: gr.Markdown  # "Replying to alice"
     cancel_reply: gr.Button
+    report_form: ReportForm  # the page's, which a comment's Report opens
 
     def outputs(self) -> list:
         return [self.comments, *self.pager.outputs()]
@@ -182,6 +192,10 @@ class CommentsSection:
             raise gr.Error(message(exc.message, lang)) from None
         return "", *not_replying()
 
+    def open_comment_report(self, event: gr.EventData, request: gr.Request):
+        """A comment's Report: the page's form, on that comment."""
+        return self.report_form.opened("comment", event_value(event, "comment_id"), request_language(request))
+
     def pick_reply(self, body, event: gr.EventData, request: gr.Request):
         """Reply clicked: the next post answers that comment, the box starts with its author's @name."""
         lang = request_language(request)
@@ -209,7 +223,7 @@ class CommentsSection:
 
 
 def build_comments(context: AppContext, links: Links, kind: str, subject_id: gr.Number,
-                   ids: dict[str, str]) -> tuple[CommentsSection, list]:
+                   ids: dict[str, str], report_form: ReportForm) -> tuple[CommentsSection, list]:
     """The section (in the current layout) for the item whose id ``subject_id`` holds; ``ids`` names its parts
     (``body``, ``post``, ``list``, ``pager``, ``target``, ``counter``). Returns it and the events after which the
     item's comment count changed."""
@@ -227,7 +241,7 @@ def build_comments(context: AppContext, links: Links, kind: str, subject_id: gr.
     comment_id = gr.Number(visible=False, precision=0, elem_id=ids["target"])
     reply_to = gr.Number(0, visible=False, precision=0, elem_id=ids["target"] + "-reply")
     section = CommentsSection(context, kind, subject_id, comment_list, pager, body, post, comment_id, reply_to,
-                              replying, cancel_reply)
+                              replying, cancel_reply, report_form)
     return section, _wire(section)
 
 
@@ -250,6 +264,8 @@ def _wire(section: CommentsSection) -> list:
                                 [section.body, *reply_parts], api_name=f"post{api}_comment")
     section.comments.select(section.pick_reply, section.body, [section.body, *reply_parts], api_visibility="private")
     section.cancel_reply.click(not_replying, None, reply_parts, api_visibility="private")
+    section.comments.input(section.open_comment_report, None, section.report_form.outputs(),
+                           api_visibility="private")
     posted.success(section.first_comments, section.subject_id, outputs, api_visibility="private")
     picked = section.comments.submit(_picked_comment, None, section.comment_id, api_visibility="private")
     deleted = picked.success(section.delete_comment, section.comment_id, None, api_name=f"delete{api}_comment")

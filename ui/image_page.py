@@ -20,6 +20,7 @@ from .i18n import DEFAULT_LANGUAGE, label, table, text
 from .image_cards import SHOTS_CSS
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link, user_link
 from .post_form import PostForm, build_post_form
+from .report_form import build_report_form, open_with
 
 SKIPPED_KEYS = {"Prompt", "Negative prompt", "Lora hashes dict"}
 
@@ -154,6 +155,9 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
                                visible=False, elem_id="image-delete")
             confirm = gr.Button(label("gallery.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
                                 visible=False, elem_id="image-delete-confirm")
+            report = gr.Button(label("report.button"), size="sm", scale=0, min_width=90,
+                               elem_id="image-report-button")
+        report_form = build_report_form(context, "image")
         post_form = build_post_form("image-post", visible=False)
         body = links.html(css=SHOTS_CSS + DETAIL_CSS + NOT_FOUND_CSS, elem_id="image-page-body")
         parameters = gr.Textbox(label=label("gallery.parameters"), lines=3, interactive=False, buttons=["copy"],
@@ -163,6 +167,8 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
         with gr.Column(visible=False, elem_id="image-discussion") as discussion:
             comments, commented = build_comments(context, links, IMAGE, image_id, {
                 "list": "image-comments", "pager": "image-comments", "body": "image-comment-body",
-                "post": "image-comment-post", "target": "image-comment-target", "counter": "image-comment-counter"})
+                "post": "image-comment-post", "target": "image-comment-target", "counter": "image-comment-counter"},
+                report_form)
+    open_with(report_form, report, "image", image_id)
     return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, send_img2img, send_extras,
                        publish, post_form, delete, confirm, discussion, comments, commented)

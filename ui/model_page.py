@@ -76,6 +76,7 @@ class ModelPage:
     body: gr.HTML
     toolbar: gr.Row  # the back button's row, for buttons about the shown model
     details: gr.Column  # what follows the body (samples, comments): hidden on the not-found page
+    forms: gr.Column  # under the toolbar: forms its buttons open (Report)
 
 
 def build_model_page(links: Links) -> ModelPage:
@@ -83,9 +84,10 @@ def build_model_page(links: Links) -> ModelPage:
         with gr.Row() as toolbar:
             back = gr.Button(label("model.all_models"), size="sm", scale=0, min_width=140, elem_id="model-page-back")
             copy_link_button("model-copy-link")
+        forms = gr.Column(elem_id="model-page-forms")
         body = links.html(css=PAGE_CSS + NOT_FOUND_CSS, elem_id="model-page-body")
         details = gr.Column(elem_id="model-page-details")
-    return ModelPage(column, back, body, toolbar, details)
+    return ModelPage(column, back, body, toolbar, details, forms)
 
 
 def download_url(version_id: int, file_id: int) -> str:

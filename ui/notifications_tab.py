@@ -15,6 +15,7 @@ from community.notifications import NotificationRecord
 from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import VisionaryError
+from core.notifications import REMOVED, REPORT_HANDLED
 from core.paging import Page
 
 from . import render
@@ -71,10 +72,23 @@ def _who(note: NotificationRecord, lang: str) -> str:
     return text("notifications.and_others", lang, name=who, count=note.count - 1) if note.count > 1 else who
 
 
+def _decision(detail: dict | str, lang: str) -> tuple[str, str]:
+    """A moderator's decision as (the item, what was decided and why), in words (user text escaped)."""
+    if not isinstance(detail, dict):
+        return "", render.text(detail)
+    kind = text(f"moderation.kind.{detail.get('type')}", lang)
+    item = f'{kind} “{render.text(detail.get("name", ""))}”'
+    decided = text(f"moderation.decided.{detail.get('action')}", lang)
+    return item, decided + (f": {render.text(detail['note'])}" if detail.get("note") else "")
+
+
 def note_text(note: NotificationRecord, lang: str) -> str:
     """What happened, in words, with links to who and what (user text escaped)."""
-    return text(f"notifications.kind.{note.kind}", lang, who=_who(note, lang), item=_subject(note, lang),
-                detail=render.text(note.detail))
+    if note.kind in (REPORT_HANDLED, REMOVED):
+        item, detail = _decision(note.detail, lang)
+    else:
+        item, detail = _subject(note, lang), ""
+    return text(f"notifications.kind.{note.kind}", lang, who=_who(note, lang), item=item, detail=detail)
 
 
 def note_html(note: NotificationRecord, lang: str) -> str:

@@ -25,6 +25,7 @@ from .image_cards import SHOTS_CSS, images_grid_html
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link, not_found_html, page_tab, tab_address
 from .models_tab import GRID_CSS, grid_html
 from .pager import Pager, build_pager, pager_values
+from .report_form import build_report_form, open_with
 from .session import request_user
 
 COMMENTS_PAGE = 10
@@ -177,6 +178,9 @@ def build_profile_tab(context: AppContext, links: Links) -> None:
         with gr.Row():
             follow = gr.Button(label("profile.follow"), variant="primary", visible=False, scale=0, min_width=160,
                                elem_id="profile-follow")
+            report = gr.Button(label("report.button"), size="sm", scale=0, min_width=90,
+                               elem_id="profile-report-button")
+        report_form = build_report_form(context, "profile")
         gr.Markdown(label("profile.models_heading"))
         models = links.html(css=GRID_CSS, elem_id="profile-models")
         gr.Markdown(label("profile.images_heading"))
@@ -202,6 +206,7 @@ def build_profile_tab(context: AppContext, links: Links) -> None:
             raise gr.Error(text("profile.log_in", request_language(request)))
         return open_named(actor.username, request)
 
+    open_with(report_form, report, "user", shown)
     tab.select(view.show, shown, outputs, api_visibility="private")
     gr.on([box.submit, open_button.click], open_named, box, [*outputs, links.address], api_visibility="private")
     mine.click(open_mine, None, [*outputs, links.address], api_visibility="private")

@@ -26,6 +26,7 @@ from .i18n import label, message, request_language, text
 from .image_cards import SHOTS_CSS, images_grid_html, like_button
 from .links import Links
 from .model_page import ModelPage, model_page_html
+from .report_form import build_report_form, open_with
 from .session import request_user
 
 SAMPLES = 8
@@ -123,6 +124,9 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
                       elem_id="model-delete"),
             gr.Button(label("model.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
                       visible=False, elem_id="model-delete-confirm"))
+        report = gr.Button(label("report.button"), size="sm", scale=0, min_width=90, elem_id="model-report-button")
+    with page.forms:
+        report_form = build_report_form(context, "model")
     with page.details:
         gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
@@ -131,13 +135,14 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
         creator = gr.Textbox(visible=False, elem_id="model-creator-name")
         section, commented = build_comments(context, links, MODEL, model_id, {
             "list": "model-comments", "pager": "comments", "body": "comment-body", "post": "comment-post",
-            "target": "comment-target", "counter": "comment-counter"})
+            "target": "comment-target", "counter": "comment-counter"}, report_form)
     social = ModelSocial(context, page.body, model_id, like, like_target, creator, creator_button, samples, section,
                          controls)
     links.button(controls.edit, "edit", model_id)
     links.button(controls.new_version, "new_version", model_id)
     controls.delete.click(lambda: gr.Button(visible=True), None, controls.confirm, api_visibility="private")
     links.button(creator_button, "user", creator)
+    open_with(report_form, report, "model", model_id)
     _wire(social, commented)
     return social
 
