@@ -24,8 +24,9 @@ class Registration(Credentials):
     invite_code: str | None = Field(None, max_length=128)
 
 
-class BioUpdate(BaseModel):
-    bio: str = Field(max_length=2000)
+class MeUpdate(BaseModel):
+    bio: str | None = Field(None, max_length=2000)
+    matureContent: str | None = Field(None, max_length=8)  # hide, blur or show  # noqa: N815
 
 
 def _is_https(request: Request) -> bool:
@@ -71,8 +72,14 @@ def me(user: UserInfo = Depends(require_user)) -> dict:
 
 
 @router.patch("/me")
-def update_me(body: BioUpdate, request: Request, user: UserInfo = Depends(require_user)) -> dict:
-    return accounts.update_bio(get_context(request).store, user, body.bio).as_dict()
+def update_me(body: MeUpdate, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    """One's bio and how mature and explicit content is shown (``matureContent``: hide, blur or show)."""
+    store = get_context(request).store
+    if body.matureContent is not None:
+        user = accounts.set_content_view(store, user, body.matureContent)
+    if body.bio is not None:
+        user = accounts.update_bio(store, user, body.bio)
+    return user.as_dict()
 
 
 @router.get("/health", include_in_schema=False)

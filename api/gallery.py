@@ -6,6 +6,7 @@ from typing import Annotated, Callable
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -155,6 +156,16 @@ async def post_image(request: Request, user: UserInfo = Depends(require_user)) -
     else:
         raise InvalidInput(HOW)
     return _post_json(request, records) if several else image_json(request, records[0])
+
+
+class ImagePatch(BaseModel):
+    rating: str = Field(max_length=16)  # safe, mature or explicit
+
+
+@router.patch("/api/v1/images/{image_id}")
+def rate_image(image_id: PathId, body: ImagePatch, request: Request, user: UserInfo = Depends(require_user)) -> dict:
+    """Rate a picture (its owner, or a moderator)."""
+    return image_json(request, gallery.set_image_rating(get_context(request).store, user, image_id, body.rating))
 
 
 @router.delete("/api/v1/images/{image_id}")

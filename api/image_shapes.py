@@ -11,9 +11,17 @@ from .shapes import base_url
 META_NAMES = {"Prompt": "prompt", "Negative prompt": "negativePrompt", "Seed": "seed", "Steps": "steps",
               "Sampler": "sampler", "CFG scale": "cfgScale"}
 META_TYPES = {"seed": int, "steps": int, "cfgScale": float}
-# Civitai's browsing levels are bit flags (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX); everything here is PG until the
-# site rates images.
+# Civitai's browsing levels are bit flags (1 PG, 2 PG-13, 4 R, 8 X, 16 XXX) and its images' ``nsfwLevel`` names;
+# a rating here is one of them.
 PG = 1
+BROWSING_LEVELS = {"safe": PG, "mature": 4, "explicit": 8}
+NSFW_NAMES = {"safe": "None", "mature": "Mature", "explicit": "X"}
+
+
+def rating_json(rating: str) -> dict:
+    """Civitai's fields for a content rating: ``nsfw``, ``nsfwLevel`` (a name) and ``browsingLevel``, and ours."""
+    return {"nsfw": rating != "safe", "nsfwLevel": NSFW_NAMES[rating], "browsingLevel": BROWSING_LEVELS[rating],
+            "rating": rating}
 
 
 def _typed(name: str, value):
@@ -59,8 +67,7 @@ def image_json(request: Request, image: ImageRecord) -> dict:
     """An item of ``/api/v1/images``."""
     return {
         "id": image.id, "url": image_url(request, image), "hash": image.blurhash,
-        "width": image.width, "height": image.height, "nsfw": False, "nsfwLevel": "None", "browsingLevel": PG,
-        "type": "image", "createdAt": image.published_at or image.created_at, "published": image.published,
+        "width": image.width, "height": image.height, **rating_json(image.rating), "type": "image", "createdAt": image.published_at or image.created_at, "published": image.published,
         "postId": image.post_id, "username": image.username, "baseModel": image.base_model,
         "modelId": image.model_id, "modelVersionId": image.model_version_id,
         "modelVersionIds": [image.model_version_id] if image.model_version_id else [],
@@ -75,6 +82,7 @@ def image_json(request: Request, image: ImageRecord) -> dict:
 def version_image_json(request: Request, image: ImageRecord) -> dict:
     """An item of a model version's ``images``."""
     meta = civitai_meta(image)
-    return {"id": image.id, "url": image_url(request, image), "nsfwLevel": PG, "width": image.width,
+    return {"id": image.id, "url": image_url(request, image), "nsfwLevel": BROWSING_LEVELS[image.rating],
+            "width": image.width,
             "height": image.height, "hash": image.blurhash, "type": "image", "hasMeta": meta is not None,
             "onSite": True, "meta": meta}

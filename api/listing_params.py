@@ -83,6 +83,10 @@ class ModelListParams(ListingParams):
                           limit=self.limit or DEFAULT_MODELS_PAGE, cursor=self.cursor, filters=filters)
 
 
+# Civitai's ``nsfw`` filter of images: at most this rating (absent or "true"/"X": whatever the viewer's setting shows).
+NSFW_LEVELS = {"false": "safe", "None": "safe", "Soft": "mature", "Mature": "mature"}
+
+
 class ImageListParams(ListingParams):
     """``GET /api/v1/images``."""
 
@@ -102,7 +106,7 @@ class ImageListParams(ListingParams):
                           query=self.query, sort=self.sort, page=self.page, limit=self.limit or 20,
                           cursor=self.cursor, mine=self.mine, post_id=self.postId, image_id=self.imageId,
                           with_meta=self.withMeta, base_models=list_param(self.baseModels), period=self.period,
-                          videos_only=self.type == "video")
+                          videos_only=self.type == "video", max_rating=NSFW_LEVELS.get(self.nsfw))
 
     @field_validator("tags")
     @classmethod

@@ -14,7 +14,7 @@ from core.library.base_models import family_of
 from core.library.model_filters import FILE_FORMATS, GENERATION_KINDS
 from core.library.model_records import FileRecord, ModelRecord, VersionRecord
 
-from .image_shapes import PG, version_image_json
+from .image_shapes import BROWSING_LEVELS, PG, version_image_json
 from .shapes import CIVITAI_TYPES, base_url
 
 # AIR (https://github.com/civitai/civitai/wiki/AIR-%E2%80%90-Uniform-Resource-Names-for-AI): ecosystem and type.
@@ -96,14 +96,15 @@ def version_json(request: Request, model: ModelRecord, version: VersionRecord, i
         "id": version.id, "modelId": model.id, "name": version.name, "createdAt": version.created_at,
         "updatedAt": version.created_at, "publishedAt": version.created_at, "status": VERSION_STATUS,
         "availability": AVAILABILITY[model.visibility], "description": None,
-        "nsfwLevel": PG, "baseModel": version.base_model, "baseModelType": BASE_MODEL_TYPE, "air": air(model, version),
+        "nsfwLevel": BROWSING_LEVELS[model.rating], "baseModel": version.base_model, "baseModelType": BASE_MODEL_TYPE, "air": air(model, version),
         "uploadType": "Created", "supportsGeneration": model.type in GENERATION_KINDS,
         "trainedWords": list(model.trigger_words), "defaultWeight": version.default_weight,
         "downloadUrl": download_url(request, version.id),
         "stats": {"downloadCount": version.download_count, "thumbsUpCount": model.like_count,
                   "thumbsDownCount": 0, "rating": 0, "ratingCount": 0},
         "files": [file_json(request, version.id, f) for f in files],
-        "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": False, "poi": False},
+        "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": model.rating != "safe",
+                  "poi": False},
         "images": samples or _preview_image(request, model),
     }
 
@@ -114,7 +115,8 @@ def model_json(request: Request, model: ModelRecord, images: ImagesByVersion, pr
         "id": model.id, "name": model.name, "description": model.description, "type": CIVITAI_TYPES[model.type],
         "allowNoCredit": licence.allow_no_credit, "allowCommercialUse": list(licence.allow_commercial_use),
         "allowDerivatives": licence.allow_derivatives, "allowDifferentLicense": licence.allow_different_license,
-        "poi": False, "minor": False, "nsfw": False, "nsfwLevel": PG,
+        "poi": False, "minor": False, "nsfw": model.rating != "safe", "nsfwLevel": BROWSING_LEVELS[model.rating],
+        "rating": model.rating,
         "availability": AVAILABILITY[model.visibility], "mode": None,
         "supportsGeneration": model.type in GENERATION_KINDS,
         "baseModel": model.base_model, "tags": list(model.tags),
@@ -168,7 +170,7 @@ def version_mini_json(request: Request, model: ModelRecord, version: VersionReco
         # Beside Civitai's fields: the ids, and the version record's names for the same things.
         "id": version.id, "name": version.name, "modelId": model.id, "fileId": target.id,
         "type": CIVITAI_TYPES[model.type], "baseModelType": BASE_MODEL_TYPE, "status": VERSION_STATUS,
-        "nsfwLevel": PG, "trainedWords": list(model.trigger_words),
+        "nsfwLevel": BROWSING_LEVELS[model.rating], "trainedWords": list(model.trigger_words),
         "downloadUrl": download_url(request, version.id, file_id),
-        "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": False, "poi": False},
+        "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": model.rating != "safe", "poi": False},
     }

@@ -41,6 +41,7 @@ class ModelPatch(BaseModel):
     allowCommercialUse: Annotated[list[CommercialUse], Field(max_length=8)] | CommercialUse | None = None
     allowDerivatives: bool | None = None
     allowDifferentLicense: bool | None = None
+    rating: str | None = None  # safe, mature or explicit
 
 
 def _flag(values: dict, name: str) -> bool | None:
@@ -65,7 +66,7 @@ def _fields(values: dict) -> ModelFields:
         type=TYPE_FROM_CIVITAI.get(kind.lower(), kind.lower()) if kind else None,
         base_model=values.get("base_model") or None, description=values.get("description"),
         tags=split_list(values.get("tags")), trigger_words=split_list(values.get("trigger_words")),
-        visibility=values.get("visibility") or None,
+        visibility=values.get("visibility") or None, rating=values.get("rating") or None,
         allow_commercial_use=split_list(values.get("allowCommercialUse")),
         **{field: _flag(values, name) for field, name in library_edit.LICENCE_FLAGS.items()})
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from peewee import SQL, Value, fn
 
-from community.gallery import ImageRecord, image_records
+from community.gallery import ImageRecord, image_records, rated_for
 from core import notifications
 from core.accounts.accounts import UserInfo, find_user, user_info
 from core.errors import InvalidInput, NotFound
-from core.library.library import visible_models
+from core.library.library import visible_models, visible_to
 from core.library.library_edit import require_login
 from core.library.model_records import ModelRecord, model_records
 from core.paging import Page, bounds
@@ -89,15 +89,15 @@ def public_model_counts(user_ids: list[int]) -> dict[int, int]:
     return dict(rows.tuples())
 
 
-def _public_images(owner_id: int):
-    return Image.select().where(Image.owner == owner_id, Image.published == True)  # noqa: E712
+def _public_images(actor: UserInfo | None, owner_id: int):
+    return Image.select().where(Image.owner == owner_id, Image.published == True, rated_for(actor))  # noqa: E712
 
 
 def profile(actor: UserInfo | None, username: str) -> Profile:
     """A user's page: bio, counts, newest models (those the viewer may see) and published images."""
     row = _user_row(username)
     models = visible_models(actor).where(AiModel.owner == row.id)
-    images = _public_images(row.id)
+    images = _public_images(actor, row.id)
     return Profile(
         user_info(row), follower_count(row.id), following_count(row.id), models.count(), images.count(),
         is_following(actor, row.id),
@@ -116,9 +116,9 @@ def feed(actor: UserInfo | None, page: int = 1, limit: int = 20, cursor: str | N
     followed = _followed(actor)
     models = (AiModel.select(Value("model").alias("kind"), AiModel.id.alias("item_id"),
                              AiModel.created_at.alias("at"))
-              .where(AiModel.owner.in_(followed), AiModel.visibility == "public"))
+              .where(AiModel.owner.in_(followed), AiModel.visibility == "public", visible_to(actor)))
     images = (Image.select(Value("image").alias("kind"), Image.id.alias("item_id"), Image.published_at.alias("at"))
-              .where(Image.owner.in_(followed), Image.published == True))  # noqa: E712
+              .where(Image.owner.in_(followed), Image.published == True, rated_for(actor)))  # noqa: E712
     offset, limit = bounds(page, limit, cursor)
     union = models.union_all(images)
     entries = list(union.order_by(SQL("at").desc(), SQL("item_id").desc()).offset(offset).limit(limit).dicts())

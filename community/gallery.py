@@ -22,13 +22,13 @@ from core.errors import Forbidden, InvalidInput, NotFound, VisionaryError
 from core.generation.outputs import remove_output, write_png
 from core.generation.pnginfo import parse_parameters
 from core.library.base_models import matching_names
-from core.library.library import visible_models, visible_to
+from core.library.library import hides_unsafe, visible_models, visible_to
 from core.library.library_edit import require_login
 from core.library.model_filters import since
 from core.paging import Page, paginate, slice_page
 from core.search import IMAGES
 from core.search.engine import in_order, ranked_ids
-from core.store import AiModel, Image, ModelFile, ModelVersion, Store, User, iso, utcnow
+from core.store import RATINGS, AiModel, Image, ModelFile, ModelVersion, Store, User, iso, utcnow
 
 SORTS = {
     "newest": (Image.published_at.desc(), Image.id.desc()),
@@ -71,6 +71,7 @@ class ImageRecord:
     comment_count: int = 0
     post: PostRecord | None = None  # the post's title, description and tags, where its author gave them
     hidden: bool = False  # a moderator hid it (it is unpublished meanwhile)
+    rating: str = "safe"  # safe, mature or explicit (core.store.RATINGS)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class ImageQuery:
     post_id: int | None = None
     image_id: int | None = None
     with_meta: bool | None = None  # True: only images with generation parameters; False: only those without
+    max_rating: str | None = None  # Civitai's ``nsfw`` filter: at most this rating (the viewer's setting applies too)
     base_models: tuple[str, ...] = ()
     period: str = "AllTime"
     videos_only: bool = False  # every image here is a still picture
@@ -120,7 +122,7 @@ def image_records(rows: list[Image], viewer: UserInfo | None) -> list[ImageRecor
         row.model_id if row.model_id in seen else None, row.model_version_id if row.model_id in seen else None,
         row.published, iso(row.published_at), iso(row.created_at), row.like_count, row.blurhash, row.post_id,
         bases.get(row.model_version_id) if row.model_id in seen else None, row.comment_count,
-        posts.get(row.post_id) if row.published else None, row.hidden,
+        posts.get(row.post_id) if row.published else None, row.hidden, row.rating,
     ) for row in rows]
 
 
@@ -130,7 +132,7 @@ def version_images(viewer: UserInfo | None, version_ids: list[int], per_version:
         return {}
     rank = fn.ROW_NUMBER().over(partition_by=[Image.model_version], order_by=[Image.id.desc()])
     ranked = (Image.select(Image.id, rank.alias("place"))
-              .where(Image.published == True, Image.model_version.in_(version_ids)))  # noqa: E712
+              .where(Image.published == True, Image.model_version.in_(version_ids), rated_for(viewer)))  # noqa: E712
     ids = Image.select(ranked.c.id).from_(ranked).where(ranked.c.place <= per_version)
     rows = list(Image.select().where(Image.id.in_(ids)).order_by(Image.id.desc()))
     by_version: dict[int, list[ImageRecord]] = {}
@@ -142,9 +144,20 @@ def version_images(viewer: UserInfo | None, version_ids: list[int], per_version:
 
 def can_view_image(actor: UserInfo | None, row: Image) -> bool:
     """Published images for everyone; the others for their owner and admins, and hidden ones (a moderator's
-    decision) for the moderators too."""
-    return row.published or (actor is not None and (actor.is_admin or actor.id == row.owner_id
-                                                     or (actor.is_moderator and row.hidden)))
+    decision) for the moderators too; what is not safe not for someone who hides it (their own stays)."""
+    own = actor is not None and actor.id == row.owner_id
+    if hides_unsafe(actor) and row.rating != "safe" and not own:
+        return False
+    return row.published or (actor is not None and (actor.is_admin or own or (actor.is_moderator and row.hidden)))
+
+
+def rated_for(actor: UserInfo | None, max_rating: str | None = None):
+    """The condition on ``Image`` rows whose rating the actor wants (and at most ``max_rating``, an API filter)."""
+    allowed = RATINGS[:RATINGS.index(max_rating) + 1] if max_rating else RATINGS
+    if hides_unsafe(actor):
+        allowed = allowed[:1]
+    condition = Image.rating.in_(list(allowed)) if len(allowed) < len(RATINGS) else Image.id.is_null(False)
+    return condition | (Image.owner == actor.id) if actor is not None and max_rating is None else condition
 
 
 def get_image_row(actor: UserInfo | None, image_id: int) -> Image:
@@ -190,7 +203,7 @@ def _filtered(actor: UserInfo | None, q: ImageQuery):
     if q.mine:
         query = Image.select().where(Image.owner == require_login(actor).id)
     else:
-        query = Image.select().where(Image.published == True)  # noqa: E712
+        query = Image.select().where(Image.published == True, rated_for(actor, q.max_rating))  # noqa: E712
     if q.model_id is not None:  # a model the actor may not see has no images for them
         query = query.where(Image.model.in_(AiModel.select(AiModel.id).where(AiModel.id == q.model_id,
                                                                              visible_to(actor))))
@@ -357,6 +370,21 @@ def upload_images(store: Store, outputs_dir: Path, actor: UserInfo | None,
         raise
     return image_records(list(Image.select().where(Image.id.in_([row.id for row in rows])).order_by(Image.id)),
                          actor)
+
+
+def set_image_rating(store: Store, actor: UserInfo | None, image_id: int, rating: str) -> ImageRecord:
+    """Rate a picture safe, mature or explicit: its owner, or a moderator (audit-logged)."""
+    actor = require_login(actor)
+    row = get_image_row(actor, image_id)
+    if not (actor.can_moderate or actor.id == row.owner_id):
+        raise Forbidden("only the image's owner or a moderator can rate it")
+    if rating not in RATINGS:
+        raise InvalidInput("rating must be safe, mature or explicit")
+    with store.write():
+        Image.update(rating=rating).where(Image.id == image_id).execute()
+        if actor.id != row.owner_id:
+            record_admin_action(actor, "rate_image", f"image:{image_id}:{rating}")
+    return get_image(actor, image_id)
 
 
 def delete_image(store: Store, outputs_dir: Path, actor: UserInfo | None, image_id: int) -> None:

@@ -167,6 +167,21 @@ def _moderation(db: Database) -> None:
     create_reports(db)
 
 
+def _content_ratings(db: Database) -> None:
+    """Models' and pictures' content rating (safe, mature, explicit) and each person's way of seeing what is not
+    safe (hide, blur, show); everything made before is safe, everyone blurs."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    migrator = SchemaMigrator.from_database(db)
+    wanted = (("user", User.content_view), ("model", AiModel.rating), ("image", Image.rating))
+    operations = [migrator.add_column(table, field.column_name, field) for table, field in wanted
+                  if field.column_name not in {column.name for column in db.get_columns(table)}]
+    if operations:
+        migrate(*operations)
+    for table in ("model", "image"):
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_rating" ON "{table}" ("rating")')
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -185,6 +200,7 @@ MIGRATIONS: dict[int, Migration] = {
     14: _shared_throttles,
     15: _replies_and_notifications,
     16: _moderation,
+    17: _content_ratings,
 }
 
 

@@ -90,6 +90,8 @@ class User(BaseModel):
     is_banned = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     is_moderator = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])  # granted by an admin (migration 16)
+    # How mature and explicit pictures and models are shown to them: hide, blur or show (migration 17).
+    content_view = CharField(max_length=8, default="blur", constraints=[SQL("DEFAULT 'blur'")])
 
 
 class Session(BaseModel):
@@ -109,6 +111,8 @@ class AuditLog(BaseModel):
 
 MODEL_TYPES = ("checkpoint", "lora", "embedding", "vae", "upscaler", "other")
 VISIBILITIES = ("public", "private")  # what an owner chooses
+RATINGS = ("safe", "mature", "explicit")  # a model's or picture's content rating (migration 17), mildest first
+CONTENT_VIEWS = ("hide", "blur", "show")  # what a viewer does with what is not safe
 HIDDEN = "hidden"  # a model's visibility once a moderator hid it: its owner and the moderators see it
 
 
@@ -135,6 +139,7 @@ class AiModel(BaseModel):
     allow_commercial_use = CharField(max_length=64, default="Image,RentCivit,Rent,Sell")  # comma-joined
     allow_derivatives = BooleanField(default=True)
     allow_different_license = BooleanField(default=True)
+    rating = CharField(max_length=8, default="safe", constraints=[SQL("DEFAULT 'safe'")], index=True)  # migration 17
 
     class Meta:
         table_name = "model"
@@ -223,6 +228,7 @@ class Image(BaseModel):
     post_id = IntegerField(null=True, index=True)  # images published together; the first one's id (migration 10)
     comment_count = IntegerField(default=0, index=True)  # migration 12
     hidden = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])  # by a moderator, unpublished (migration 16)
+    rating = CharField(max_length=8, default="safe", constraints=[SQL("DEFAULT 'safe'")], index=True)  # migration 17
 
 
 class Comment(BaseModel):

@@ -287,6 +287,9 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/images"): Rule(
         lambda c, r: Call("/api/v1/images", {"files": {"file": ("m.png", c.picture())}}), CREATE,
         "upload; publishing someone's image is in test_admin_api"),
+    ("PATCH", "/api/v1/images/{image_id}"): Rule(
+        lambda c, r: Call(f"/api/v1/images/{c.image}", {"json": {"rating": "safe"}}), OWNED,
+        "the rating: its owner, a moderator or an admin"),
     ("DELETE", "/api/v1/images/{image_id}"): Rule(lambda c, r: Call(f"/api/v1/images/{c.fresh_image()}"), OWNED),
     ("MOUNT", ""): Rule(
         lambda c, r: Call("/gradio_api/upload", {"files": {"files": ("m.png", c.picture())}}), MEMBER,
@@ -458,9 +461,11 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "like_model": Checked(lambda c, r: [c.model["id"], True], G_MEMBER),
     "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}", 0], G_MEMBER),
     "delete_comment": Checked(lambda c, r: [c.fresh_comment()], G_OWNED),
+    "rate_model": Checked(lambda c, r: [c.model["id"], "safe"], G_OWNED),
     "delete_model": Checked(lambda c, r: [c.fresh_model()["id"]], G_OWNED),
     # Image page
     "post_image_comment": Checked(lambda c, r: [c.image, f"from {r}", 0], G_MEMBER),
+    "rate_image": Checked(lambda c, r: [c.image, "safe"], G_OWNED),
     "delete_image_comment": Checked(lambda c, r: [c.fresh_comment(on="images")], G_OWNED),
     # Upload and My uploads
     "upload_model": Checked(upload_form, G_MEMBER),
@@ -508,6 +513,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "mark_all_notifications_read": Checked(lambda c, r: [], G_MEMBER),
     "mark_notification_read": Checked(lambda c, r: [2**40], G_PAST_CHECK),
     # Account
+    "save_content_view": Checked(lambda c, r: ["blur"], G_MEMBER, public=False),
     "save_notification_settings": Checked(lambda c, r: [["like"]], G_MEMBER, public=False),
     "save_bio": Checked(lambda c, r: [f"bio of {r}"], G_MEMBER, public=False),
 }

@@ -16,6 +16,7 @@ from core.accounts import accounts
 from core.context import AppContext
 from core.errors import VisionaryError
 from core.notifications import OPTIONAL_KINDS
+from core.store import CONTENT_VIEWS
 
 from .event_guard import open_to_visitors
 from .i18n import label, message, request_language, text
@@ -69,7 +70,8 @@ def account_view(user: accounts.UserInfo | None) -> tuple:
     """What the tab shows for who is here: the forms for a visitor; the profile fields and notification settings
     (filled with the saved values) and Log out for a member."""
     told = [kind for kind in OPTIONAL_KINDS if kind not in notifications.muted_kinds(user)] if user else []
-    return gr.Row(visible=user is None), gr.Column(visible=user is not None), (user.bio if user else ""), told
+    view = user.content_view if user else "blur"
+    return gr.Row(visible=user is None), gr.Column(visible=user is not None), (user.bio if user else ""), told, view
 
 
 def build_account_tab(context: AppContext, on_session_change) -> None:
@@ -103,8 +105,11 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
             told = gr.CheckboxGroup([(label(f"notifications.setting.{kind}"), kind) for kind in OPTIONAL_KINDS],
                                     label=label("account.notify_me"), elem_id="notification-settings")
             save_told_btn = gr.Button(label("account.save_notifications"), elem_id="save-notifications-button")
+            content_view = gr.Radio([(label(f"account.content_view.{view}"), view) for view in CONTENT_VIEWS],
+                                    label=label("account.content_view"), elem_id="content-view-setting")
+            save_view_btn = gr.Button(label("account.save_content_view"), elem_id="save-content-view-button")
         auth_error = gr.Textbox(visible=False)
-    view_outputs = [forms, profile, bio, told]
+    view_outputs = [forms, profile, bio, told, content_view]
 
     @open_to_visitors
     def show_account(request: gr.Request):
@@ -152,6 +157,15 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
         gr.Info(text("account.notifications_saved", lang))
         return [kind for kind in OPTIONAL_KINDS if kind not in muted]
 
+    def save_content_view(view: str, request: gr.Request):
+        lang = request_language(request)
+        try:
+            user = accounts.set_content_view(context.store, request_user(context, request), view or "")
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("account.content_view_saved", lang))
+        return user.content_view
+
     gr.on(None, show_account, None, view_outputs, api_visibility="private", show_progress="hidden")
     auth_outputs = [status, login_pw, reg_pw, *view_outputs, *refresh_outputs]
     login_btn.click(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
@@ -162,6 +176,8 @@ def build_account_tab(context: AppContext, on_session_change) -> None:
                      api_visibility="private")
     save_bio_btn.click(save_bio, [bio], [bio], api_visibility="private")
     save_told_btn.click(save_notification_settings, [told], [told], api_visibility="private")
+    saved_view = save_view_btn.click(save_content_view, [content_view], [content_view], api_visibility="private")
+    saved_view.success(refresh_fn, None, refresh_outputs, api_visibility="private")
     for box in (login_pw,):
         box.submit(after_auth, [login_name, login_pw, auth_error], auth_outputs, js=LOGIN_JS,
                    api_visibility="private")

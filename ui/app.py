@@ -26,6 +26,12 @@ from .session import request_user
 from .toasts import HIDDEN_CLASS, SESSION_ENDED_ID
 from .upload_tab import build_upload_tab
 
+VISITOR_VIEW = "blur"  # a visitor sees mature and explicit pictures blurred
+# Pictures rated mature or explicit are blurred (``ui.render.BASE_CSS``) unless the viewer chose to see them.
+CONTENT_VIEW_JS = """
+(view) => { document.documentElement.style.setProperty('--va-unsafe-filter', view === 'show' ? 'none' : 'blur(28px)'); }
+"""
+
 # The top-level tabs, in order (``ui.links.page_tab`` names each; ``?tab=<id>`` opens one).
 TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "extras", "pnginfo", "profile",
            "notifications", "moderation", "admin", "account")
@@ -37,6 +43,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
             gr.Markdown("# Visionary Art")
             whoami = gr.Markdown(elem_id="whoami")
             bell = build_bell()
+            content_view = gr.Textbox(visible=False, elem_id="content-view")
             switch = language_switch()
             session_ended = gr.Button(label("header.session_ended"), elem_id=SESSION_ENDED_ID, elem_classes=[HIDDEN_CLASS])
             links = Links(TAB_IDS)
@@ -62,9 +69,10 @@ def build_ui(context: AppContext) -> gr.Blocks:
                 user = request_user(context, request)
                 lang = request_language(request)
                 return (whoami_text(user, lang), gr.Tab(visible=bool(user and user.is_admin)), lang,
-                        bell_button(user, lang), gr.Tab(visible=bool(user and user.can_moderate)))
+                        bell_button(user, lang), gr.Tab(visible=bool(user and user.can_moderate)),
+                        user.content_view if user else VISITOR_VIEW)
 
-            header_parts = [whoami, admin_tab, switch, bell.button, moderation_tab]
+            header_parts = [whoami, admin_tab, switch, bell.button, moderation_tab, content_view]
             build_account_tab(context, (show_who_is_here, header_parts))
         blocks.load(show_who_is_here, None, header_parts, api_visibility="private")
 
@@ -79,5 +87,6 @@ def build_ui(context: AppContext) -> gr.Blocks:
 
         session_ended.click(after_ban, None, [whoami, admin_tab, bell.button, moderation_tab],
                             api_visibility="private")
+        content_view.change(None, content_view, None, js=CONTENT_VIEW_JS)
         links.wire(blocks, tabs)
     return blocks

@@ -140,12 +140,14 @@ class GalleryEvents:
             hidden = gr.Button(visible=False)
             return (gr.Column(visible=False), gr.Column(visible=True), None, not_found_html("image", lang), hidden,
                     gr.skip(), gr.Textbox(value="", visible=False), hidden, hidden, gr.Accordion(visible=False),
-                    hidden, hidden, gr.Column(visible=False), *([gr.skip()] * len(self.detail.comments.outputs())))
+                    hidden, hidden, gr.Column(visible=False), *([gr.skip()] * len(self.detail.comments.outputs())),
+                    gr.Dropdown(visible=False))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         state = likes.image_like(actor, image.id) if image.published else likes.LikeState(False, 0)
         owner = actor is not None and actor.id == image.owner_id
         can_delete = actor is not None and (owner or actor.is_admin)
+        can_rate = actor is not None and (owner or actor.can_moderate)
         discussion = self.detail.comments.values(actor, image.id, 1, lang) if image.published else \
             [gr.skip()] * len(self.detail.comments.outputs())
         return (gr.Column(visible=False), gr.Column(visible=True), image.id,
@@ -155,7 +157,7 @@ class GalleryEvents:
                 gr.Button(interactive=bool(image.parameters.strip()), visible=True),
                 gr.Button(visible=owner and not image.published), gr.Accordion(visible=owner and not image.published),
                 gr.Button(visible=can_delete), gr.Button(visible=False), gr.Column(visible=image.published),
-                *discussion)
+                *discussion, gr.Dropdown(visible=can_rate, value=image.rating))
 
     def open_page(self, key, request: gr.Request, params=None):
         """The ``image`` destination of ``ui.links``."""
@@ -183,6 +185,15 @@ class GalleryEvents:
             raise gr.Error(message(exc.message, lang)) from None
         gr.Info(text("gallery.published", lang))
         return image.id, *self.detail.post_form.cleared()
+
+    def rate_image(self, image_id, rating, request: gr.Request):
+        """The owner's (or a moderator's) content rating for the picture."""
+        lang = request_language(request)
+        try:
+            gallery.set_image_rating(self.context.store, self._actor(request), _image_id(image_id), rating or "")
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("rating.saved", lang))
 
     def delete_image(self, image_id, request: gr.Request):
         config = self.context.config
@@ -292,6 +303,8 @@ def build_gallery_tab(context: AppContext, links: Links, generate: GenerateTab) 
                                      [detail.image_id, *detail.post_form.inputs()], api_name="publish_image")
     published.success(events.refresh, detail.image_id, detail.outputs(), api_visibility="private")
     detail.delete.click(lambda: gr.Button(visible=True), None, detail.confirm, api_visibility="private")
+    rated = detail.rating.input(events.rate_image, [detail.image_id, detail.rating], None, api_name="rate_image")
+    rated.success(events.refresh, detail.image_id, detail.outputs(), api_visibility="private")
     deleted = detail.confirm.click(events.delete_image, detail.image_id, [browse_column, detail.column],
                                    api_name="delete_image")
     deleted.success(events.mine, mine.inputs, mine.outputs, api_visibility="private")

@@ -32,11 +32,12 @@ def image_card_html(image: ImageRecord, lang: str) -> str:
     private = "" if image.published else f" · {private_badge(lang, 'hidden' if image.hidden else 'private')}"
     prompt = image.prompt.strip() or text("gallery.no_prompt", lang)
     return (f'<button type="button" class="va-shot" data-open="image" data-key="{image.id}" '
+            f'data-rating="{image.rating}" '
             f'aria-label="{render.text(text("gallery.open_image", lang, name=image.username))}">'
             f'<img src="{render.text(render.media_url(image.path))}" alt="" loading="lazy">'
             f'<span class="va-shot-meta"><span class="va-shot-prompt">{render.text(prompt)}</span>'
             f'<span class="va-muted">{render.text(text("gallery.by", lang, name=image.username))} · '
-            f'♥ {image.like_count}{private}</span></span></button>')
+            f'♥ {image.like_count}{private} {render.rating_badge(image.rating, lang)}</span></span></button>')
 
 
 def images_grid_html(images, empty: str, lang: str) -> str:

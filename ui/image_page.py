@@ -20,6 +20,7 @@ from .i18n import DEFAULT_LANGUAGE, label, table, text
 from .image_cards import SHOTS_CSS
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link, user_link
 from .post_form import PostForm, build_post_form
+from .rating_control import rating_dropdown
 from .report_form import build_report_form, open_with
 
 SKIPPED_KEYS = {"Prompt", "Negative prompt", "Lora hashes dict"}
@@ -90,7 +91,8 @@ def detail_html(image: ImageRecord, model_name: str | None, lang: str) -> str:
                 f'<pre class="va-prompt">{render.text(image.negative_prompt)}</pre>') if image.negative_prompt else ""
     prompt = image.prompt or text("gallery.no_prompt_text", lang)
     return (
-        f'<article class="va-image" data-image-id="{image.id}">{_post_html(image)}<div class="va-image-pic">'
+        f'<article class="va-image" data-image-id="{image.id}" data-rating="{image.rating}">{_post_html(image)}'
+        f'<div class="va-image-pic">'
         f'<img src="{render.text(render.media_url(image.path))}" alt="" width="{image.width}" '
         f'height="{image.height}"></div><div class="va-image-info">'
         f'<div>{text("gallery.by", lang, name=user_link(image.username))} · {when}</div>'
@@ -131,10 +133,11 @@ class ImageDetail:
     discussion: gr.Column  # the comments, shown once the picture is published
     comments: CommentsSection
     commented: list  # the events after which the comment count changed
+    rating: gr.Dropdown  # the content rating, for its owner and the moderators to change
 
     def outputs(self) -> list:
         return [self.image_id, self.body, self.like, self.like_target, self.parameters, self.use, self.publish,
-                self.post_form.group, self.delete, self.confirm, self.discussion, *self.comments.outputs()]
+                self.post_form.group, self.delete, self.confirm, self.discussion, *self.comments.outputs(), self.rating]
 
 
 def build_detail(context: AppContext, links: Links) -> ImageDetail:
@@ -157,6 +160,7 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
                                 visible=False, elem_id="image-delete-confirm")
             report = gr.Button(label("report.button"), size="sm", scale=0, min_width=90,
                                elem_id="image-report-button")
+            rating = rating_dropdown("image-rating")
         report_form = build_report_form(context, "image")
         post_form = build_post_form("image-post", visible=False)
         body = links.html(css=SHOTS_CSS + DETAIL_CSS + NOT_FOUND_CSS, elem_id="image-page-body")
@@ -171,4 +175,4 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
                 report_form)
     open_with(report_form, report, "image", image_id)
     return ImageDetail(column, back, image_id, body, like, like_target, parameters, use, send_img2img, send_extras,
-                       publish, post_form, delete, confirm, discussion, comments, commented)
+                       publish, post_form, delete, confirm, discussion, comments, commented, rating)

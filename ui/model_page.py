@@ -186,7 +186,7 @@ def _cover(model: ModelRecord) -> str:
     cover = render.cover_url(model)
     if not cover:
         return ""
-    return f'<img class="va-side-cover" src="{render.text(cover)}" alt="">'
+    return f'<img class="va-side-cover" src="{render.text(cover)}" alt="" data-rating="{model.rating}">'
 
 
 def private_badge(lang: str, visibility: str = "private") -> str:
@@ -208,7 +208,8 @@ def model_page_html(model: ModelRecord, lang: str, version_id: int | None = None
         f'♥ {model.like_count} · ⬇ {model.download_count}</div>'
         f'<div class="va-badges"><span class="va-badge va-badge-type">'
         f'{render.text(render.type_label(model.type, lang))}</span><span class="va-badge">'
-        f'{render.text(render.base_label(model.base_model, lang))}</span>{private}</div>'
+        f'{render.text(render.base_label(model.base_model, lang))}</span>{private}'
+        f'{render.rating_badge(model.rating, lang)}</div>'
         f'<div class="va-description">{description}</div>'
         f'<h3>{text("model.versions_and_files", lang)}</h3>{versions}</div>'
         f'<aside class="va-side">{_cover(model)}{_facts(model, lang)}{_licence(model.licence, lang)}'

@@ -93,12 +93,13 @@ def cover_html(model: ModelRecord, lang: str) -> str:
 def card_html(model: ModelRecord, lang: str) -> str:
     private = private_badge(lang, model.visibility) if model.visibility != "public" else ""
     return (
-        f'<button type="button" class="va-card" data-model-id="{model.id}" '
+        f'<button type="button" class="va-card" data-model-id="{model.id}" data-rating="{model.rating}" '
         f'aria-label="{render.text(text("models.open_model", lang, name=model.name))}">{cover_html(model, lang)}'
         f'<span class="va-card-body"><span class="va-name">{render.text(model.name)}</span>'
         f'<span class="va-badges"><span class="va-badge va-badge-type">'
         f'{render.text(render.type_label(model.type, lang))}</span><span class="va-badge va-badge-base">'
-        f'{render.text(render.base_label(model.base_model, lang))}</span>{private}</span>'
+        f'{render.text(render.base_label(model.base_model, lang))}</span>{private}'
+        f'{render.rating_badge(model.rating, lang)}</span>'
         f'<span class="va-creator">{render.text(text("models.by", lang, name=model.owner))}</span>'
         f'<span class="va-stats"><span title="{text("models.likes", lang)}">♥ {model.like_count}</span>'
         f'<span title="{text("models.downloads", lang)}">⬇ {model.download_count}</span></span></span></button>')

@@ -46,6 +46,9 @@ BASE_CSS = """
 .va-table th, .va-table td { border: none; border-top: 1px solid var(--border-color-primary); text-align: left;
   vertical-align: top; padding: 3px 8px; overflow-wrap: anywhere; }
 .va-ok { padding: 10px 14px; border-radius: 10px; border: 1px solid #16a34a; background: rgba(22, 163, 74, .08); }
+.va-badge-rating { border-color: #dc2626; color: #dc2626; }
+[data-rating="mature"] img, [data-rating="explicit"] img, img[data-rating="mature"], img[data-rating="explicit"] {
+  filter: var(--va-unsafe-filter, blur(28px)); }
 """
 
 
@@ -65,6 +68,13 @@ def markdown(source: str | None) -> str:
     return nh3.clean(rendered, tags=set(ALLOWED_TAGS), attributes=_allowed_attributes(),
                      url_schemes=set(URL_SCHEMES), url_relative="deny", link_rel=LINK_REL,
                      set_tag_attribute_values={"a": {"target": "_blank"}})
+
+
+def rating_badge(rating: str, lang: str) -> str:
+    """A "Mature" / "Explicit" badge (nothing for safe content)."""
+    if rating == "safe":
+        return ""
+    return f'<span class="va-badge va-badge-rating">{text(translate(f"rating.{rating}", lang))}</span>'
 
 
 def type_label(kind: str, lang: str) -> str:

@@ -18,7 +18,9 @@ from community.gallery import ImageQuery
 from core.accounts.accounts import UserInfo
 from core.context import AppContext
 from core.errors import VisionaryError
+from core.library import library_edit
 from core.library.library import get_model
+from core.library.library_edit import ModelFields
 from core.library.model_records import ModelRecord
 
 from .comments_section import CommentsSection, build_comments
@@ -26,6 +28,7 @@ from .i18n import label, message, request_language, text
 from .image_cards import SHOTS_CSS, images_grid_html, like_button
 from .links import Links
 from .model_page import ModelPage, model_page_html
+from .rating_control import rating_dropdown
 from .report_form import build_report_form, open_with
 from .session import request_user
 
@@ -48,15 +51,17 @@ class OwnerControls:
     new_version: gr.Button
     delete: gr.Button
     confirm: gr.Button
+    rating: gr.Dropdown  # the content rating: its owner's, and the moderators', to change
 
     def outputs(self) -> list:
-        return [self.edit, self.new_version, self.delete, self.confirm]
+        return [self.edit, self.new_version, self.delete, self.confirm, self.rating]
 
     @staticmethod
     def values(actor: UserInfo | None, model: ModelRecord | None) -> tuple:
         allowed = actor is not None and model is not None and (actor.is_admin or actor.id == model.owner_id)
+        rates = model is not None and actor is not None and (actor.can_moderate or actor.id == model.owner_id)
         return (gr.Button(visible=allowed), gr.Button(visible=allowed), gr.Button(visible=allowed),
-                gr.Button(visible=False))
+                gr.Button(visible=False), gr.Dropdown(visible=rates, value=model.rating if model else None))
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,16 @@ class ModelSocial:
             raise gr.Error(message(exc.message, lang)) from None
         return model_page_html(model, lang)
 
+    def rate_model(self, model_id, rating, request: gr.Request):
+        """The owner's (or a moderator's) content rating for the model; the page again."""
+        lang = request_language(request)
+        try:
+            library_edit.update_model(self.context.store, request_user(self.context, request),
+                                      _model_id(model_id, lang), ModelFields(rating=rating or ""))
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
+        gr.Info(text("rating.saved", lang))
+
     def like_model(self, model_id, like: bool, request: gr.Request):
         lang = request_language(request)
         try:
@@ -123,7 +138,8 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
             gr.Button(label("model.delete"), size="sm", variant="stop", scale=0, min_width=90, visible=False,
                       elem_id="model-delete"),
             gr.Button(label("model.confirm_delete"), size="sm", variant="stop", scale=0, min_width=200,
-                      visible=False, elem_id="model-delete-confirm"))
+                      visible=False, elem_id="model-delete-confirm"),
+            rating_dropdown("model-rating"))
         report = gr.Button(label("report.button"), size="sm", scale=0, min_width=90, elem_id="model-report-button")
     with page.forms:
         report_form = build_report_form(context, "model")
@@ -151,5 +167,7 @@ def _wire(social: ModelSocial, commented: list) -> None:
     refresh = [social.model_id]
     liked = social.like.click(social.like_model, [social.model_id, social.like_target],
                               [social.like, social.like_target], api_name="like_model")
-    for changed in (liked, *commented):
+    rated = social.owner_controls.rating.input(social.rate_model, [social.model_id, social.owner_controls.rating],
+                                               None, api_name="rate_model")
+    for changed in (liked, rated, *commented):
         changed.success(social.refresh_body, refresh, social.page_body, api_visibility="private")

@@ -22,7 +22,7 @@ from datetime import timedelta
 import bcrypt
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.store import AuditLog, Session, Store, User, iso_stored, utcnow
+from core.store import CONTENT_VIEWS, AuditLog, Session, Store, User, iso_stored, utcnow
 
 from .throttle import LoginThrottle
 
@@ -47,6 +47,7 @@ class UserInfo:
     is_banned: bool
     created_at: str
     is_moderator: bool = False
+    content_view: str = "blur"  # what they do with mature and explicit content: hide, blur or show
 
     @property
     def can_moderate(self) -> bool:
@@ -55,7 +56,8 @@ class UserInfo:
 
     def as_dict(self) -> dict:
         return {"id": self.id, "username": self.username, "bio": self.bio, "isAdmin": self.is_admin,
-                "isModerator": self.is_moderator, "isBanned": self.is_banned, "createdAt": self.created_at}
+                "isModerator": self.is_moderator, "isBanned": self.is_banned, "createdAt": self.created_at,
+                "matureContent": self.content_view}
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class LoginResult:
 
 
 USER_INFO_COLUMNS = (User.id, User.username, User.bio, User.is_admin, User.is_banned, User.created_at,
-                     User.is_moderator)
+                     User.is_moderator, User.content_view)
 
 
 def user_info(row: User) -> UserInfo:
@@ -74,8 +76,9 @@ def user_info(row: User) -> UserInfo:
 
 def user_info_of(values) -> UserInfo:
     """A UserInfo from the values of ``USER_INFO_COLUMNS``, raw from the database or read from a row."""
-    user_id, username, bio, is_admin, is_banned, created, is_moderator = values
-    return UserInfo(user_id, username, bio, bool(is_admin), bool(is_banned), iso_stored(created), bool(is_moderator))
+    user_id, username, bio, is_admin, is_banned, created, is_moderator, content_view = values
+    return UserInfo(user_id, username, bio, bool(is_admin), bool(is_banned), iso_stored(created), bool(is_moderator),
+                    content_view or "blur")
 
 
 def normalize_username(name: str) -> str:
@@ -290,6 +293,18 @@ def update_bio(store: Store, actor: UserInfo | None, bio: str) -> UserInfo:
         raise InvalidInput(f"the bio can be at most {MAX_BIO_CHARS} characters")
     with store.write():
         User.update(bio=bio).where(User.id == actor.id).execute()
+    return get_user(actor.username)
+
+
+def set_content_view(store: Store, actor: UserInfo | None, view: str) -> UserInfo:
+    """How mature and explicit content is shown to the actor: ``hide`` (left out everywhere), ``blur`` or
+    ``show``."""
+    if actor is None:
+        raise NotAuthenticated("log in first")
+    if view not in CONTENT_VIEWS:
+        raise InvalidInput(f"mature content: choose {', '.join(CONTENT_VIEWS)}")
+    with store.write():
+        User.update(content_view=view).where(User.id == actor.id).execute()
     return get_user(actor.username)
 
 

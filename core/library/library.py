@@ -54,13 +54,20 @@ class ModelQuery:
     filters: ModelFilters = ModelFilters()
 
 
+def hides_unsafe(actor: UserInfo | None) -> bool:
+    """Whether the actor asked for mature and explicit content to be left out (their own stays)."""
+    return actor is not None and actor.content_view == "hide"
+
+
 def can_view(actor: UserInfo | None, model: AiModel | ModelRecord) -> bool:
     """Public models for everyone; private ones for their owner and admins; hidden ones (a moderator's decision)
-    for their owner and the moderators."""
+    for their owner and the moderators; what is not safe not for someone who hides it."""
+    own = actor is not None and actor.id == model.owner_id
+    if hides_unsafe(actor) and model.rating != "safe" and not own:
+        return False
     if model.visibility == "public":
         return True
-    return actor is not None and (actor.is_admin or actor.id == model.owner_id
-                                  or (actor.is_moderator and model.visibility == HIDDEN))
+    return actor is not None and (actor.is_admin or own or (actor.is_moderator and model.visibility == HIDDEN))
 
 
 def visible_to(actor: UserInfo | None):
@@ -68,9 +75,11 @@ def visible_to(actor: UserInfo | None):
     if actor is None:
         return AiModel.visibility == "public"
     if actor.is_admin:
-        return SQL("1 = 1")
-    seen = (AiModel.visibility == "public") | (AiModel.owner == actor.id)
-    return seen | (AiModel.visibility == HIDDEN) if actor.is_moderator else seen
+        seen = SQL("1 = 1")
+    else:
+        seen = (AiModel.visibility == "public") | (AiModel.owner == actor.id)
+        seen = seen | (AiModel.visibility == HIDDEN) if actor.is_moderator else seen
+    return seen & ((AiModel.rating == "safe") | (AiModel.owner == actor.id)) if hides_unsafe(actor) else seen
 
 
 def visible_models(actor: UserInfo | None):
@@ -86,14 +95,17 @@ def _visible_in_sort_order(actor: UserInfo | None):
     """``visible_models`` for a sorted listing: SQLite walks the sort column's index in order, testing
     visibility row by row, and stops after one page.  Left to itself it reads every visible row through the
     visibility and owner indexes and sorts them all (10+ ms per page at 2,000 models)."""
-    if actor is not None and actor.is_admin:
-        return AiModel.select()
-    condition = _unindexed(AiModel.visibility) == "public"
-    if actor is not None:
-        condition |= _unindexed(AiModel.owner) == actor.id
-        if actor.is_moderator:
-            condition |= _unindexed(AiModel.visibility) == HIDDEN
-    return AiModel.select().where(condition)
+    condition = None
+    if actor is None or not actor.is_admin:
+        condition = _unindexed(AiModel.visibility) == "public"
+        if actor is not None:
+            condition |= _unindexed(AiModel.owner) == actor.id
+            if actor.is_moderator:
+                condition |= _unindexed(AiModel.visibility) == HIDDEN
+    if hides_unsafe(actor):
+        safe = (_unindexed(AiModel.rating) == "safe") | (_unindexed(AiModel.owner) == actor.id)
+        condition = safe if condition is None else condition & safe
+    return AiModel.select() if condition is None else AiModel.select().where(condition)
 
 
 def get_model_row(actor: UserInfo | None, model_id: int) -> AiModel:

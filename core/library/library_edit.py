@@ -24,6 +24,7 @@ from core.library.model_records import COMMERCIAL_USES, ModelRecord
 from core.store import (
     HIDDEN,
     MODEL_TYPES,
+    RATINGS,
     VISIBILITIES,
     AiModel,
     ModelFile,
@@ -55,6 +56,7 @@ class ModelFields:
     allow_commercial_use: tuple[str, ...] | None = None  # of COMMERCIAL_USES; () or ("None",): none of them
     allow_derivatives: bool | None = None
     allow_different_license: bool | None = None
+    rating: str | None = None  # safe, mature or explicit (``None``: keep, or safe on upload)
 
 
 def require_login(actor: UserInfo | None) -> UserInfo:
@@ -129,6 +131,8 @@ def _check_fields(fields: ModelFields) -> None:
         raise InvalidInput(f"base model must be one of {', '.join(BASE_MODELS)}")
     if fields.visibility is not None and fields.visibility not in VISIBILITIES:
         raise InvalidInput("visibility must be public or private")
+    if fields.rating is not None and fields.rating not in RATINGS:
+        raise InvalidInput("rating must be safe, mature or explicit")
     if fields.description is not None and len(fields.description) > MAX_DESCRIPTION_CHARS:
         raise InvalidInput("the description can be at most 50,000 characters")
     for tag in fields.tags or ():
@@ -177,7 +181,7 @@ def create_model(store: Store, models_dir: Path, actor: UserInfo | None, staged:
                 owner=actor.id, name=(fields.name or Path(stored.original_name).stem).strip()[:200],
                 type=fields.type or stored.info.model_type, base_model=base, description=fields.description or "",
                 trigger_words="\n".join(fields.trigger_words or ()), visibility=fields.visibility or "public",
-                **_licence_columns(fields))
+                rating=fields.rating or "safe", **_licence_columns(fields))
             _set_tags(model.id, fields.tags or ())
             version = ModelVersion.create(model=model, name=version_name, base_model=base)
             _add_file_rows(version, stored)
@@ -212,15 +216,17 @@ def add_version(store: Store, models_dir: Path, actor: UserInfo | None, model_id
 
 
 def update_model(store: Store, actor: UserInfo | None, model_id: int, fields: ModelFields) -> ModelRecord:
+    """Change a model's fields (its owner, or an admin); a moderator may change its rating alone."""
     model = get_model_row(actor, model_id)
-    actor = require_owner(actor, model)
+    rating_only = fields == ModelFields(rating=fields.rating) and fields.rating is not None
+    actor = require_owner_or_moderator(actor, model) if rating_only else require_owner(actor, model)
     if fields.visibility == model.visibility:  # unchanged (a form sends every field)
         fields = dataclasses.replace(fields, visibility=None)
     _check_fields(fields)
     if model.visibility == HIDDEN and fields.visibility is not None and not actor.can_moderate:
         raise Forbidden("only a moderator can show this model again: a moderator hid it")
-    changes = {key: getattr(fields, key) for key in ("name", "type", "base_model", "description", "visibility")
-               if getattr(fields, key) is not None}
+    changes = {key: getattr(fields, key) for key in ("name", "type", "base_model", "description", "visibility",
+                                                     "rating") if getattr(fields, key) is not None}
     if fields.base_model is not None:
         changes["base_model"] = stored_name(fields.base_model)
     if fields.trigger_words is not None:
@@ -236,7 +242,7 @@ def update_model(store: Store, actor: UserInfo | None, model_id: int, fields: Mo
         if model.visibility != "public" and changes.get("visibility") == "public":  # published now: tell followers
             notifications.notify_followers(model.owner_id, notifications.NEW_MODEL, model=model_id)
         if actor.id != model.owner_id:
-            record_admin_action(actor, "edit_model", f"model:{model_id}")
+            record_admin_action(actor, "rate_model" if rating_only else "edit_model", f"model:{model_id}")
     return get_model(actor, model_id)
 
 

@@ -33,7 +33,7 @@ class ModelFilters:
     file_formats: tuple[str, ...] = ()
     period: str = "AllTime"
     min_rating: float | None = None
-    nsfw: bool | None = None  # every model here is safe for work, so both answers keep them all
+    nsfw: bool | None = None  # False: safe models only; True or None: whatever the viewer's setting shows
     favorites: bool = False
     supports_generation: bool | None = None
     allow_no_credit: bool | None = None
@@ -109,6 +109,8 @@ def _content_conditions(f: ModelFilters) -> list:
         conditions.append(AiModel.created_at >= start)
     if f.min_rating is not None and f.min_rating > 0:  # nothing is rated here yet: every rating is 0
         conditions.append(AiModel.id.in_([]))
+    if f.nsfw is False:
+        conditions.append(AiModel.rating == "safe")
     commercial = _commercial_condition(f.allow_commercial_use)
     if commercial is not None:
         conditions.append(commercial)

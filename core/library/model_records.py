@@ -89,6 +89,7 @@ class ModelRecord:
     versions: tuple[VersionRecord, ...]
     preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
     licence: Licence = Licence()
+    rating: str = "safe"  # safe, mature or explicit (core.store.RATINGS)
 
 
 def _metadata(text: str | None) -> dict:
@@ -162,7 +163,9 @@ class _Extras:
 
 
 def _owner_cover_tags(ids: list[int]):
-    cover = (Image.select(Image.path).where(Image.model == AiModel.id, Image.published == True)  # noqa: E712
+    # A cover never rates above its model: a safe model's card shows a safe picture.
+    fits = (Image.rating == "safe") | (Image.rating == AiModel.rating) | (AiModel.rating == "explicit")
+    cover = (Image.select(Image.path).where(Image.model == AiModel.id, Image.published == True, fits)  # noqa: E712
              .order_by(Image.id.desc()).limit(1))
     tags = ModelTag.select(joined_text(Tag.name, TAG_SEPARATOR)).join(Tag).where(ModelTag.model == AiModel.id)
     return (AiModel.select(AiModel.id, User.username, cover.alias("cover"), tags.alias("tags"))
@@ -180,7 +183,7 @@ _MODEL_COLUMNS = (AiModel.id, AiModel.name, AiModel.type, AiModel.base_model, Ai
                   AiModel.trigger_words, AiModel.visibility, AiModel.owner, AiModel.source, AiModel.is_demo,
                   AiModel.created_at, AiModel.updated_at, AiModel.like_count, AiModel.download_count,
                   AiModel.comment_count, AiModel.preview_path, AiModel.allow_no_credit, AiModel.allow_commercial_use,
-                  AiModel.allow_derivatives, AiModel.allow_different_license)
+                  AiModel.allow_derivatives, AiModel.allow_different_license, AiModel.rating)
 
 
 def _model_columns(ids: list[int]):
@@ -205,9 +208,10 @@ def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
 
 def _record(row: tuple, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
     (model_id, name, kind, base_model, description, trigger_words, visibility, owner_id, source, is_demo, created,
-     updated, likes, downloads, comments, preview, no_credit, commercial, derivatives, different_license) = row
+     updated, likes, downloads, comments, preview, no_credit, commercial, derivatives, different_license, rating) = row
     return ModelRecord(
         model_id, name, kind, base_model, description, extras.tags, tuple(w for w in trigger_words.split("\n") if w),
         visibility, owner_id, extras.owner, source, bool(is_demo), iso_stored(created), iso_stored(updated), likes,
         downloads, comments, extras.cover_image, versions, preview,
-        Licence(bool(no_credit), commercial_uses(commercial), bool(derivatives), bool(different_license)))
+        Licence(bool(no_credit), commercial_uses(commercial), bool(derivatives), bool(different_license)),
+        rating or "safe")
