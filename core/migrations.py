@@ -153,31 +153,28 @@ def _replies_and_notifications(db: Database) -> None:
     create_notifications(db)
 
 
-def _moderation(db: Database) -> None:
-    """The moderator role, hidden images and comments, and reports (``core.reports``); a hidden model is a
-    visibility (``hidden``), so it needs no column."""
+def _add_missing_columns(db: Database, wanted) -> None:
+    """Add each ``(table, field)`` column the table does not have yet (new databases get them from version 1)."""
     from playhouse.migrate import SchemaMigrator, migrate
 
     migrator = SchemaMigrator.from_database(db)
-    wanted = (("user", User.is_moderator), ("image", Image.hidden), ("comment", Comment.hidden))
     operations = [migrator.add_column(table, field.column_name, field) for table, field in wanted
                   if field.column_name not in {column.name for column in db.get_columns(table)}]
     if operations:
         migrate(*operations)
+
+
+def _moderation(db: Database) -> None:
+    """The moderator role, hidden images and comments, and reports (``core.reports``); a hidden model is a
+    visibility (``hidden``), so it needs no column."""
+    _add_missing_columns(db, (("user", User.is_moderator), ("image", Image.hidden), ("comment", Comment.hidden)))
     create_reports(db)
 
 
 def _content_ratings(db: Database) -> None:
     """Models' and pictures' content rating (safe, mature, explicit) and each person's way of seeing what is not
     safe (hide, blur, show); everything made before is safe, everyone blurs."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    migrator = SchemaMigrator.from_database(db)
-    wanted = (("user", User.content_view), ("model", AiModel.rating), ("image", Image.rating))
-    operations = [migrator.add_column(table, field.column_name, field) for table, field in wanted
-                  if field.column_name not in {column.name for column in db.get_columns(table)}]
-    if operations:
-        migrate(*operations)
+    _add_missing_columns(db, (("user", User.content_view), ("model", AiModel.rating), ("image", Image.rating)))
     for table in ("model", "image"):
         db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_rating" ON "{table}" ("rating")')
 
