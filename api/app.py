@@ -17,6 +17,7 @@ from . import (
     models,
     moderation,
     notifications,
+    reviews,
     social,
     txt2img,
     upscale,
@@ -46,6 +47,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(social.router)
     app.include_router(notifications.router)
     app.include_router(moderation.router)
+    app.include_router(reviews.router)
     app.include_router(gallery.router)
     app.include_router(admin_views.router)
     app.include_router(worker_files.router)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import Request
 
 from community.gallery import ImageRecord, version_images
+from community.reviews import Summary
 from core.accounts.accounts import UserInfo
 from core.errors import NotFound
 from core.library.base_models import family_of
@@ -100,8 +101,8 @@ def version_json(request: Request, model: ModelRecord, version: VersionRecord, i
         "uploadType": "Created", "supportsGeneration": model.type in GENERATION_KINDS,
         "trainedWords": list(model.trigger_words), "defaultWeight": version.default_weight,
         "downloadUrl": download_url(request, version.id),
-        "stats": {"downloadCount": version.download_count, "thumbsUpCount": model.like_count,
-                  "thumbsDownCount": 0, "rating": 0, "ratingCount": 0},
+        "stats": {"downloadCount": version.download_count,
+                  **Summary(version.thumbs_up, version.thumbs_down).as_dict()},
         "files": [file_json(request, version.id, f) for f in files],
         "model": {"name": model.name, "type": CIVITAI_TYPES[model.type], "nsfw": model.rating != "safe",
                   "poi": False},
@@ -124,8 +125,8 @@ def model_json(request: Request, model: ModelRecord, images: ImagesByVersion, pr
         "isDemo": model.is_demo, "createdAt": model.created_at, "updatedAt": model.updated_at,
         "creator": {"username": model.owner, "image": None},
         "stats": {"downloadCount": model.download_count, "favoriteCount": model.like_count,
-                  "thumbsUpCount": model.like_count, "thumbsDownCount": 0, "commentCount": model.comment_count,
-                  "tippedAmountCount": 0, "rating": 0, "ratingCount": 0},
+                  "commentCount": model.comment_count, "tippedAmountCount": 0,
+                  **Summary(model.thumbs_up, model.thumbs_down).as_dict()},
         "coverImage": cover_url(request, model),
         "modelVersions": [version_json(request, model, v, images, primary_file_only) for v in model.versions],
     }

@@ -13,6 +13,7 @@ from peewee import Database
 from core.data_version import create_library_version, create_postgres_library_version
 from core.notifications import NOTIFICATION_MODELS, create_notifications
 from core.reports import REPORT_MODELS, create_reports
+from core.reviews import REVIEW_MODELS
 from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
 from core.search.pg_index import create_postgres_search
 from core.store import (
@@ -179,6 +180,15 @@ def _content_ratings(db: Database) -> None:
         db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_rating" ON "{table}" ("rating")')
 
 
+def _reviews(db: Database) -> None:
+    """Reviews of model versions (``core.reviews``) and their counts on versions and models."""
+    _add_missing_columns(db, (("model", AiModel.thumbs_up_count), ("model", AiModel.thumbs_down_count),
+                              ("model_version", ModelVersion.thumbs_up_count),
+                              ("model_version", ModelVersion.thumbs_down_count)))
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "model_thumbs_up_count" ON "model" ("thumbs_up_count")')
+    db.create_tables(REVIEW_MODELS, safe=True)
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -198,11 +208,12 @@ MIGRATIONS: dict[int, Migration] = {
     15: _replies_and_notifications,
     16: _moderation,
     17: _content_ratings,
+    18: _reviews,
 }
 
 
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS)
+    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS)
     store.migrate(migrations)
     return store

@@ -140,6 +140,9 @@ class AiModel(BaseModel):
     allow_derivatives = BooleanField(default=True)
     allow_different_license = BooleanField(default=True)
     rating = CharField(max_length=8, default="safe", constraints=[SQL("DEFAULT 'safe'")], index=True)  # migration 17
+    # Reviews that recommend it / do not (core.reviews; migration 18).
+    thumbs_up_count = IntegerField(default=0, constraints=[SQL("DEFAULT 0")], index=True)
+    thumbs_down_count = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
     class Meta:
         table_name = "model"
@@ -152,6 +155,8 @@ class ModelVersion(BaseModel):
     default_weight = FloatField(null=True)  # LoRA weight suggested by its trainer
     created_at = DateTimeField(default=utcnow)
     download_count = IntegerField(default=0)
+    thumbs_up_count = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # its reviews (migration 18)
+    thumbs_down_count = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 class ModelFile(BaseModel):

@@ -99,14 +99,14 @@ def like(server, account, path, on=True):
 def test_model_likes_are_idempotent(server, author, model):
     path = f"/api/v1/models/{model['id']}/like"
     fan = register(server)
-    before = model_stats(server, model["id"])["thumbsUpCount"]
+    before = model_stats(server, model["id"])["favoriteCount"]
     assert like(server, fan, path).json() == {"liked": True, "likes": before + 1}
     assert like(server, fan, path).json() == {"liked": True, "likes": before + 1}
     assert requests.get(server.api(path), headers=bearer(fan["token"])).json() == {"liked": True, "likes": before + 1}
     assert requests.get(server.api(path)).json() == {"liked": False, "likes": before + 1}
     assert like(server, fan, path, on=False).json() == {"liked": False, "likes": before}
     assert like(server, fan, path, on=False).json() == {"liked": False, "likes": before}
-    assert model_stats(server, model["id"])["thumbsUpCount"] == before
+    assert model_stats(server, model["id"])["favoriteCount"] == before
     assert like(server, fan, "/api/v1/models/999999/like").status_code == 404
 
 
@@ -127,7 +127,7 @@ def test_concurrent_likes_and_comments_stay_exact(server, author, model):
     path = server.api(f"/api/v1/models/{model['id']}/like")
     clients = [register(server) for _ in range(8)]
     start_comments = comments_of(server, model["id"])["metadata"]["totalItems"]
-    start_likes = model_stats(server, model["id"])["thumbsUpCount"]
+    start_likes = model_stats(server, model["id"])["favoriteCount"]
     failures, final_state = [], {}
 
     def work(index: int, account: dict) -> None:
@@ -155,7 +155,7 @@ def test_concurrent_likes_and_comments_stay_exact(server, author, model):
         thread.join(timeout=300)
     assert not failures, failures[:3]
     stats = model_stats(server, model["id"])
-    assert stats["thumbsUpCount"] == start_likes + sum(final_state.values())
+    assert stats["favoriteCount"] == start_likes + sum(final_state.values())
     listing = comments_of(server, model["id"])
     assert listing["metadata"]["totalItems"] == start_comments + 8 * 10
     assert stats["commentCount"] == listing["metadata"]["totalItems"]

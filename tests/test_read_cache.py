@@ -64,7 +64,7 @@ def test_every_kind_of_write_shows_on_the_next_read(server, owner, model):
 
     fan = register(server)
     assert requests.put(server.api(f"/api/v1/models/{model_id}/like"), headers=bearer(fan["token"])).ok
-    assert page(server, model_id)[1]["stats"]["thumbsUpCount"] == 1
+    assert page(server, model_id)[1]["stats"]["favoriteCount"] == 1
     assert requests.post(server.api(f"/api/v1/models/{model_id}/comments"), headers=bearer(fan["token"]),
                          json={"body": "lovely"}).status_code == 201
     assert page(server, model_id)[1]["stats"]["commentCount"] == 1

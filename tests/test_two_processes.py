@@ -77,7 +77,7 @@ def test_likes_spread_over_both_stay_exact(pair, tmp_path):
     assert not failures, failures[:3]
     for server in (first, second):
         stats = requests.get(server.api(f"/api/v1/models/{model['id']}"), timeout=60).json()["stats"]
-        assert stats["thumbsUpCount"] == sum(final.values()) == 4
+        assert stats["favoriteCount"] == sum(final.values()) == 4
 
 
 def test_a_ban_through_one_ends_the_session_on_the_other(pair):

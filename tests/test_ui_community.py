@@ -73,7 +73,7 @@ def test_comment_and_like_events_check_the_session(server, tmp_path):
     writer.predict(comment_id=own["id"], api_name="/delete_comment")
     assert comments_of(server, model["id"]) == []
     writer.predict(model_id=model["id"], like=False, api_name="/like_model")
-    assert requests.get(server.api(f"/api/v1/models/{model['id']}"), timeout=30).json()["stats"]["thumbsUpCount"] == 0
+    assert requests.get(server.api(f"/api/v1/models/{model['id']}"), timeout=30).json()["stats"]["favoriteCount"] == 0
 
 
 def test_gallery_events_check_the_session(server, tmp_path):

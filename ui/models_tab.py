@@ -22,7 +22,7 @@ from .session import request_user
 from .social import mount_model_social
 
 PAGE_SIZE = 24
-SORTS = ("newest", "most_liked", "most_downloaded")
+SORTS = ("newest", "most_liked", "most_downloaded", "highest_rated")
 
 # Cards are buttons (keyboard-focusable); a click anywhere on one asks the server for that model's page.
 CARD_CLICK_JS = """

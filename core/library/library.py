@@ -29,12 +29,13 @@ SORTS = {
     "newest": (AiModel.created_at.desc(), AiModel.id.desc()),
     "oldest": (AiModel.created_at, AiModel.id),
     "most_liked": (AiModel.like_count.desc(), AiModel.id.desc()),
+    "highest_rated": (AiModel.thumbs_up_count.desc(), AiModel.thumbs_down_count, AiModel.id.desc()),
     "most_downloaded": (AiModel.download_count.desc(), AiModel.id.desc()),
     "most_discussed": (AiModel.comment_count.desc(), AiModel.id.desc()),
     "most_images": (image_count().desc(), AiModel.id.desc()),
 }
 # Civitai's names for the same sorts.
-SORT_ALIASES = {"Newest": "newest", "Oldest": "oldest", "Highest Rated": "most_liked", "Most Liked": "most_liked",
+SORT_ALIASES = {"Newest": "newest", "Oldest": "oldest", "Highest Rated": "highest_rated", "Most Liked": "most_liked",
                 "Most Downloaded": "most_downloaded", "Most Discussed": "most_discussed",
                 "Most Images": "most_images"}
 

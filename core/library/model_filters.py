@@ -107,8 +107,9 @@ def _content_conditions(f: ModelFilters) -> list:
     start = since(f.period)
     if start is not None:
         conditions.append(AiModel.created_at >= start)
-    if f.min_rating is not None and f.min_rating > 0:  # nothing is rated here yet: every rating is 0
-        conditions.append(AiModel.id.in_([]))
+    if f.min_rating is not None and f.min_rating > 0:  # the rating: 5 × the share of reviews recommending it
+        reviews = AiModel.thumbs_up_count + AiModel.thumbs_down_count
+        conditions.append((reviews > 0) & (AiModel.thumbs_up_count * 5 >= reviews * f.min_rating))
     if f.nsfw is False:
         conditions.append(AiModel.rating == "safe")
     commercial = _commercial_condition(f.allow_commercial_use)

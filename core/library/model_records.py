@@ -64,6 +64,8 @@ class VersionRecord:
     download_count: int
     default_weight: float | None
     files: tuple[FileRecord, ...]
+    thumbs_up: int = 0  # reviews recommending it (community.reviews)
+    thumbs_down: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class ModelRecord:
     preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
     licence: Licence = Licence()
     rating: str = "safe"  # safe, mature or explicit (core.store.RATINGS)
+    thumbs_up: int = 0  # reviews recommending it, over all its versions (community.reviews)
+    thumbs_down: int = 0
 
 
 def _metadata(text: str | None) -> dict:
@@ -130,7 +134,8 @@ def models_by_id(ids: Sequence[int]) -> list[AiModel]:
 
 _VERSION_FILE_COLUMNS = (ModelVersion.id, ModelVersion.model, ModelVersion.name, ModelVersion.base_model,
                          ModelVersion.created_at, ModelVersion.download_count, ModelVersion.default_weight,
-                         *FILE_COLUMNS)
+                         ModelVersion.thumbs_up_count, ModelVersion.thumbs_down_count, *FILE_COLUMNS)
+_FIRST_FILE_COLUMN = 9
 
 
 def _versions_and_files(ids: list[int]):
@@ -145,13 +150,13 @@ def _versions_of(model_ids: Sequence[int]) -> dict[int, list[VersionRecord]]:
     versions: dict[int, tuple] = {}
     for row in rows_for_ids(AiModel._meta.database, _versions_and_files, list(model_ids)):
         versions.setdefault(row[0], row)
-        if row[7] is not None:
-            files.setdefault(row[0], []).append(file_record_of(row[0], row[7:]))
+        if row[_FIRST_FILE_COLUMN] is not None:
+            files.setdefault(row[0], []).append(file_record_of(row[0], row[_FIRST_FILE_COLUMN:]))
     by_model: dict[int, list[VersionRecord]] = {}
-    for version_id, model_id, name, base_model, created, downloads, weight, *_ in versions.values():
+    for version_id, model_id, name, base_model, created, downloads, weight, up, down, *_ in versions.values():
         by_model.setdefault(model_id, []).append(VersionRecord(
             version_id, model_id, name, base_model, iso_stored(created), downloads, weight,
-            tuple(files.get(version_id, ()))))
+            tuple(files.get(version_id, ())), up or 0, down or 0))
     return by_model
 
 
@@ -183,7 +188,8 @@ _MODEL_COLUMNS = (AiModel.id, AiModel.name, AiModel.type, AiModel.base_model, Ai
                   AiModel.trigger_words, AiModel.visibility, AiModel.owner, AiModel.source, AiModel.is_demo,
                   AiModel.created_at, AiModel.updated_at, AiModel.like_count, AiModel.download_count,
                   AiModel.comment_count, AiModel.preview_path, AiModel.allow_no_credit, AiModel.allow_commercial_use,
-                  AiModel.allow_derivatives, AiModel.allow_different_license, AiModel.rating)
+                  AiModel.allow_derivatives, AiModel.allow_different_license, AiModel.rating, AiModel.thumbs_up_count,
+                  AiModel.thumbs_down_count)
 
 
 def _model_columns(ids: list[int]):
@@ -208,10 +214,11 @@ def model_records(rows: Iterable[AiModel]) -> list[ModelRecord]:
 
 def _record(row: tuple, extras: _Extras, versions: tuple[VersionRecord, ...]) -> ModelRecord:
     (model_id, name, kind, base_model, description, trigger_words, visibility, owner_id, source, is_demo, created,
-     updated, likes, downloads, comments, preview, no_credit, commercial, derivatives, different_license, rating) = row
+     updated, likes, downloads, comments, preview, no_credit, commercial, derivatives, different_license, rating,
+     thumbs_up, thumbs_down) = row
     return ModelRecord(
         model_id, name, kind, base_model, description, extras.tags, tuple(w for w in trigger_words.split("\n") if w),
         visibility, owner_id, extras.owner, source, bool(is_demo), iso_stored(created), iso_stored(updated), likes,
         downloads, comments, extras.cover_image, versions, preview,
         Licence(bool(no_credit), commercial_uses(commercial), bool(derivatives), bool(different_license)),
-        rating or "safe")
+        rating or "safe", thumbs_up or 0, thumbs_down or 0)
