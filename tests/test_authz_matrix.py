@@ -76,6 +76,13 @@ class Cast:
                               json={"body": "a comment"}, headers=self.headers("owner"), timeout=60)
         return reply.json()["id"]
 
+    def fresh_review(self) -> int:
+        """A new review, by the "other" user, of a new model of the owner's."""
+        version = self.fresh_model()["modelVersions"][0]["id"]
+        reply = requests.post(self.server.api(f"/api/v1/model-versions/{version}/reviews"),
+                              json={"recommended": True}, headers=self.headers("other"), timeout=60)
+        return reply.json()["id"]
+
     def fresh_report(self) -> int:
         """A new open report (by the "other" user) on a new comment of the owner's."""
         reply = requests.post(self.server.api("/api/v1/reports"),
@@ -259,6 +266,12 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/comments/{comment_id}"): Rule(
         lambda c, r: Call(f"/api/v1/comments/{c.fresh_comment(on=('models', 'images')[len(r) % 2])}"), OWNED,
         "a comment on a model or on an image alike"),
+    ("POST", "/api/v1/model-versions/{version_id}/reviews"): Rule(
+        lambda c, r: Call(f"/api/v1/model-versions/{version_of(c.model)}/reviews", {"json": {"recommended": True}}),
+        expect(401, 200, 403, 403, 200), "any member but the model's owner"),
+    ("DELETE", "/api/v1/reviews/{review_id}"): Rule(
+        lambda c, r: Call(f"/api/v1/reviews/{c.fresh_review()}"), expect(401, 200, 403, 403, 200),
+        "its author (the cast's other user) or a moderator"),
     ("POST", "/api/v1/reports"): Rule(
         lambda c, r: Call("/api/v1/reports", {"json": {"type": "model", "id": c.model["id"], "reason": "spam"}}),
         expect(401, 201, 403, 400, 201), "any member; one's own content is refused (400)"),
@@ -437,7 +450,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded",
-               "upscaler_choices", "hires_upscalers", "pick_reply"),
+               "upscaler_choices", "hires_upscalers", "pick_reply", "refresh_reviews"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
                "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img",
                "not_replying", "_picked_notification"),
@@ -461,6 +474,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "like_model": Checked(lambda c, r: [c.model["id"], True], G_MEMBER),
     "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}", 0], G_MEMBER),
     "delete_comment": Checked(lambda c, r: [c.fresh_comment()], G_OWNED),
+    "review_model": Checked(lambda c, r: [c.model["id"], "up", f"from {r}"], expect("401", "ok", "403", "403", "ok")),
     "rate_model": Checked(lambda c, r: [c.model["id"], "safe"], G_OWNED),
     "delete_model": Checked(lambda c, r: [c.fresh_model()["id"]], G_OWNED),
     # Image page

@@ -12,6 +12,7 @@ from core.library.model_records import FileRecord, Licence, ModelRecord, Version
 from . import render
 from .i18n import label, plural, text
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link
+from .reviews_section import summary_text
 
 # Each commercial use (Civitai's CommercialUse values) and its line in the permissions list and the editor.
 COMMERCIAL_USE_KEYS = {"Image": "licence.use_image", "Rent": "licence.use_rent",
@@ -205,7 +206,8 @@ def model_page_html(model: ModelRecord, lang: str, version_id: int | None = None
         f'<article class="va-model" data-model-id="{model.id}"><div class="va-main">'
         f'<h2 class="va-title">{render.text(model.name)}</h2>'
         f'<div class="va-muted">{text("model.by", lang)} <strong>{render.text(model.owner)}</strong> · '
-        f'♥ {model.like_count} · ⬇ {model.download_count}</div>'
+        f'♥ {model.like_count} · ⬇ {model.download_count} · '
+        f'{render.text(summary_text(model.thumbs_up, model.thumbs_down, lang))}</div>'
         f'<div class="va-badges"><span class="va-badge va-badge-type">'
         f'{render.text(render.type_label(model.type, lang))}</span><span class="va-badge">'
         f'{render.text(render.base_label(model.base_model, lang))}</span>{private}'

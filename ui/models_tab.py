@@ -90,6 +90,12 @@ def cover_html(model: ModelRecord, lang: str) -> str:
            f'{render.text(render.type_label(model.type, lang))}</span>'
 
 
+def _thumbs(model: ModelRecord) -> str:
+    """The share of reviews recommending it (nothing before the first review)."""
+    count = model.thumbs_up + model.thumbs_down
+    return f'<span class="va-thumbs">👍 {round(100 * model.thumbs_up / count)}%</span>' if count else ""
+
+
 def card_html(model: ModelRecord, lang: str) -> str:
     private = private_badge(lang, model.visibility) if model.visibility != "public" else ""
     return (
@@ -102,7 +108,8 @@ def card_html(model: ModelRecord, lang: str) -> str:
         f'{render.rating_badge(model.rating, lang)}</span>'
         f'<span class="va-creator">{render.text(text("models.by", lang, name=model.owner))}</span>'
         f'<span class="va-stats"><span title="{text("models.likes", lang)}">♥ {model.like_count}</span>'
-        f'<span title="{text("models.downloads", lang)}">⬇ {model.download_count}</span></span></span></button>')
+        f'<span title="{text("models.downloads", lang)}">⬇ {model.download_count}</span>{_thumbs(model)}'
+        f'</span></span></button>')
 
 
 def grid_html(models: tuple[ModelRecord, ...], lang: str) -> str:

@@ -30,6 +30,7 @@ from .links import Links
 from .model_page import ModelPage, model_page_html
 from .rating_control import rating_dropdown
 from .report_form import build_report_form, open_with
+from .reviews_section import ReviewsSection, build_reviews
 from .session import request_user
 
 SAMPLES = 8
@@ -76,16 +77,18 @@ class ModelSocial:
     samples: gr.HTML
     comments: CommentsSection
     owner_controls: OwnerControls
+    reviews: ReviewsSection
 
     def outputs(self) -> list:
         return [self.model_id, self.like, self.like_target, self.creator, self.creator_button, self.samples,
-                *self.comments.outputs(), *self.owner_controls.outputs()]
+                *self.comments.outputs(), *self.owner_controls.outputs(), *self.reviews.outputs()]
 
     def not_found_values(self) -> tuple:
         """For ``outputs`` on the not-found page: the buttons about a model hidden, the rest left as it was."""
         skip = gr.skip()
         return (None, gr.Button(visible=False), skip, "", gr.Button(visible=False), skip,
-                *([skip] * len(self.comments.outputs())), *self.owner_controls.values(None, None))
+                *([skip] * len(self.comments.outputs())), *self.owner_controls.values(None, None),
+                *self.reviews.hidden_values())
 
     def values(self, actor: UserInfo | None, model: ModelRecord, lang: str) -> tuple:
         """Everything for ``outputs`` about one model the actor may see."""
@@ -93,7 +96,8 @@ class ModelSocial:
         return (model.id, *like_button(likes.model_like(actor, model.id), lang), model.owner,
                 gr.Button(text("model.creator_profile", lang, name=model.owner), visible=True),
                 images_grid_html(samples.items, text("model.no_samples", lang), lang),
-                *self.comments.values(actor, model.id, 1, lang), *self.owner_controls.values(actor, model))
+                *self.comments.values(actor, model.id, 1, lang), *self.owner_controls.values(actor, model),
+                *self.reviews.values(actor, model, lang))
 
     # ------------------------------------------------------------------ events
     def refresh_body(self, model_id, request: gr.Request):
@@ -146,6 +150,7 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
     with page.details:
         gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
+        reviews_section = build_reviews(context, links)
         model_id = gr.Number(visible=False, precision=0, elem_id="social-model-id")
         like_target = gr.Checkbox(True, visible=False, elem_id="model-like-target")
         creator = gr.Textbox(visible=False, elem_id="model-creator-name")
@@ -153,7 +158,7 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
             "list": "model-comments", "pager": "comments", "body": "comment-body", "post": "comment-post",
             "target": "comment-target", "counter": "comment-counter"}, report_form)
     social = ModelSocial(context, page.body, model_id, like, like_target, creator, creator_button, samples, section,
-                         controls)
+                         controls, reviews_section)
     links.button(controls.edit, "edit", model_id)
     links.button(controls.new_version, "new_version", model_id)
     controls.delete.click(lambda: gr.Button(visible=True), None, controls.confirm, api_visibility="private")
@@ -167,7 +172,12 @@ def _wire(social: ModelSocial, commented: list) -> None:
     refresh = [social.model_id]
     liked = social.like.click(social.like_model, [social.model_id, social.like_target],
                               [social.like, social.like_target], api_name="like_model")
+    reviewed = social.reviews.submit.click(social.reviews.review_model,
+                                           [social.model_id, social.reviews.verdict, social.reviews.details], None,
+                                           api_name="review_model")
+    reviewed.success(social.reviews.refresh_reviews, social.model_id, social.reviews.outputs(),
+                     api_visibility="private")
     rated = social.owner_controls.rating.input(social.rate_model, [social.model_id, social.owner_controls.rating],
                                                None, api_name="rate_model")
-    for changed in (liked, rated, *commented):
+    for changed in (liked, rated, reviewed, *commented):
         changed.success(social.refresh_body, refresh, social.page_body, api_visibility="private")
