@@ -21,7 +21,8 @@ from tests.live_server import LiveServer
 PRIVATE_SITE = "this instance is private: log in first"
 UPLOAD_AGAIN = "this file was not uploaded in this session: choose it again"
 # The events a visitor needs to log in on a private site; they show only the caller's own session.
-OPEN_TO_VISITORS = {"show_who_is_here", "after_auth", "after_register", "after_logout", "after_ban", "show_account"}
+OPEN_TO_VISITORS = {"show_who_is_here", "after_auth", "after_register", "after_logout", "after_ban", "show_account",
+                    "ring_bell"}
 UPLOAD_FORM_REST = ["new", "v1", "", "detect", "detect", "public", "", "", "", None]
 
 
