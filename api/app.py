@@ -11,6 +11,7 @@ from . import (
     admin,
     admin_views,
     auth,
+    collections,
     downloads,
     enums,
     gallery,
@@ -48,6 +49,7 @@ def create_api(context: AppContext) -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(moderation.router)
     app.include_router(reviews.router)
+    app.include_router(collections.router)
     app.include_router(gallery.router)
     app.include_router(admin_views.router)
     app.include_router(worker_files.router)

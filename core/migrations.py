@@ -10,6 +10,7 @@ from typing import Mapping
 
 from peewee import Database
 
+from core.collection_tables import COLLECTION_MODELS, create_collections
 from core.data_version import create_library_version, create_postgres_library_version
 from core.notifications import NOTIFICATION_MODELS, create_notifications
 from core.reports import REPORT_MODELS, create_reports
@@ -209,11 +210,12 @@ MIGRATIONS: dict[int, Migration] = {
     16: _moderation,
     17: _content_ratings,
     18: _reviews,
+    19: create_collections,
 }
 
 
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS)
+    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS + COLLECTION_MODELS)
     store.migrate(migrations)
     return store

@@ -76,6 +76,12 @@ class Cast:
                               json={"body": "a comment"}, headers=self.headers("owner"), timeout=60)
         return reply.json()["id"]
 
+    def fresh_collection(self) -> int:
+        """A new public collection of the owner's."""
+        reply = requests.post(self.server.api("/api/v1/collections"), json={"name": "matrix"},
+                              headers=self.headers("owner"), timeout=60)
+        return reply.json()["id"]
+
     def fresh_review(self) -> int:
         """A new review, by the "other" user, of a new model of the owner's."""
         version = self.fresh_model()["modelVersions"][0]["id"]
@@ -158,6 +164,7 @@ class Rule:
 OWNED = expect(401, 403, 403, 200, 200)  # changes the owner's content: only the owner or an admin
 MEMBER = expect(401, 200, 403, 200, 200)  # any logged-in user, acting for themselves
 CREATE = expect(401, 201, 403, 201, 201)
+ONLY_OWNER = expect(401, 403, 403, 200, 403)  # one's own list, which not even an admin changes
 ADMIN = expect(401, 403, 403, 403, 200)
 OPEN = expect(200, 200, 200, 200, 200)
 # Every API route reads the caller, so a banned account's session gets 403 "this account is banned" even where no
@@ -272,6 +279,15 @@ REST_RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/reviews/{review_id}"): Rule(
         lambda c, r: Call(f"/api/v1/reviews/{c.fresh_review()}"), expect(401, 200, 403, 403, 200),
         "its author (the cast's other user) or a moderator"),
+    ("POST", "/api/v1/collections"): Rule(lambda c, r: Call("/api/v1/collections", {"json": {"name": r}}), CREATE),
+    ("POST", "/api/v1/collections/{collection_id}/items"): Rule(
+        lambda c, r: Call(f"/api/v1/collections/{c.fresh_collection()}/items", {"json": {"modelId": c.model["id"]}}),
+        ONLY_OWNER, "only its owner, admins included"),
+    ("DELETE", "/api/v1/collections/{collection_id}/items"): Rule(
+        lambda c, r: Call(f"/api/v1/collections/{c.fresh_collection()}/items?modelId={c.model['id']}"), ONLY_OWNER,
+        "only its owner, admins included"),
+    ("DELETE", "/api/v1/collections/{collection_id}"): Rule(
+        lambda c, r: Call(f"/api/v1/collections/{c.fresh_collection()}"), ONLY_OWNER, "only its owner"),
     ("POST", "/api/v1/reports"): Rule(
         lambda c, r: Call("/api/v1/reports", {"json": {"type": "model", "id": c.model["id"], "reason": "spam"}}),
         expect(401, 201, 403, 400, 201), "any member; one's own content is refused (400)"),
