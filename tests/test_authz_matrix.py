@@ -466,7 +466,8 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded",
-               "upscaler_choices", "hires_upscalers", "pick_reply", "refresh_reviews"),
+               "upscaler_choices", "hires_upscalers", "pick_reply", "refresh_reviews",
+               "open_collection", "my_collections"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
                "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img",
                "not_replying", "_picked_notification"),
@@ -491,6 +492,8 @@ GRADIO_RULES: dict[str, Read | Checked] = {
     "post_comment": Checked(lambda c, r: [c.model["id"], f"from {r}", 0], G_MEMBER),
     "delete_comment": Checked(lambda c, r: [c.fresh_comment()], G_OWNED),
     "review_model": Checked(lambda c, r: [c.model["id"], "up", f"from {r}"], expect("401", "ok", "403", "403", "ok")),
+    "save_model_to_collection": Checked(lambda c, r: [c.model["id"], None, f"by {r}"], G_MEMBER),
+    "save_image_to_collection": Checked(lambda c, r: [c.image, None, f"by {r}"], G_MEMBER),
     "rate_model": Checked(lambda c, r: [c.model["id"], "safe"], G_OWNED),
     "delete_model": Checked(lambda c, r: [c.fresh_model()["id"]], G_OWNED),
     # Image page

@@ -15,6 +15,7 @@ from core.errors import VisionaryError
 from core.library import library
 
 from . import render
+from .collection_picker import build_collection_picker
 from .comments_section import CommentsSection, build_comments
 from .i18n import DEFAULT_LANGUAGE, label, table, text
 from .image_cards import SHOTS_CSS
@@ -168,6 +169,7 @@ def build_detail(context: AppContext, links: Links) -> ImageDetail:
                                 elem_id="image-parameters")
         image_id = gr.Number(visible=False, precision=0, elem_id="image-id")
         like_target = gr.Checkbox(True, visible=False, elem_id="image-like-target")
+        build_collection_picker(context, "image", "image", image_id)
         with gr.Column(visible=False, elem_id="image-discussion") as discussion:
             comments, commented = build_comments(context, links, IMAGE, image_id, {
                 "list": "image-comments", "pager": "image-comments", "body": "image-comment-body",

@@ -1,4 +1,5 @@
-"""Profile tab: a user's bio, counts, public models, published images and comments; follow / unfollow.
+"""Profile tab: a user's bio, counts, public models, published images, collections and comments; follow / unfollow.
+A collection opens here too (``?collection=ID``): its name and description over the models and pictures in it.
 
 Opened by any creator name (``links`` destination ``user``), by typing a name, or as one's own.
 Following is a public API event (``follow_user``); the server resolves who follows whom.
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from community import comments, follows
+from community import collections, comments, follows
+from community.collections import CollectionRecord
 from community.comments import CommentRecord
 from community.follows import Profile
 from core.accounts.accounts import UserInfo
@@ -20,15 +22,17 @@ from core.paging import Page
 
 from . import render
 from .comments_section import COMMENTS_CSS
-from .i18n import label, message, request_language, text
+from .i18n import label, message, plural, request_language, text
 from .image_cards import SHOTS_CSS, images_grid_html
 from .links import NOT_FOUND_CSS, Links, copy_link_button, link, not_found_html, page_tab, tab_address
+from .model_page import private_badge
 from .models_tab import GRID_CSS, grid_html
 from .pager import Pager, build_pager, pager_values
 from .report_form import build_report_form, open_with
 from .session import request_user
 
 COMMENTS_PAGE = 10
+PROFILE_COLLECTIONS = 50
 COUNTS = ("followers", "following", "models", "images")
 PROFILE_CSS = """
 .va-profile h2 { margin: 0 0 4px; font-size: 1.7em; overflow-wrap: anywhere; }
@@ -77,6 +81,28 @@ def user_comments_html(page: Page, lang: str) -> str:
     return f'<ol class="va-comments">{items}</ol>'
 
 
+def collections_html(page: Page, lang: str) -> str:
+    """A person's collections: each a link to its page, with its size."""
+    if not page.items:
+        return empty_html("collections.none", lang)
+    items = "".join(
+        f'<li data-collection-id="{c.id}">{link("collection", c.id, c.name)} '
+        f'<span class="va-muted">{plural("collections.items", c.item_count, lang)}</span>'
+        f'{" " + private_badge(lang) if c.visibility == "private" else ""}</li>' for c in page.items)
+    return f'<ul class="va-collections">{items}</ul>'
+
+
+def collection_header_html(collection: CollectionRecord, lang: str) -> str:
+    description = (f'<div class="va-bio">{render.markdown(collection.description)}</div>'
+                   if collection.description.strip() else "")
+    private = private_badge(lang) if collection.visibility == "private" else ""
+    return (f'<section class="va-profile va-collection" data-collection-id="{collection.id}">'
+            f'<h2>{render.text(collection.name)}</h2><div class="va-badges">'
+            f'<span class="va-muted">{text("collections.by", lang, name=render.text(collection.owner))}'
+            f' · {plural("collections.items", collection.item_count, lang)}</span>{private}</div>'
+            f'{description}</section>')
+
+
 def follow_button(actor: UserInfo | None, profile: Profile, lang: str) -> tuple:
     """The follow button (hidden on one's own profile) and what a click asks for."""
     own = actor is not None and actor.id == profile.user.id
@@ -97,13 +123,14 @@ class ProfileView:
     images: gr.HTML
     comments: gr.HTML
     pager: Pager
+    collections: gr.HTML
 
     def comment_outputs(self) -> list:
         return [self.comments, *self.pager.outputs()]
 
     def outputs(self) -> list:
         return [self.box, self.shown, self.header, self.follow, self.follow_target, self.models, self.images,
-                *self.comment_outputs()]
+                *self.comment_outputs(), self.collections]
 
     def comment_values(self, actor: UserInfo | None, username: str, page: int, lang: str) -> tuple:
         result = comments.user_comments(actor, username, max(page, 1), COMMENTS_PAGE)
@@ -117,13 +144,24 @@ class ProfileView:
         no_images = text("profile.no_images_own" if own else "profile.no_images", lang)
         models = grid_html(profile.models, lang) if profile.models else empty_html(no_models, lang)
         return (name, name, header_html(profile, lang), *follow_button(actor, profile, lang), models,
-                images_grid_html(profile.images, no_images, lang), *self.comment_values(actor, name, 1, lang))
+                images_grid_html(profile.images, no_images, lang), *self.comment_values(actor, name, 1, lang),
+                collections_html(collections.collections_of(actor, name, 1, PROFILE_COLLECTIONS), lang))
+
+    def collection_values(self, actor: UserInfo | None, collection_id: int, lang: str) -> tuple:
+        """A collection's page: its header over its models and pictures (the owner's other collections below)."""
+        found = collections.get_collection(actor, collection_id)
+        owner = found.owner
+        return (owner, owner, collection_header_html(found, lang), gr.Button(visible=False), True,
+                grid_html(found.models, lang) if found.models else empty_html("collections.no_models", lang),
+                images_grid_html(found.images, text("collections.no_images", lang), lang),
+                "", "", 1, gr.Button(interactive=False), gr.Button(interactive=False),
+                collections_html(collections.collections_of(actor, owner, 1, PROFILE_COLLECTIONS), lang))
 
     def blank(self, lang: str, header: str | None = None, name: str = "") -> tuple:
         """Nobody shown: the start text (or ``header``, e.g. the not-found page for ``name``, kept as the one shown so
         that selecting the tab shows the same page)."""
         return (name, name, header or empty_html("profile.start", lang), gr.Button(visible=False), True, "", "", "",
-                "", 1, gr.Button(interactive=False), gr.Button(interactive=False))
+                "", 1, gr.Button(interactive=False), gr.Button(interactive=False), "")
 
     # ------------------------------------------------------------------ events
     def show(self, username, request: gr.Request):
@@ -142,6 +180,16 @@ class ProfileView:
     def open_page(self, username, request: gr.Request, params=None):
         """The ``user`` destination of ``ui.links``."""
         return self.show(username, request)
+
+    def open_collection(self, key, request: gr.Request, params=None):
+        """The ``collection`` destination of ``ui.links`` (the not-found page for one the viewer may not see)."""
+        lang = request_language(request)
+        try:
+            return self.collection_values(request_user(self.context, request), int(key), lang)
+        except (NotFound, ValueError):
+            return self.blank(lang, not_found_html("collection", lang))
+        except VisionaryError as exc:
+            raise gr.Error(message(exc.message, lang)) from None
 
     def follow_user(self, username, follow: bool, request: gr.Request):
         try:
@@ -185,13 +233,17 @@ def build_profile_tab(context: AppContext, links: Links) -> None:
         models = links.html(css=GRID_CSS, elem_id="profile-models")
         gr.Markdown(label("profile.images_heading"))
         images = links.html(css=SHOTS_CSS, elem_id="profile-images")
+        gr.Markdown(label("collections.heading"))
+        collection_list = links.html(elem_id="profile-collections")
         gr.Markdown(label("comments.heading"))
         comment_list = links.html(css=COMMENTS_CSS, elem_id="profile-comments")
         pager = build_pager("profile-comments")
         shown = gr.Textbox(visible=False, elem_id="profile-shown")
         follow_target = gr.Checkbox(True, visible=False, elem_id="profile-follow-target")
-    view = ProfileView(context, box, shown, header, follow, follow_target, models, images, comment_list, pager)
+    view = ProfileView(context, box, shown, header, follow, follow_target, models, images, comment_list, pager,
+                       collection_list)
     links.destination("user", "profile", view.open_page, view.outputs())
+    links.destination("collection", "profile", view.open_collection, view.outputs())
 
     outputs = view.outputs()
 

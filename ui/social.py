@@ -23,6 +23,7 @@ from core.library.library import get_model
 from core.library.library_edit import ModelFields
 from core.library.model_records import ModelRecord
 
+from .collection_picker import build_collection_picker
 from .comments_section import CommentsSection, build_comments
 from .i18n import label, message, request_language, text
 from .image_cards import SHOTS_CSS, images_grid_html, like_button
@@ -150,8 +151,9 @@ def mount_model_social(context: AppContext, page: ModelPage, links: Links) -> Mo
     with page.details:
         gr.Markdown(label("model.samples_heading"))
         samples = links.html(css=SHOTS_CSS, elem_id="model-samples")
-        reviews_section = build_reviews(context, links)
         model_id = gr.Number(visible=False, precision=0, elem_id="social-model-id")
+        build_collection_picker(context, "model", "model", model_id)
+        reviews_section = build_reviews(context, links)
         like_target = gr.Checkbox(True, visible=False, elem_id="model-like-target")
         creator = gr.Textbox(visible=False, elem_id="model-creator-name")
         section, commented = build_comments(context, links, MODEL, model_id, {
