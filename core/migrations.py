@@ -12,6 +12,7 @@ from peewee import Database
 
 from core.collection_tables import COLLECTION_MODELS, create_collections
 from core.data_version import create_library_version, create_postgres_library_version
+from core.events import EVENT_MODELS, create_events
 from core.notifications import NOTIFICATION_MODELS, create_notifications
 from core.reports import REPORT_MODELS, create_reports
 from core.reviews import REVIEW_MODELS
@@ -211,11 +212,12 @@ MIGRATIONS: dict[int, Migration] = {
     17: _content_ratings,
     18: _reviews,
     19: create_collections,
+    20: create_events,
 }
 
 
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS + COLLECTION_MODELS)
+    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS + COLLECTION_MODELS + EVENT_MODELS)
     store.migrate(migrations)
     return store

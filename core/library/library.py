@@ -6,13 +6,14 @@ the UI into cards and pages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from peewee import SQL, NodeList, SqliteDatabase, fn
 
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
-from core.library.model_filters import ModelFilters, image_count, named_filters, narrowed
+from core.events import DownloadEvent
+from core.library.model_filters import ModelFilters, image_count, named_filters, narrowed, since
 from core.library.model_records import (
     ModelRecord,
     VersionRecord,
@@ -20,6 +21,7 @@ from core.library.model_records import (
     models_by_id,
     records_by_id,
 )
+from core.library.trending import MODEL_WINDOWS, ranked_ids
 from core.paging import MAX_PAGE_SIZE, Page, decode_cursor, paginate
 from core.search import FILES
 from core.search.engine import matching_ids
@@ -36,7 +38,7 @@ SORTS = {
 }
 # Civitai's names for the same sorts.
 SORT_ALIASES = {"Newest": "newest", "Oldest": "oldest", "Highest Rated": "highest_rated", "Most Liked": "most_liked",
-                "Most Downloaded": "most_downloaded", "Most Discussed": "most_discussed",
+                "Most Downloaded": "most_downloaded", "Most Discussed": "most_discussed", "Most Commented": "most_discussed",
                 "Most Images": "most_images"}
 
 
@@ -136,10 +138,17 @@ def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
         raise InvalidInput(f"sort: unknown {q.sort!r}; use one of {', '.join(SORT_ALIASES)}")
     limit = min(max(int(q.limit or 20), 1), MAX_PAGE_SIZE)
     offset = decode_cursor(q.cursor) if q.cursor else (max(int(q.page or 1), 1) - 1) * limit
+    start = since(q.filters.period)
+    if sort in MODEL_WINDOWS and start is not None:  # the period's events rank; every model may take part
+        q = replace(q, filters=replace(q.filters, period="AllTime"))
+        ids = ranked_ids(_filtered(_visible_in_sort_order(actor), actor, q), AiModel.id, MODEL_WINDOWS[sort], start,
+                         offset, limit)
+    else:
+        page = (_filtered(_visible_in_sort_order(actor), actor, q).select(AiModel.id).order_by(*SORTS[sort])
+                .offset(offset).limit(limit))
+        ids = [row[0] for row in page.tuples()]
     total = _filtered(visible_models(actor), actor, q).count()
-    page = (_filtered(_visible_in_sort_order(actor), actor, q).select(AiModel.id).order_by(*SORTS[sort])
-            .offset(offset).limit(limit))
-    return Page(tuple(records_by_id([row[0] for row in page.tuples()])), total, offset // limit + 1, limit)
+    return Page(tuple(records_by_id(ids)), total, offset // limit + 1, limit)
 
 
 def owned_models(actor: UserInfo | None) -> list[tuple[int, str]]:
@@ -243,10 +252,12 @@ def download_target(actor: UserInfo | None, version_id: int, file_id: int | None
 
 
 def count_download(store, version_id: int) -> None:
+    """One more download: the counts, and the event the period rankings count (``core.library.trending``)."""
     with store.write():
         version = ModelVersion.get_by_id(version_id)
         ModelVersion.update(download_count=ModelVersion.download_count + 1).where(ModelVersion.id == version_id).execute()
         AiModel.update(download_count=AiModel.download_count + 1).where(AiModel.id == version.model_id).execute()
+        DownloadEvent.insert(model=version.model_id, version=version_id).execute()
 
 
 def list_tags(actor: UserInfo | None, text: str = "", page: int = 1, limit: int = 20) -> Page:
