@@ -24,7 +24,8 @@ from bench.common import Row, Workspace, format_table
 
 MEASURES = (("txt2img", "bench.txt2img"), ("switch", "bench.switch"), ("upload", "bench.upload"),
             ("search", "bench.search"), ("startup", "bench.startup"), ("browse", "bench.browse"),
-            ("pool", "bench.pool"), ("img2img", "bench.img2img"), ("community", "bench.community"))
+            ("pool", "bench.pool"), ("img2img", "bench.img2img"), ("community", "bench.community"),
+            ("trending", "bench.trending"))
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 
 

@@ -466,7 +466,7 @@ GRADIO_RULES: dict[str, Read | Checked] = {
                "next_page", "open_model", "open_kind", "first_comments", "show_comments", "refresh_body",
                "previous_comments", "next_comments", "fill_editor", "browse_first", "browse_previous", "browse_next",
                "model_choices", "run", "page_of", "open_clicked", "open_address", "open_named", "show_uploaded",
-               "upscaler_choices", "hires_upscalers", "pick_reply", "refresh_reviews",
+               "upscaler_choices", "hires_upscalers", "pick_reply", "refresh_reviews", "first_tags", "previous_tags", "next_tags",
                "open_collection", "my_collections"),
     **numbered(PAGE, "insert_lora", "show_selected", "lambda", "seed_of", "_picked_comment", "clear_choice",
                "_chosen", "_ready", "show_mode", "chosen_index", "fill_img2img",

@@ -15,7 +15,7 @@ import pytest
 from tests.live_server import ROOT, offline_env
 
 MEASURES = {"txt2img": "1 ", "switch": "2 ", "upload": "3 ", "search": "4 ", "startup": "5 ", "browse": "6 ",
-            "pool": "7 ", "img2img": "8 ", "community": "9 "}
+            "pool": "7 ", "img2img": "8 ", "community": "9 ", "trending": "10 "}
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from .pnginfo_tab import build_pnginfo_tab
 from .profile_tab import build_profile_tab
 from .search_tab import build_search_tab
 from .session import request_user
+from .tags_tab import build_tags_tab
 from .toasts import HIDDEN_CLASS, SESSION_ENDED_ID
 from .upload_tab import build_upload_tab
 
@@ -33,8 +34,8 @@ CONTENT_VIEW_JS = """
 """
 
 # The top-level tabs, in order (``ui.links.page_tab`` names each; ``?tab=<id>`` opens one).
-TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "search", "extras", "pnginfo", "profile",
-           "notifications", "moderation", "admin", "account")
+TAB_IDS = ("home", "generate", "models", "upload", "gallery", "feed", "tags", "search", "extras", "pnginfo",
+           "profile", "notifications", "moderation", "admin", "account")
 
 
 def build_ui(context: AppContext) -> gr.Blocks:
@@ -54,6 +55,7 @@ def build_ui(context: AppContext) -> gr.Blocks:
             build_upload_tab(context, links)
             gallery_pictures = build_gallery_tab(context, links, generate)
             build_feed_tab(context, links)
+            build_tags_tab(context, links)
             build_search_tab(context, links)
             extras = build_extras_tab(context, tabs)
             for trigger, picture in (*generate.pictures_for_extras, *gallery_pictures):

@@ -11,6 +11,7 @@ from core.context import AppContext
 from core.errors import InvalidInput, NotFound, VisionaryError
 from core.library import library, library_edit
 from core.library.library import ModelQuery
+from core.library.model_filters import ModelFilters
 from core.library.model_records import ModelRecord
 
 from . import render
@@ -22,7 +23,7 @@ from .session import request_user
 from .social import mount_model_social
 
 PAGE_SIZE = 24
-SORTS = ("newest", "most_liked", "most_downloaded", "highest_rated")
+SORTS = ("newest", "most_liked", "most_downloaded", "most_discussed", "highest_rated")
 
 # Cards are buttons (keyboard-focusable); a click anywhere on one asks the server for that model's page.
 CARD_CLICK_JS = """
@@ -74,12 +75,13 @@ class Filters:
     tag: str
     creator: str
     sort: str
+    period: str = "AllTime"
 
     def to_query(self, page: int) -> ModelQuery:
         return ModelQuery(query=self.query or "", types=(self.kind,) if self.kind else (),
                           base_models=(self.base_model,) if self.base_model else (), tag=(self.tag or "").strip(),
                           username=(self.creator or "").strip(), sort=self.sort or "newest", page=page,
-                          limit=PAGE_SIZE)
+                          limit=PAGE_SIZE, filters=ModelFilters(period=self.period or "AllTime"))
 
 
 def cover_html(model: ModelRecord, lang: str) -> str:
@@ -146,18 +148,20 @@ def build_models_tab(context: AppContext, links: Links) -> None:
                 creator = gr.Textbox(label=label("models.creator"), elem_id="models-creator")
                 sort = gr.Dropdown(render.sort_choices(SORTS), value="newest", label=label("models.sort"),
                                    elem_id="models-sort")
+                period = gr.Dropdown(render.period_choices(), value="AllTime", label=label("models.period"),
+                                     elem_id="models-period")
             grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS, js_on_load=CARD_CLICK_JS)
             pager = build_pager("models")
         model_page = build_model_page(links)
         social = mount_model_social(context, model_page, links)
 
-    filters = [query, kind, base, tag, creator, sort]
+    filters = [query, kind, base, tag, creator, sort, period]
     grid_outputs = [grid, *pager.outputs()]
 
-    def show(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
+    def show(query, kind, base, tag, creator, sort, period, page: int, request: gr.Request):
         actor = request_user(context, request)
         lang = request_language(request)
-        selected = Filters(query, kind, base, tag, creator, sort)
+        selected = Filters(query, kind, base, tag, creator, sort, period or "AllTime")
         try:
             result = library.list_models(actor, selected.to_query(max(int(page), 1)))
             if not result.items and result.page > result.total_pages:
@@ -166,14 +170,14 @@ def build_models_tab(context: AppContext, links: Links) -> None:
             raise gr.Error(message(exc.message, lang)) from None
         return grid_html(result.items, lang), *pager_values(result, lang)
 
-    def first_page(query, kind, base, tag, creator, sort, request: gr.Request):
-        return show(query, kind, base, tag, creator, sort, 1, request)
+    def first_page(query, kind, base, tag, creator, sort, period, request: gr.Request):
+        return show(query, kind, base, tag, creator, sort, period, 1, request)
 
-    def previous_page(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
-        return show(query, kind, base, tag, creator, sort, page - 1, request)
+    def previous_page(query, kind, base, tag, creator, sort, period, page: int, request: gr.Request):
+        return show(query, kind, base, tag, creator, sort, period, page - 1, request)
 
-    def next_page(query, kind, base, tag, creator, sort, page: int, request: gr.Request):
-        return show(query, kind, base, tag, creator, sort, page + 1, request)
+    def next_page(query, kind, base, tag, creator, sort, period, page: int, request: gr.Request):
+        return show(query, kind, base, tag, creator, sort, period, page + 1, request)
 
     def show_model(model_id, request: gr.Request, params: Mapping[str, str]):
         """The model page (``params``: an address's ``version``), or the not-found page when the model does not
@@ -194,14 +198,15 @@ def build_models_tab(context: AppContext, links: Links) -> None:
 
     def show_tag(tag_name, request: gr.Request, params: Mapping[str, str]):
         """The grid of the models with one tag (every other filter cleared): the ``tag`` destination."""
-        grid_values = show("", "", "", tag_name, "", "newest", 1, request)
-        return (gr.Column(visible=True), gr.Column(visible=False), "", "", "", tag_name, "", "newest", *grid_values)
+        grid_values = show("", "", "", tag_name, "", "newest", "AllTime", 1, request)
+        return (gr.Column(visible=True), gr.Column(visible=False), "", "", "", tag_name, "", "newest", "AllTime",
+                *grid_values)
 
     def open_model(event: gr.EventData, request: gr.Request):
         model_id = getattr(event, "model_id", None)
         return *show_model(model_id, request, {}), links.address_of("model", model_id)
 
-    gr.on([tab.select, query.submit, tag.submit, creator.submit, kind.input, base.input, sort.input],
+    gr.on([tab.select, query.submit, tag.submit, creator.submit, kind.input, base.input, sort.input, period.input],
           first_page, filters, grid_outputs, api_visibility="private", trigger_mode="always_last")
     pager.previous.click(previous_page, [*filters, pager.number], grid_outputs, api_visibility="private")
     pager.next.click(next_page, [*filters, pager.number], grid_outputs, api_visibility="private")

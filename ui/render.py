@@ -97,6 +97,14 @@ def base_choices() -> list[tuple[str | I18nData, str]]:
     return [(label("base.other") if base == OTHER_BASE else base, base) for base in BASE_MODELS]
 
 
+PERIODS = ("AllTime", "Year", "Month", "Week", "Day")  # Civitai's, longest first
+
+
+def period_choices() -> list[tuple[I18nData, str]]:
+    """The periods a ranking counts over (Most liked this week …), translated."""
+    return [(label(f"period.{period}"), period) for period in PERIODS]
+
+
 def sort_choices(sorts: tuple[str, ...]) -> list[tuple[I18nData, str]]:
     """Sort orders for a dropdown: translated names, the sort keys as values."""
     return [(label(f"sort.{sort}"), sort) for sort in sorts]
