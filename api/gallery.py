@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from community import gallery
+from community import gallery, picture_posts
 from community.image_upload import MAX_POST_BYTES, MAX_POST_IMAGES
 from community.posts import PostFields
 from core.accounts.accounts import UserInfo
@@ -145,11 +145,11 @@ async def post_image(request: Request, user: UserInfo = Depends(require_user)) -
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
         image_ids, several, post = await _json_publish(request)
-        records = await to_thread.run_sync(gallery.publish_images, context.store, user, image_ids, post)
+        records = await to_thread.run_sync(picture_posts.publish_images, context.store, user, image_ids, post)
     elif kind == "multipart/form-data":
         form, readers, several = await _uploaded_pictures(request)
         try:
-            records = await to_thread.run_sync(gallery.upload_images, context.store, context.config.outputs_path,
+            records = await to_thread.run_sync(picture_posts.upload_images, context.store, context.config.outputs_path,
                                                user, readers)
         finally:
             await form.close()

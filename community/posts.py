@@ -1,6 +1,6 @@
 """Posts: what an author says about images published together — an optional title, description and tags.
 
-A post's id is its images' ``post_id`` (the first image's id, ``community.gallery.publish_images``); a post
+A post's id is its images' ``post_id`` (the first image's id, ``community.picture_posts.publish_images``); a post
 published before titles existed has no row and reads as untitled. The text is stored as typed (stripped);
 showing it safely is the UI's job.
 """

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 from tests.browser import chromium, screenshot, visit
 from tests.community_helpers import upload_model
 from tests.conftest import bearer, register
-from tests.test_ui_library import TIMEOUT, choose
 from tests.test_trending import long_ago
+from tests.test_ui_library import TIMEOUT, choose
 
 
 def test_the_tag_cloud_and_a_tags_page(server, tmp_path):

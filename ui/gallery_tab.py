@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from community import gallery, likes
+from community import gallery, likes, picture_posts
 from community.gallery import ImageQuery
 from core.context import AppContext
 from core.errors import InvalidInput, NotFound, VisionaryError
@@ -179,7 +179,7 @@ class GalleryEvents:
         """Publish one's own picture as a post of its own, with the post's optional title, description and tags."""
         lang = request_language(request)
         try:
-            image, = gallery.publish_images(self.context.store, self._actor(request), [_image_id(image_id)],
+            image, = picture_posts.publish_images(self.context.store, self._actor(request), [_image_id(image_id)],
                                             post_fields(title, description, tags))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
@@ -211,7 +211,7 @@ class GalleryEvents:
             actor = require_login(self._actor(request))
             if not file_path or not Path(file_path).is_file():
                 raise InvalidInput("choose a PNG, JPEG or WebP picture first")
-            image = gallery.upload_image(self.context.store, self.context.config.outputs_path, actor,
+            image = picture_posts.upload_image(self.context.store, self.context.config.outputs_path, actor,
                                          read_image_file(Path(file_path)))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None

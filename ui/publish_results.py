@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from community import gallery
+from community import picture_posts
 from core.context import AppContext
 from core.errors import VisionaryError
 from core.library.library_edit import require_login
@@ -37,7 +37,7 @@ class ResultPublisher:
     def _publish(self, image_ids: list[int], title, description, tags, request: gr.Request):
         lang = request_language(request)
         try:
-            images = gallery.publish_images(self.context.store, self._member(request), image_ids,
+            images = picture_posts.publish_images(self.context.store, self._member(request), image_ids,
                                             post_fields(title, description, tags))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
