@@ -34,7 +34,10 @@ from .post_form import post_fields
 from .session import request_user
 
 PAGE_SIZE = 24
-SORTS = ("newest", "most_liked", "relevance")
+SORTS = ("newest", "most_liked", "most_liked_week", "most_liked_month", "most_comments_week", "relevance")
+# The sorts that rank by one period's events: (the gallery's sort, Civitai's period).
+PERIOD_SORTS = {"most_liked_week": ("most_liked", "Week"), "most_liked_month": ("most_liked", "Month"),
+                "most_comments_week": ("most_comments", "Week")}
 IMAGE_TYPES = [".png", ".jpg", ".jpeg", ".webp"]
 
 
@@ -72,9 +75,9 @@ class GalleryEvents:
     def browse(self, query, sort, model, username, page, request: gr.Request):
         lang = request_language(request)
         words = (query or "").strip()
+        ranked, period = PERIOD_SORTS.get(sort, (sort if sort != "relevance" or words else "newest", "AllTime"))
         q = ImageQuery(model_id=int(model) if model else None, username=(username or "").strip(), query=words,
-                       sort=sort if sort != "relevance" or words else "newest", page=max(int(page or 1), 1),
-                       limit=PAGE_SIZE)
+                       sort=ranked, period=period, page=max(int(page or 1), 1), limit=PAGE_SIZE)
         try:
             result = gallery.list_images(self._actor(request), q)
         except VisionaryError as exc:
