@@ -97,7 +97,7 @@ def test_gallery_events_check_the_session(server, tmp_path):
     assert requests.get(server.api(f"/api/v1/images/{image['id']}/like"), timeout=30).json()["likes"] == 1
     with pytest.raises(AppError, match="log in"):
         visitor.predict(image_id=image["id"], api_name="/delete_image")
-    with pytest.raises(AppError, match="owner or an admin"):
+    with pytest.raises(AppError, match="owner or a moderator"):
         stranger.predict(image_id=image["id"], api_name="/delete_image")
     assert image["file"].exists()
     mine.predict(image_id=image["id"], api_name="/delete_image")

@@ -110,6 +110,6 @@ def test_two_users_meet_through_a_model(server, tmp_path):
         expect(page.locator("#model-comments")).to_contain_text("No comments yet", timeout=TIMEOUT)
 
     stats = requests.get(server.api(f"/api/v1/models/{model['id']}"), timeout=30).json()["stats"]
-    assert (stats["thumbsUpCount"], stats["commentCount"]) == (1, 0)
+    assert (stats["favoriteCount"], stats["commentCount"]) == (1, 0)
     alice_profile = requests.get(server.api("/api/v1/users/moon_alice"), timeout=30).json()
     assert alice_profile["stats"]["followerCount"] == 1
