@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peewee import SQL, Field, Model, fn
+from peewee import SQL, Field, Model, NodeList, SqliteDatabase, fn
 
 from core.events import DownloadEvent
 from core.store import Comment, ModelLike
@@ -31,8 +31,13 @@ MODEL_WINDOWS = {"most_liked": Window(ModelLike, ModelLike.created_at, ModelLike
 
 
 def _counts(window: Window, start):
+    """Events per item since ``start``.  Grouped by ``+item`` on SQLite: left to itself SQLite walks the item's
+    own index to group without sorting and reads every event ever made (2.4 s at 1M likes) instead of the
+    period's range of the (time, item) index."""
+    item = NodeList((SQL("+"), window.item), glue="") if isinstance(window.table._meta.database, SqliteDatabase) \
+        else window.item
     return (window.table.select(window.item.alias("item"), fn.COUNT(SQL("*")).alias("events"))
-            .where(window.at >= start).group_by(window.item))
+            .where(window.at >= start).group_by(item))
 
 
 def ranked_ids(candidates, id_field: Field, window: Window, start, offset: int, limit: int) -> list[int]:
