@@ -178,6 +178,7 @@ def serve(config: Config) -> None:
     gc.freeze()
     scan_models_in_background(context)
     context.fanout.start()
+    context.ageing.start()
     # httptools + uvloop (installed) parse and loop faster than h11/asyncio, with deadlines for slow clients
     # (api/http_protocol.py); no per-request access log. uvicorn's own X-Forwarded-* handling stays off (it
     # trusts loopback): api/forwarded.py trusts only --forwarded-allow-ips.

@@ -7,9 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from community.gallery import SORT_ALIASES as IMAGE_SORTS
+from core.events import PERIODS
 from core.library.base_models import BASE_MODELS
 from core.library.library import SORT_ALIASES as MODEL_SORTS
-from core.library.model_filters import FILE_FORMATS, PERIODS
+from core.library.model_filters import FILE_FORMATS
 from core.library.model_records import COMMERCIAL_USES
 from core.store import MODEL_TYPES, VISIBILITIES
 

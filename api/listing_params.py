@@ -8,16 +8,17 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from community.gallery import ImageQuery
+from core.events import PERIODS
 from core.library.base_models import BASE_MODELS, stored_name
 from core.library.library import ModelQuery
-from core.library.model_filters import PERIODS, ModelFilters
+from core.library.model_filters import ModelFilters
 
 from .shapes import DB_INT, id_list, list_param, model_types
 
 DEFAULT_MODELS_PAGE = 100  # Civitai's: limit=0 or none gives this many
 MediaType = Literal["image", "video"]  # Civitai's ``type`` of an image
 MEDIA_TYPES = get_args(MediaType)
-Period = Literal[tuple(PERIODS)]  # Civitai's periods, as core.library.model_filters reads them
+Period = Literal[tuple(PERIODS)]  # Civitai's periods, as core.events names them
 
 
 class ListingParams(BaseModel):

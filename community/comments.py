@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from peewee import JOIN, fn
 
-from core import notifications
+from core import events, notifications
 from core.accounts.accounts import UserInfo, find_user, record_admin_action, username_key
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.library.library import get_model_row, visible_models
@@ -158,9 +158,11 @@ def _hold(store: Store, subject: Subject) -> None:
 
 
 def _recount(subject: Subject) -> None:
+    """The item's comment counts, all-time and per period, from its shown comments."""
     table = _table(subject)
     count = Comment.select(fn.COUNT(Comment.id)).where(_column(subject) == subject.id, Comment.hidden == False)  # noqa: E712
     table.update(comment_count=count).where(table.id == subject.id).execute()
+    events.recount(events.MODEL_COMMENTS if subject.kind == MODEL else events.IMAGE_COMMENTS, subject.id)
 
 
 def _thread_of(subject: Subject, reply_to: int | None) -> Comment | None:

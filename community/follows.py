@@ -8,13 +8,13 @@ from peewee import SQL, Value, fn
 
 from community.gallery import ImageRecord, image_records, rated_for
 from core import notifications
-from core.accounts.accounts import UserInfo, find_user, user_info
-from core.errors import InvalidInput, NotFound
+from core.accounts.accounts import UserInfo, user_info, user_row
+from core.errors import InvalidInput
 from core.library.library import visible_models, visible_to
 from core.library.library_edit import require_login
 from core.library.model_records import ModelRecord, model_records
 from core.paging import Page, bounds
-from core.store import AiModel, Follow, Image, Store, User
+from core.store import AiModel, Follow, Image, Store
 
 PROFILE_ITEMS = 12
 
@@ -48,13 +48,6 @@ class FeedItem:
     image: ImageRecord | None = None
 
 
-def _user_row(username: str) -> User:
-    row = find_user(username)
-    if row is None:
-        raise NotFound(f"no user named {username!r}")
-    return row
-
-
 def follower_count(user_id: int) -> int:
     return Follow.select().where(Follow.followee == user_id).count()
 
@@ -70,7 +63,7 @@ def is_following(actor: UserInfo | None, user_id: int) -> bool:
 def set_following(store: Store, actor: UserInfo | None, username: str, follow: bool) -> FollowState:
     """Follow (or unfollow) a user; repeating either changes nothing."""
     actor = require_login(actor)
-    target = _user_row(username)
+    target = user_row(username)
     if target.id == actor.id:
         raise InvalidInput("you cannot follow yourself")
     with store.write():
@@ -95,7 +88,7 @@ def _public_images(actor: UserInfo | None, owner_id: int):
 
 def profile(actor: UserInfo | None, username: str) -> Profile:
     """A user's page: bio, counts, newest models (those the viewer may see) and published images."""
-    row = _user_row(username)
+    row = user_row(username)
     models = visible_models(actor).where(AiModel.owner == row.id)
     images = _public_images(actor, row.id)
     return Profile(

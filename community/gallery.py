@@ -17,16 +17,15 @@ from community.posts import PostRecord, posts_by_id
 from core.accounts.accounts import UserInfo, record_admin_action, username_key
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.generation.outputs import remove_output
+from core.library import trending
 from core.library.base_models import matching_names
 from core.library.library import hides_unsafe, visible_models, visible_to
 from core.library.library_edit import require_login
 from core.library.model_filters import since
-from core.library.trending import Window
-from core.library.trending import ranked_ids as period_ranked_ids
 from core.paging import Page, bounds, paginate, slice_page
 from core.search import IMAGES
 from core.search.engine import in_order, ranked_ids
-from core.store import RATINGS, AiModel, Comment, Image, ImageLike, ModelVersion, Store, User, iso
+from core.store import RATINGS, AiModel, Image, ModelVersion, Store, User, iso
 
 SORTS = {
     "newest": (Image.published_at.desc(), Image.id.desc()),
@@ -41,9 +40,6 @@ RELEVANCE = "relevance"  # best prompt match first; needs a query
 # Civitai's names for the same sorts.
 SORT_ALIASES = {"Newest": "newest", "Oldest": "oldest", "Most Reactions": "most_liked", "Most Liked": "most_liked",
                 "Most Comments": "most_comments", "Most Commented": "most_comments"}
-# What ranks pictures within a period (``core.library.trending``).
-IMAGE_WINDOWS = {"most_liked": Window(ImageLike, ImageLike.created_at, ImageLike.image),
-                 "most_comments": Window(Comment, Comment.created_at, Comment.image)}
 
 
 @dataclass(frozen=True)
@@ -245,20 +241,19 @@ def list_images(actor: UserInfo | None, q: ImageQuery) -> Page:
     sort = _sort_name(q)
     if sort == RELEVANCE:
         return _by_relevance(actor, q)
-    start = since(q.period)
-    if sort in IMAGE_WINDOWS and start is not None and not q.mine:
-        return _by_period(actor, q, sort, start)
+    if sort in trending.IMAGE_WINDOWS and since(q.period) is not None and not q.mine:
+        return _by_period(actor, q, sort)
     order = (MINE_SORTS if q.mine else SORTS)[sort]
     return paginate(_filtered(actor, q).order_by(*order), q.page, q.limit,
                     lambda rows: image_records(rows, actor), q.cursor,
                     max_size=MAX_IMAGES_PAGE)
 
 
-def _by_period(actor: UserInfo | None, q: ImageQuery, sort: str, start) -> Page:
+def _by_period(actor: UserInfo | None, q: ImageQuery, sort: str) -> Page:
     """Ranked by the period's likes or comments (every published picture may take part)."""
     candidates = _filtered(actor, replace(q, period="AllTime"))
     offset, limit = bounds(q.page, q.limit, q.cursor, max_size=MAX_IMAGES_PAGE)
-    ids = period_ranked_ids(candidates, Image.id, IMAGE_WINDOWS[sort], start, offset, limit)
+    ids = trending.ranked_ids(candidates, Image.id, trending.IMAGE_WINDOWS[sort], q.period, offset, limit)
     rows = in_order(Image.select().where(Image.id.in_(ids)), ids)
     return Page(tuple(image_records(rows, actor)), candidates.count(), offset // limit + 1, limit)
 

@@ -3,7 +3,7 @@
 Each like or unlike runs in one write transaction holding the item's row
 (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR NO KEY UPDATE`` on PostgreSQL):
 insert-or-ignore (or delete) the user's row, then set the item's
-``like_count`` to the number of rows.  Concurrent requests, from any process,
+``like_count`` to the number of rows (and its period counters, ``core.library.trending``).  Concurrent requests, from any process,
 take turns on that lock, so the stored count never drifts from the rows.
 A new like tells the item's owner (``core.notifications``); an unlike takes
 that notification back.
@@ -17,7 +17,7 @@ from typing import Callable
 from peewee import fn
 
 from community.gallery import get_image_row
-from core import notifications
+from core import events, notifications
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
 from core.library.library import get_model_row
@@ -39,10 +39,11 @@ class _Target:
     like: type  # ModelLike or ImageLike
     item: type  # AiModel or Image
     column: str  # the like's foreign-key field naming the item
+    window: events.Window  # the likes as the period rankings count them
 
 
-MODEL = _Target(ModelLike, AiModel, "model")
-IMAGE = _Target(ImageLike, Image, "image")
+MODEL = _Target(ModelLike, AiModel, "model", events.MODEL_LIKES)
+IMAGE = _Target(ImageLike, Image, "image", events.IMAGE_LIKES)
 
 
 def _set(store: Store, target: _Target, user_id: int, item_id: int, liked: bool, check: Callable[[], object]) \
@@ -62,6 +63,7 @@ def _set(store: Store, target: _Target, user_id: int, item_id: int, liked: bool,
             notifications.withdraw(notifications.LIKE, user_id, **subject)
         count = target.like.select(fn.COUNT(target.like.id)).where(key == item_id).scalar()
         target.item.update(like_count=count).where(target.item.id == item_id).execute()
+        events.recount(target.window, item_id)
     return LikeState(liked, count)
 
 

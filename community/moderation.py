@@ -20,7 +20,7 @@ from peewee import fn
 
 from community import comments, gallery
 from core import notifications
-from core.accounts.accounts import UserInfo, find_user, record_admin_action, require_moderator
+from core.accounts.accounts import UserInfo, record_admin_action, require_moderator, user_row
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Throttled
 from core.library import library, library_edit
 from core.library.library_edit import require_login
@@ -297,7 +297,4 @@ def decide(store: Store, places: Places, actor: UserInfo | None, report_id: int,
 
 def find_reported_user(username: str) -> int:
     """A user's id, to report them by name."""
-    user = find_user(username)
-    if user is None:
-        raise NotFound(f"no user named {username!r}")
-    return user.id
+    return user_row(username).id

@@ -1,7 +1,7 @@
 """The one application context, built once in ``visionary_app.py`` and passed down.
 
 Everything long-lived that the services need lives here, never in module
-globals: the settings, the open store, the login throttle, the models-folder scanner, the followers' notifier,
+globals: the settings, the open store, the login throttle, the models-folder scanner, the upkeep threads (followers' notifier, rankings' ageing),
 the generation backend (a local process or a Ray pool, ``core.generation.backend``), the generation queue and
 the read cache.
 """
@@ -18,7 +18,9 @@ from core.generation.queue import GenerationQueue
 from core.generation.worker import GenerationWorker
 from core.library.ingest import IncomingClaim
 from core.library.scanner import Scanner, ScanReport
-from core.notifications import FanoutWriter
+from core.library.trending import ageing_writer
+from core.notifications import fanout_writer
+from core.periodic import Periodic
 from core.read_cache import ReadCache
 from core.store import Store
 from core.upload_handles import UploadHandles
@@ -37,7 +39,8 @@ class AppContext:
     reads: ReadCache | None = None  # model listings and pages, until the library changes
     uploads: UploadHandles = field(default_factory=UploadHandles)  # files uploaded for a form, by handle
     incoming: IncomingClaim | None = None  # this process's locked staging folder (core.library.ingest)
-    fanout: FanoutWriter | None = None  # tells followers of new publications (started by the server)
+    fanout: Periodic | None = None  # tells followers of new publications (started by the server)
+    ageing: Periodic | None = None  # ages the period rankings' counters (started by the server)
 
     def __post_init__(self):
         if self.throttle is None:
@@ -54,7 +57,9 @@ class AppContext:
         if self.reads is None:
             self.reads = ReadCache(self.store)
         if self.fanout is None:
-            self.fanout = FanoutWriter(self.store)
+            self.fanout = fanout_writer(self.store)
+        if self.ageing is None:
+            self.ageing = ageing_writer(self.store)
 
     @property
     def worker_secret(self) -> bytes | None:
@@ -83,6 +88,7 @@ class AppContext:
     def close(self) -> None:
         self.stop_generation()
         self.fanout.close()
+        self.ageing.close()
         self.store.close()
         if self.incoming is not None:
             self.incoming.release()

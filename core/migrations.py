@@ -10,9 +10,10 @@ from typing import Mapping
 
 from peewee import Database
 
+from core import events
 from core.collection_tables import COLLECTION_MODELS, create_collections
 from core.data_version import create_library_version, create_postgres_library_version
-from core.events import EVENT_MODELS, create_events
+from core.events import EVENT_MODELS, create_events, create_watermarks
 from core.notifications import NOTIFICATION_MODELS, create_notifications
 from core.reports import REPORT_MODELS, create_reports
 from core.reviews import REVIEW_MODELS
@@ -191,6 +192,19 @@ def _reviews(db: Database) -> None:
     db.create_tables(REVIEW_MODELS, safe=True)
 
 
+def _period_counters(db: Database) -> None:
+    """Likes, downloads and comments per day, week, month and year on models and pictures, counted from the
+    events since each period's start (``core.library.trending``)."""
+    counters = [(window.items._meta.table_name, counter) for window in events.WINDOWS
+                for counter in window.counters.values()]
+    _add_missing_columns(db, counters)
+    for table, counter in counters:
+        db.execute_sql(f'CREATE INDEX IF NOT EXISTS "{table}_{counter.column_name}" ON "{table}" '
+                       f'("{counter.column_name}")')
+    create_watermarks(db, {period: events.period_start(period) for period in events.RANKED_PERIODS})
+    events.recount_all()
+
+
 # Forward migrations: version -> function.  Append; never edit a released one.
 MIGRATIONS: dict[int, Migration] = {
     1: _create_initial_schema,
@@ -213,6 +227,7 @@ MIGRATIONS: dict[int, Migration] = {
     18: _reviews,
     19: create_collections,
     20: create_events,
+    21: _period_counters,
 }
 
 

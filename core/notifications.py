@@ -4,7 +4,7 @@ An action (a comment, a like, a follow, a new model …) calls ``notify`` (the
 people it concerns) or ``notify_followers`` (everyone following the actor)
 inside its own ``store.write()``: the notification exists exactly when the
 action does.  Telling followers writes one ``pending_fanout`` row in that
-transaction; ``FanoutWriter`` (a thread of every app process) turns it into
+transaction; ``fanout_writer`` (a thread of every app process) turns it into
 one notification per follower moments later, in one ``INSERT … SELECT``, so
 publishing costs the same with 10,000 followers as with none.  Nobody is told of their own action, of a banned user's action,
 or of a kind they turned off (a ``user_preference`` row ``mute:<kind>``).
@@ -16,15 +16,13 @@ it goes when its subject goes; ``withdraw`` removes the one an undone action
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Iterable
 
 from peewee import SQL, CharField, DateTimeField, ForeignKeyField, TextField, Value
 
+from core.periodic import Periodic
 from core.store import AiModel, BaseModel, Comment, Follow, Image, Store, User, UserPreference, utcnow
 
-log = logging.getLogger("visionary.notifications")
 FANOUT_INTERVAL_S = 0.2  # how often each app process looks for publications whose followers are yet to be told
 FANOUT_BATCH = 20  # publications told per look (the rest at the next one)
 
@@ -60,7 +58,7 @@ class Notification(BaseModel):
 
 
 class PendingFanout(BaseModel):
-    """A publication whose creator's followers are yet to be told (``FanoutWriter``)."""
+    """A publication whose creator's followers are yet to be told (``fanout_writer``)."""
 
     actor = ForeignKeyField(User, backref="+", on_delete="CASCADE")
     kind = CharField(max_length=16)
@@ -101,7 +99,7 @@ def notify(recipient_ids: Iterable[int], kind: str, actor_id: int | None = None,
 
 
 def notify_followers(actor_id: int, kind: str, *, model: int | None = None, image: int | None = None) -> None:
-    """Have everyone who follows ``actor_id`` told (by ``FanoutWriter``, moments after the action commits)."""
+    """Have everyone who follows ``actor_id`` told (by ``fanout_writer``, moments after the action commits)."""
     if _actor_may_notify(actor_id):
         PendingFanout.create(actor=actor_id, kind=kind, model=model, image=image)
 
@@ -129,36 +127,10 @@ def tell_followers(store: Store, limit: int = FANOUT_BATCH) -> int:
     return told
 
 
-class FanoutWriter:
-    """The thread that tells followers of new publications (``tell_followers`` every ``FANOUT_INTERVAL_S``)."""
-
-    def __init__(self, store: Store, interval: float = FANOUT_INTERVAL_S):
-        self.store, self.interval = store, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "FanoutWriter":
-        self._thread = threading.Thread(target=self._run, name="notify-followers", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        failing = False
-        while not self._stop.wait(self.interval):
-            try:
-                while tell_followers(self.store) == FANOUT_BATCH and not self._stop.is_set():
-                    pass
-                failing = False
-            except Exception as exc:  # a lost database: say so once, try again at the next look
-                if not failing:
-                    log.warning("telling followers of new publications failed (will retry): %s",
-                                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-                failing = True
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+def fanout_writer(store: Store) -> Periodic:
+    """The thread of an app process that tells followers of new publications (``tell_followers``)."""
+    return Periodic("notify-followers", FANOUT_INTERVAL_S, lambda: tell_followers(store) == FANOUT_BATCH,
+                    "telling followers of new publications")
 
 
 def withdraw(kind: str, actor_id: int, *, recipient: int | None = None, model: int | None = None,

@@ -75,6 +75,12 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+def period_count() -> IntegerField:
+    """An item's events since its period's watermark (``core.library.trending``; migration 21), indexed: the
+    period rankings read items in its order."""
+    return IntegerField(default=0, constraints=[SQL("DEFAULT 0")], index=True)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField()
     applied_at = DateTimeField(default=utcnow)
@@ -143,6 +149,10 @@ class AiModel(BaseModel):
     # Reviews that recommend it / do not (core.reviews; migration 18).
     thumbs_up_count = IntegerField(default=0, constraints=[SQL("DEFAULT 0")], index=True)
     thumbs_down_count = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    # Likes, downloads and comments of the last day, week, month and year (core.library.trending).
+    likes_day, likes_week, likes_month, likes_year = (period_count() for _ in range(4))
+    downloads_day, downloads_week, downloads_month, downloads_year = (period_count() for _ in range(4))
+    comments_day, comments_week, comments_month, comments_year = (period_count() for _ in range(4))
 
     class Meta:
         table_name = "model"
@@ -234,6 +244,9 @@ class Image(BaseModel):
     comment_count = IntegerField(default=0, index=True)  # migration 12
     hidden = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])  # by a moderator, unpublished (migration 16)
     rating = CharField(max_length=8, default="safe", constraints=[SQL("DEFAULT 'safe'")], index=True)  # migration 17
+    # Likes and comments of the last day, week, month and year (core.library.trending).
+    likes_day, likes_week, likes_month, likes_year = (period_count() for _ in range(4))
+    comments_day, comments_week, comments_month, comments_year = (period_count() for _ in range(4))
 
 
 class Comment(BaseModel):
@@ -490,8 +503,14 @@ class Store:
         (recounting its likes or comments) take turns across processes.  SQLite's ``BEGIN IMMEDIATE`` already
         serialises every writer; PostgreSQL's read-committed transactions need ``SELECT … FOR NO KEY UPDATE``
         (which, unlike ``FOR UPDATE``, lets rows pointing at this one be inserted meanwhile)."""
-        if not self.is_sqlite:
-            table.select(table.id).where(table.id == row_id).for_update("FOR NO KEY UPDATE").execute()
+        self.lock_rows(table, [row_id])
+
+    def lock_rows(self, table: type[Model], keys: Iterable) -> None:
+        """``lock_row`` for several rows at once, taken in key order (two writers locking overlapping rows
+        cannot deadlock)."""
+        key, keys = table._meta.primary_key, list(keys)
+        if not self.is_sqlite and keys:
+            table.select(key).where(key.in_(keys)).order_by(key).for_update("FOR NO KEY UPDATE").execute()
 
     def backup(self, destination: Path) -> Path:
         """A consistent online copy (SQLite's backup API, one step: a snapshot while writers go on)."""

@@ -155,11 +155,16 @@ def find_user(username: str) -> User | None:
     return User.get_or_none(User.username_key == username_key(username))
 
 
-def get_user(username: str) -> UserInfo:
+def user_row(username: str) -> User:
+    """The user named ``username``, or NotFound."""
     row = find_user(username)
     if row is None:
         raise NotFound(f"no user named {username!r}")
-    return user_info(row)
+    return row
+
+
+def get_user(username: str) -> UserInfo:
+    return user_info(user_row(username))
 
 
 def create_session(store: Store, user_id: int) -> str:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, replace
 
 from peewee import SQL, NodeList, SqliteDatabase, fn
 
+from core import events
 from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput, NotFound
 from core.events import DownloadEvent
+from core.library import trending
 from core.library.model_filters import ModelFilters, image_count, named_filters, narrowed, since
 from core.library.model_records import (
     ModelRecord,
@@ -21,7 +23,6 @@ from core.library.model_records import (
     models_by_id,
     records_by_id,
 )
-from core.library.trending import MODEL_WINDOWS, ranked_ids
 from core.paging import MAX_PAGE_SIZE, Page, decode_cursor, paginate
 from core.search import FILES
 from core.search.engine import matching_ids
@@ -138,11 +139,11 @@ def list_models(actor: UserInfo | None, q: ModelQuery) -> Page:
         raise InvalidInput(f"sort: unknown {q.sort!r}; use one of {', '.join(SORT_ALIASES)}")
     limit = min(max(int(q.limit or 20), 1), MAX_PAGE_SIZE)
     offset = decode_cursor(q.cursor) if q.cursor else (max(int(q.page or 1), 1) - 1) * limit
-    start = since(q.filters.period)
-    if sort in MODEL_WINDOWS and start is not None:  # the period's events rank; every model may take part
+    period = q.filters.period
+    if sort in trending.MODEL_WINDOWS and since(period) is not None:  # the period's events rank (all models)
         q = replace(q, filters=replace(q.filters, period="AllTime"))
-        ids = ranked_ids(_filtered(_visible_in_sort_order(actor), actor, q), AiModel.id, MODEL_WINDOWS[sort], start,
-                         offset, limit)
+        ids = trending.ranked_ids(_filtered(_visible_in_sort_order(actor), actor, q), AiModel.id,
+                                  trending.MODEL_WINDOWS[sort], period, offset, limit)
     else:
         page = (_filtered(_visible_in_sort_order(actor), actor, q).select(AiModel.id).order_by(*SORTS[sort])
                 .offset(offset).limit(limit))
@@ -255,9 +256,11 @@ def count_download(store, version_id: int) -> None:
     """One more download: the counts, and the event the period rankings count (``core.library.trending``)."""
     with store.write():
         version = ModelVersion.get_by_id(version_id)
+        store.lock_row(AiModel, version.model_id)
         ModelVersion.update(download_count=ModelVersion.download_count + 1).where(ModelVersion.id == version_id).execute()
         AiModel.update(download_count=AiModel.download_count + 1).where(AiModel.id == version.model_id).execute()
         DownloadEvent.insert(model=version.model_id, version=version_id).execute()
+        events.recount(events.MODEL_DOWNLOADS, version.model_id)
 
 
 def list_tags(actor: UserInfo | None, text: str = "", page: int = 1, limit: int = 20) -> Page:

@@ -9,14 +9,13 @@ from peewee import Value, fn
 
 from core.accounts.accounts import UserInfo, username_key
 from core.errors import InvalidInput, NotAuthenticated
+from core.events import PERIODS, period_start
 from core.library.base_models import matching_names
 from core.library.model_records import COMMERCIAL_USES
 from core.search import MODELS
 from core.search.engine import matching_ids
-from core.store import AiModel, Image, ModelFile, ModelLike, ModelTag, ModelVersion, Tag, User, holds_text, utcnow
+from core.store import AiModel, Image, ModelFile, ModelLike, ModelTag, ModelVersion, Tag, User, holds_text
 
-# Civitai's periods: how far back from now a listing reaches (None: all time).
-PERIODS = {"AllTime": None, "Year": 365, "Month": 30, "Week": 7, "Day": 1}
 # Civitai's file formats and the formats stored here that they name.
 # (pickles are converted to safetensors on import, so none is stored as one).
 FILE_FORMATS = {"SafeTensor": ("safetensors",), "PickleTensor": (), "Diffusers": ("diffusers",), "Other": ()}
@@ -46,8 +45,7 @@ def since(period: str) -> dt.datetime | None:
     """The earliest moment a listing over ``period`` reaches back to (None: all time)."""
     if period not in PERIODS:
         raise InvalidInput(f"period: use one of {', '.join(PERIODS)}")
-    days = PERIODS[period]
-    return None if days is None else utcnow() - dt.timedelta(days=days)
+    return period_start(period)
 
 
 def _stored_formats(names: tuple[str, ...]) -> list[str]:

@@ -1,56 +1,114 @@
-"""Rankings within a period (Civitai's ``sort=Most Liked&period=Week``), counted from timestamped events.
+"""Rankings within a period (Civitai's ``sort=Most Liked&period=Week``): exact, and read like all-time ones.
 
-A ranking counts the period's events per item from the window index (time, item) alone, joins the counts to
-the items the listing would show (visible, filtered), and orders by the count; items without an event in the
-period follow, newest first.  The counts are exact: every like, comment and download is a row written in its
-action's transaction, and an unlike deletes its row.  ``AllTime`` uses the items' own counters instead.
+Every ranked item keeps one counter per kind of event and period (``model.likes_week``, …, indexed) holding its
+events since that period's *watermark* (``core.events.TrendWatermark``):
+
+* each action (a like or unlike, a comment, a download) sets its item's counters from the item's event rows
+  (``core.events.recount``), inside the action's transaction and holding the item's row, as the all-time
+  counters are recounted;
+* a background pass (``age``, every ``AGEING_INTERVAL_S`` in each app process; processes take turns on the
+  watermark's row) moves each period's watermark up to the period's start and recounts the items whose events
+  it passed;
+* between passes a counter may still hold a few minutes of events older than the period: a ranking reads those
+  *late* events (the window between the watermark and the period's start, through the (time, item) index),
+  takes as many extra items from the counter's index as there are items with late events, subtracts, and sorts.
+  Every item outside that set is counted exactly, so the page is exact; it costs what an all-time page costs.
+
+Items without an event in the period follow, newest first (their counters are 0).  ``AllTime`` uses the items'
+own counters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
 
-from peewee import SQL, Field, Model, NodeList, SqliteDatabase, fn
+from peewee import SQL, Field, NodeList, SqliteDatabase, fn
 
-from core.events import DownloadEvent
-from core.store import Comment, ModelLike
+from core.events import (
+    IMAGE_COMMENTS,
+    IMAGE_LIKES,
+    MODEL_COMMENTS,
+    MODEL_DOWNLOADS,
+    MODEL_LIKES,
+    RANKED_PERIODS,
+    WINDOWS,
+    TrendWatermark,
+    Window,
+    events_of,
+)
+from core.library.model_filters import since
+from core.periodic import Periodic
+from core.store import Store
+
+AGEING_INTERVAL_S = 60.0  # how often each app process looks for events that left a period
+# What ranks models and pictures within a period, by sort.
+MODEL_WINDOWS = {"most_liked": MODEL_LIKES, "most_downloaded": MODEL_DOWNLOADS, "most_discussed": MODEL_COMMENTS}
+IMAGE_WINDOWS = {"most_liked": IMAGE_LIKES, "most_comments": IMAGE_COMMENTS}
 
 
-@dataclass(frozen=True)
-class Window:
-    """The events a ranking counts: their table, their time and the item they are about."""
+def age(store: Store) -> int:
+    """Move each period's watermark up to the period's start, recounting the items whose events it passes (one
+    write per period, holding the watermark's row: another process's pass waits and finds nothing left).
+    Returns how many items were recounted."""
+    recounted = 0
+    for period in RANKED_PERIODS:
+        with store.write():
+            store.lock_rows(TrendWatermark, [period])
+            mark, start = TrendWatermark.get_by_id(period).since, since(period)
+            if start <= mark:
+                continue
+            for window in WINDOWS:
+                passed = {row[0] for row in window.table.select(window.item).distinct()
+                          .where(window.at >= mark, window.at < start, window.item.is_null(False)).tuples()}
+                store.lock_rows(window.items, passed)
+                counter, correlated = window.counters[period], window.items.id
+                for chunk in _chunks(sorted(passed)):
+                    window.items.update({counter: events_of(window, correlated, start)}) \
+                        .where(correlated.in_(chunk)).execute()
+                recounted += len(passed)
+            TrendWatermark.update(since=start).where(TrendWatermark.period == period).execute()
+    return recounted
 
-    table: type[Model]
-    at: Field
-    item: Field
+
+def ageing_writer(store: Store) -> Periodic:
+    """The thread of an app process that ages the counters (``age``), first as it starts: after a pause the
+    counters hold the events of the whole pause until it runs."""
+    def one_pass() -> bool:
+        age(store)
+        return False  # nothing waits: the next pass comes at the next turn
+    return Periodic("age-rankings", AGEING_INTERVAL_S, one_pass, "ageing the period rankings' counters",
+                    at_start=True)
 
 
-MODEL_WINDOWS = {"most_liked": Window(ModelLike, ModelLike.created_at, ModelLike.model),
-                 "most_downloaded": Window(DownloadEvent, DownloadEvent.at, DownloadEvent.model),
-                 "most_discussed": Window(Comment, Comment.created_at, Comment.model)}
+def _chunks(ids: list[int], size: int = 500):
+    for first in range(0, len(ids), size):
+        yield ids[first:first + size]
 
 
-def _counts(window: Window, start):
-    """Events per item since ``start``.  Grouped by ``+item`` on SQLite: left to itself SQLite walks the item's
-    own index to group without sorting and reads every event ever made (2.4 s at 1M likes) instead of the
-    period's range of the (time, item) index."""
+def _late(window: Window, mark: dt.datetime, start: dt.datetime):
+    """Events still in the counters but older than the period: per item, from the (time, item) index alone.
+    Grouped by ``+item`` on SQLite, which otherwise walks the item's own index to group without sorting and
+    reads every event ever made instead of the window's range."""
     item = NodeList((SQL("+"), window.item), glue="") if isinstance(window.table._meta.database, SqliteDatabase) \
         else window.item
     return (window.table.select(window.item.alias("item"), fn.COUNT(SQL("*")).alias("events"))
-            .where(window.at >= start).group_by(item))
+            .where(*window.where(window.at >= mark, window.at < start)).group_by(item))
 
 
-def ranked_ids(candidates, id_field: Field, window: Window, start, offset: int, limit: int) -> list[int]:
-    """One page of ``candidates`` (a query over the items a listing shows) ordered by their events since
-    ``start``, most first (ties: newest first), then those without any, newest first."""
-    counts = _counts(window, start)
-    ranked = (candidates.select(id_field).join(counts, on=(id_field == counts.c.item))
-              .order_by(counts.c.events.desc(), id_field.desc()))
-    ids = [row[0] for row in ranked.offset(offset).limit(limit).tuples()]
-    if len(ids) == limit:
-        return ids
-    ranked_total = offset + len(ids) if ids else ranked.count()
-    rest = (candidates.select(id_field).where(id_field.not_in(window.table.select(window.item)
-                                                              .where(window.at >= start)))
-            .order_by(id_field.desc()).offset(max(offset - ranked_total, 0)).limit(limit - len(ids)))
-    return ids + [row[0] for row in rest.tuples()]
+def ranked_ids(candidates, id_field: Field, window: Window, period: str, offset: int, limit: int) -> list[int]:
+    """One page of ``candidates`` (a query over the items a listing shows) ordered by their events in
+    ``period``, most first (ties and items without any: newest first)."""
+    counter = window.counters[period]
+    while True:
+        mark = TrendWatermark.get_by_id(period).since
+        late = _late(window, mark, since(period))
+        late_counts = {item: (count, events) for item, count, events in
+                       candidates.select(id_field, counter, late.c.events).join(late, on=(id_field == late.c.item))
+                       .tuples()}
+        top = candidates.select(id_field, counter).order_by(counter.desc(), id_field.desc()) \
+            .limit(offset + limit + len(late_counts))
+        counts = {item: count for item, count in top.tuples()}
+        if TrendWatermark.get_by_id(period).since == mark:  # no pass moved the counters meanwhile
+            break
+    counts.update({item: count - events for item, (count, events) in late_counts.items()})
+    return sorted(counts, key=lambda item: (counts[item], item), reverse=True)[offset:offset + limit]
