@@ -250,10 +250,9 @@ def _ban(actor: UserInfo, user_id: int | None) -> None:
     User.update(is_banned=True).where(User.id == user.id).execute()
 
 
-def decision_detail(row: Report, action: str, note: str) -> str:
+def decision_detail(kind: str, name: str, action: str, note: str) -> str:
     """What a decision's notifications carry (the item may be gone): JSON the UI words in the reader's language."""
-    return json.dumps({"action": action, "type": row.kind, "name": row.subject_name, "note": note},
-                      ensure_ascii=False)
+    return json.dumps({"action": action, "type": kind, "name": name, "note": note}, ensure_ascii=False)
 
 
 def _still_open(report_id: int) -> Report:
@@ -286,13 +285,27 @@ def decide(store: Store, places: Places, actor: UserInfo | None, report_id: int,
         Report.update(status=DISMISSED if action == "dismiss" else ACTIONED, decision=action, note=note,
                       decided_by=actor.id, decided_at=utcnow()).where(Report.id == row.id).execute()
         record_admin_action(actor, f"moderate_{action}", f"report:{row.id}:{row.kind}:{row.subject_id}")
-        detail = decision_detail(row, action, note)
+        detail = decision_detail(row.kind, row.subject_name, action, note)
         reporters = [entry.reporter_id for entry in ReportEntry.select(ReportEntry.reporter)
                      .where(ReportEntry.report == row.id)]
         notifications.notify(reporters, notifications.REPORT_HANDLED, detail=detail)
         if action in ("hide", "delete") and row.owner_id is not None:
             notifications.notify([row.owner_id], notifications.REMOVED, detail=detail)
     return _records([Report.get_by_id(row.id)], with_entries=True)[0]
+
+
+def remove(store: Store, places: Places, actor: UserInfo | None, kind: str, subject_id: int, note: str = "") -> None:
+    """A moderator deletes a model, version, picture or comment without a report (the Admin tab): deleted as the
+    queue's "delete" does (the deletion is audit-logged), and its owner told, with the reason."""
+    actor = require_moderator(actor)
+    if kind not in ("model", "version", "image", "comment"):
+        raise InvalidInput(f"cannot remove a {kind!r}: choose a model, version, image or comment")
+    subject = _describe(actor, kind, subject_id)
+    _delete(store, places, actor, kind, subject_id)
+    with store.write():
+        if subject.owner_id != actor.id:  # as in the queue, the moderator is not named
+            notifications.notify([subject.owner_id], notifications.REMOVED,
+                                 detail=decision_detail(kind, subject.name, "delete", (note or "").strip()))
 
 
 def find_reported_user(username: str) -> int:

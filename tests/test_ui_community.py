@@ -182,6 +182,10 @@ def test_admin_events_are_refused_to_everyone_but_admins(server, tmp_path):
         admin.predict(kind="comment", item_id=comment["id"], confirmed=False, api_name="/remove_content")
     admin.predict(kind="comment", item_id=comment["id"], confirmed=True, api_name="/remove_content")
     assert comments_of(server, model["id"]) == []
+    told = requests.get(server.api("/api/v1/notifications"), headers=bearer(login.json()["token"]),
+                        timeout=30).json()
+    assert [(n["type"], n["detail"]["action"], n["detail"]["name"]) for n in told["items"]] == \
+        [("removed", "delete", "keep me")]  # its author learns it was removed
     log_html, _ = admin.predict(api_name="/audit_log")
     for action in ("ban", "unban", "rescan", "delete_comment"):
         assert f"<td>{action}</td>" in log_html

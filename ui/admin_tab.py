@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from community import admin, comments, gallery
+from community import admin, moderation
 from community.admin import SiteStats
+from community.moderation import Places
 from core.accounts import accounts, invites
 from core.accounts.accounts import require_admin
 from core.context import AppContext
 from core.errors import InvalidInput, VisionaryError
 from core.generation.pool_view import generation_pool
-from core.library import library_edit
 from core.library.scanner import ScanReport
 from core.paging import Page
 
@@ -191,18 +191,14 @@ class AdminEvents:
     def remove_content(self, kind, item_id, confirmed: bool, request: gr.Request):
         actor = self._admin(request)
         lang = request_language(request)
-        store, config = self.context.store, self.context.config
-        removers = {
-            "model": lambda i: library_edit.delete_model(store, config.models_path, actor, i),
-            "image": lambda i: gallery.delete_image(store, config.outputs_path, actor, i),
-            "comment": lambda i: comments.delete_comment(store, actor, i),
-        }
+        config = self.context.config
         try:
-            if kind not in removers or item_id is None:
+            if kind not in CONTENT_KINDS or item_id is None:
                 raise InvalidInput("choose what to remove and its id")
             if not confirmed:
                 raise InvalidInput("tick “I am sure” to remove it")
-            removers[kind](int(item_id))
+            moderation.remove(self.context.store, Places(config.models_path, config.outputs_path), actor, kind,
+                              int(item_id))
         except VisionaryError as exc:
             raise gr.Error(message(exc.message, lang)) from None
         return f'<div class="va-ok">{text(f"admin.removed_{kind}", lang, id=int(item_id))}</div>'
