@@ -1,5 +1,5 @@
-"""Collections in the browser: Save to collection from a model's and a picture's page (a new one by name, then an
-existing one), the profile's Collections list, and the collection's own page (its address shared)."""
+"""Collections in the browser: Save to collection from a model's page (a new one by name) and from a picture's
+card in the gallery (its Save opens the picture's page with the picker open; an existing one), the profile's Collections list, and the collection's own page (its address shared)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,11 @@ def test_saving_to_a_collection_and_opening_it(server, tmp_path):
         page.locator("#model-collection-save").click()
         expect(page.get_by_text("Saved to Portraits I like.")).to_be_visible(timeout=TIMEOUT)
 
-        page.goto(server.url + f"/?image={image['id']}")
-        page.locator("#image-collect").get_by_text("Save to collection").click()
+        page.goto(server.url + "/?tab=gallery")  # a card's Save opens its page with the picker open
+        card = page.locator("#gallery-grid .va-saveable", has=page.locator(f'[data-key="{image["id"]}"]'))
+        card.locator(".va-save").click()
+        expect(page.locator("#image-collection")).to_be_visible(timeout=TIMEOUT)
+        assert f"image={image['id']}" in page.url
         page.locator("#image-collection input").click()
         page.get_by_role("option", name="Portraits I like").click()
         page.locator("#image-collection-save").click()

@@ -11,9 +11,9 @@ from core.paging import Page
 
 from . import render
 from .i18n import label, request_language, text
-from .image_cards import SHOTS_CSS, image_card_html
+from .image_cards import SHOTS_CSS, saveable_image_card_html
 from .links import Links, page_tab, user_link
-from .models_tab import GRID_CSS, card_html
+from .models_tab import GRID_CSS, saveable_card_html
 from .pager import build_pager, pager_values
 from .session import request_user
 
@@ -21,16 +21,16 @@ PAGE_SIZE = 24
 FEED_CSS = """
 .va-feed { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 16px; }
 .va-feed-item { display: flex; flex-direction: column; gap: 6px; }
-.va-feed-item > .va-shot, .va-feed-item > .va-card { flex: 1; }
+.va-feed-item > .va-saveable { flex: 1; }
 .va-when { white-space: nowrap; }
 """
 
 
 def feed_item_html(item: FeedItem, lang: str) -> str:
     if item.kind == "model":
-        what, owner, card = "feed.uploaded_model", item.model.owner, card_html(item.model, lang)
+        what, owner, card = "feed.uploaded_model", item.model.owner, saveable_card_html(item.model, lang)
     else:
-        what, owner, card = "feed.published_image", item.image.username, image_card_html(item.image, lang)
+        what, owner, card = "feed.published_image", item.image.username, saveable_image_card_html(item.image, lang)
     return (f'<div class="va-feed-item"><div class="va-muted">{text(what, lang, name=user_link(owner))} · '
             f'<span class="va-when">{render.short_date(item.created_at)}</span></div>{card}</div>')
 

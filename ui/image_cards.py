@@ -10,6 +10,7 @@ from community.gallery import ImageRecord
 
 from . import render
 from .i18n import text
+from .links import saveable
 from .model_page import private_badge
 
 SHOTS_CSS = """
@@ -40,11 +41,15 @@ def image_card_html(image: ImageRecord, lang: str) -> str:
             f'♥ {image.like_count}{private} {render.rating_badge(image.rating, lang)}</span></span></button>')
 
 
+def saveable_image_card_html(image: ImageRecord, lang: str) -> str:
+    return saveable(image_card_html(image, lang), "image", image.id, lang)
+
+
 def images_grid_html(images, empty: str, lang: str) -> str:
     """Thumbnails, or ``empty`` (Markdown-free plain text saying what to do next)."""
     if not images:
         return f'<p class="va-empty">{render.text(empty)}</p>'
-    return '<div class="va-shots">' + "".join(image_card_html(i, lang) for i in images) + "</div>"
+    return '<div class="va-shots">' + "".join(saveable_image_card_html(i, lang) for i in images) + "</div>"
 
 
 def like_button(state: likes.LikeState, lang: str, visible: bool = True) -> tuple:

@@ -29,10 +29,13 @@ from .i18n import label, request_language, text
 
 LINK_JS = """
 element.addEventListener('click', (event) => {
-  const link = event.target.closest('[data-open], .va-card[data-model-id]');
+  const link = event.target.closest('[data-open], [data-save], .va-card[data-model-id]');
   if (!link || !element.contains(link)) return;
   event.preventDefault();
-  trigger('click', {open: link.dataset.open || 'model', key: link.dataset.key || link.dataset.modelId});
+  const save = link.dataset.save;  // a card's Save: open the page, then its "Save to collection"
+  window.vaCollect = save ? save + '-collect' : null;
+  trigger('click', {open: save || link.dataset.open || 'model',
+                    key: link.dataset.item || link.dataset.key || link.dataset.modelId});
 });
 """
 
@@ -41,12 +44,31 @@ LINK_CSS = """
   overflow-wrap: anywhere; }
 .va-link:hover, .va-link:focus-visible { text-decoration: underline; }
 """
+# A card with its Save button (``saveable``).
+SAVEABLE_CSS = """
+.va-saveable { position: relative; display: flex; min-width: 0; }
+.va-saveable > * { flex: 1; min-width: 0; }
+.va-saveable > .va-save { position: absolute; top: 8px; right: 8px; flex: none; width: 32px; height: 32px;
+  display: flex; align-items: center; justify-content: center; padding: 0; border: 0; border-radius: 50%;
+  cursor: pointer; font-size: 17px; line-height: 1;
+  background: rgba(0, 0, 0, .55); color: #fff; opacity: .85; }
+.va-saveable > .va-save:hover, .va-saveable > .va-save:focus-visible { opacity: 1;
+  outline: 2px solid var(--color-accent); }
+"""
 
 
 def link(kind: str, key: object, label: object, css_class: str = "va-link") -> str:
     """A button that opens a model (``kind="model"``), a user's profile (``"user"``) or an image (``"image"``)."""
     return (f'<button type="button" class="{css_class}" data-open="{render.text(kind)}" '
             f'data-key="{render.text(key)}">{render.text(label)}</button>')
+
+
+def saveable(card: str, kind: str, key: object, lang: str) -> str:
+    """A card with a Save button in its corner (``data-save``, ``data-item``): it opens the card's page with
+    "Save to collection" open (the page's ``#<kind>-collect`` picker)."""
+    caption = render.text(text("collections.save_to", lang))
+    return (f'<div class="va-saveable">{card}<button type="button" class="va-save" data-save="{render.text(kind)}" '
+            f'data-item="{render.text(key)}" title="{caption}" aria-label="{caption}">☆</button></div>')
 
 
 def user_link(username: str) -> str:
@@ -70,12 +92,24 @@ ADDRESS_SETUP_JS = """
     const wanted = query || location.pathname;
     if ((location.search || location.pathname) !== wanted) history.pushState({}, "", wanted);
   };
+  const openPicker = (id) => {  // after a card's Save: the page's "Save to collection", open and in view
+    const box = document.getElementById(id);
+    if (!box || !box.offsetParent) return;
+    const header = box.querySelector("button.label-wrap");
+    if (header && !header.classList.contains("open")) header.click();
+    box.scrollIntoView({block: "center"});
+  };
   window.vaAddress = {
     show(value) {
       if (!value) return;
       const address = JSON.parse(value);
       tabAddress[address.tab] = address.query;
       go(address.query);
+      if (window.vaCollect) {
+        const id = window.vaCollect;
+        window.vaCollect = null;
+        setTimeout(() => openPicker(id), 50);
+      }
     },
   };
   document.addEventListener("click", (event) => {
@@ -147,7 +181,8 @@ class Links:
 
     def html(self, css: str = "", js: str = "", **kwargs) -> gr.HTML:
         """A ``gr.HTML`` (in the current layout) whose ``data-open`` elements open things; ``js`` adds behaviour."""
-        html = gr.HTML(js_on_load=LINK_JS + js, css_template=render.BASE_CSS + LINK_CSS + css, **kwargs)
+        html = gr.HTML(js_on_load=LINK_JS + js, css_template=render.BASE_CSS + LINK_CSS + SAVEABLE_CSS + css,
+                       **kwargs)
         self._sources.append(html)
         return html
 

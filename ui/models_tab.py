@@ -16,7 +16,7 @@ from core.library.model_records import ModelRecord
 
 from . import render
 from .i18n import label, message, request_language, text
-from .links import Links, not_found_html, page_tab, tab_address
+from .links import SAVEABLE_CSS, Links, not_found_html, page_tab, saveable, tab_address
 from .model_page import build_model_page, model_page_html, private_badge
 from .pager import build_pager, pager_values
 from .session import request_user
@@ -25,11 +25,15 @@ from .social import mount_model_social
 PAGE_SIZE = 24
 SORTS = ("newest", "most_liked", "most_downloaded", "most_discussed", "highest_rated")
 
-# Cards are buttons (keyboard-focusable); a click anywhere on one asks the server for that model's page.
+# Cards are buttons (keyboard-focusable); a click anywhere on one asks the server for that model's page, a click
+# on its Save button too, with the page's "Save to collection" opened (``links.saveable``).
 CARD_CLICK_JS = """
 element.addEventListener('click', (event) => {
-  const card = event.target.closest('[data-model-id]');
-  if (card && element.contains(card)) trigger('click', {model_id: Number(card.dataset.modelId)});
+  const save = event.target.closest('[data-save]');
+  const card = save || event.target.closest('[data-model-id]');
+  if (!card || !element.contains(card)) return;
+  window.vaCollect = save ? 'model-collect' : null;
+  trigger('click', {model_id: Number(card.dataset.modelId || card.dataset.item)});
 });
 """
 
@@ -114,10 +118,14 @@ def card_html(model: ModelRecord, lang: str) -> str:
         f'</span></span></button>')
 
 
+def saveable_card_html(model: ModelRecord, lang: str) -> str:
+    return saveable(card_html(model, lang), "model", model.id, lang)
+
+
 def grid_html(models: tuple[ModelRecord, ...], lang: str) -> str:
     if not models:
         return f'<p class="va-empty">{text("models.empty", lang)}</p>'
-    return '<div class="va-grid">' + "".join(card_html(m, lang) for m in models) + "</div>"
+    return '<div class="va-grid">' + "".join(saveable_card_html(m, lang) for m in models) + "</div>"
 
 
 def library_id(value) -> int:
@@ -150,7 +158,8 @@ def build_models_tab(context: AppContext, links: Links) -> None:
                                    elem_id="models-sort")
                 period = gr.Dropdown(render.period_choices(), value="AllTime", label=label("models.period"),
                                      elem_id="models-period")
-            grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS, js_on_load=CARD_CLICK_JS)
+            grid = gr.HTML(elem_id="model-grid", css_template=render.BASE_CSS + GRID_CSS + SAVEABLE_CSS,
+                           js_on_load=CARD_CLICK_JS)
             pager = build_pager("models")
         model_page = build_model_page(links)
         social = mount_model_social(context, model_page, links)
