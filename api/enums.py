@@ -12,7 +12,7 @@ from core.library.base_models import BASE_MODELS
 from core.library.library import SORT_ALIASES as MODEL_SORTS
 from core.library.model_filters import FILE_FORMATS
 from core.library.model_records import COMMERCIAL_USES
-from core.store import MODEL_TYPES, VISIBILITIES
+from core.tables import MODEL_TYPES, VISIBILITIES
 
 from .listing_params import MEDIA_TYPES
 from .model_shapes import AVAILABILITY, BASE_MODEL_TYPE, FILE_TYPE, VERSION_STATUS

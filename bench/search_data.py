@@ -27,7 +27,7 @@ from peewee import Database, PostgresqlDatabase
 from core.library.base_models import BASE_MODELS
 from core.search.index import create_name_index, create_search_index, name_index_ddl, search_ddl
 from core.search.pg_index import GENERATED, MODEL_DOC_TRIGGERS
-from core.store import MODEL_TYPES, AiModel, Image, ModelFile, ModelVersion, User
+from core.tables import MODEL_TYPES, AiModel, Image, ModelFile, ModelVersion, User
 
 SYLLABLES = ("ka", "ri", "mo", "sen", "ta", "lu", "vi", "ne", "ab", "dor", "el", "fin", "gra", "hol", "is", "jun",
              "kel", "mar", "no", "pel", "qua", "ros", "sta", "tor", "ul", "ven", "wyn", "xo", "yar", "zen")

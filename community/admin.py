@@ -16,7 +16,8 @@ from peewee import fn
 
 from core.accounts.accounts import UserInfo, people, record_admin_action, require_admin, username_key
 from core.paging import Page, paginate
-from core.store import AiModel, AuditLog, Comment, Image, ModelFile, User, holds_text, iso
+from core.store import holds_text, iso
+from core.tables import AiModel, AuditLog, Comment, Image, ModelFile, User
 
 if TYPE_CHECKING:
     from core.context import AppContext

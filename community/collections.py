@@ -19,7 +19,8 @@ from core.library.library import get_model_row, visible_models
 from core.library.library_edit import require_login
 from core.library.model_records import ModelRecord, model_records
 from core.paging import Page, paginate
-from core.store import VISIBILITIES, AiModel, Image, Store, User, iso, utcnow
+from core.store import Store, iso, utcnow
+from core.tables import VISIBILITIES, AiModel, Image, User
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000

@@ -24,7 +24,8 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.library.library import get_model_row, visible_models
 from core.library.library_edit import require_login
 from core.paging import Page, paginate
-from core.store import AiModel, Comment, Image, Store, User, iso
+from core.store import Store, iso
+from core.tables import AiModel, Comment, Image, User
 
 MAX_COMMENT_CHARS = 5000
 MAX_MENTIONS = 10  # people one comment may notify by name

@@ -14,7 +14,8 @@ from core.library.library import visible_models, visible_to
 from core.library.library_edit import require_login
 from core.library.model_records import ModelRecord, model_records
 from core.paging import Page, bounds
-from core.store import AiModel, Follow, Image, Store
+from core.store import Store
+from core.tables import AiModel, Follow, Image
 
 PROFILE_ITEMS = 12
 

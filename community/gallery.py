@@ -25,7 +25,8 @@ from core.library.model_filters import since
 from core.paging import Page, bounds, paginate, slice_page
 from core.search import IMAGES
 from core.search.engine import in_order, ranked_ids
-from core.store import RATINGS, AiModel, Image, ModelVersion, Store, User, iso
+from core.store import Store, iso
+from core.tables import RATINGS, AiModel, Image, ModelVersion, User
 
 SORTS = {
     "newest": (Image.published_at.desc(), Image.id.desc()),
@@ -68,7 +69,7 @@ class ImageRecord:
     comment_count: int = 0
     post: PostRecord | None = None  # the post's title, description and tags, where its author gave them
     hidden: bool = False  # a moderator hid it (it is unpublished meanwhile)
-    rating: str = "safe"  # safe, mature or explicit (core.store.RATINGS)
+    rating: str = "safe"  # safe, mature or explicit (core.tables.RATINGS)
 
 
 @dataclass(frozen=True)

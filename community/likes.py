@@ -22,7 +22,8 @@ from core.accounts.accounts import UserInfo
 from core.errors import InvalidInput
 from core.library.library import get_model_row
 from core.library.library_edit import require_login
-from core.store import AiModel, Image, ImageLike, ModelLike, Store
+from core.store import Store
+from core.tables import AiModel, Image, ImageLike, ModelLike
 
 
 @dataclass(frozen=True)

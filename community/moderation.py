@@ -26,7 +26,8 @@ from core.library import library, library_edit
 from core.library.library_edit import require_login
 from core.paging import Page, paginate
 from core.reports import ACTIONED, DISMISSED, OPEN, REASONS, REPORT_KINDS, Report, ReportEntry
-from core.store import HIDDEN, AiModel, Comment, Image, ModelVersion, Store, User, iso, utcnow
+from core.store import Store, iso, utcnow
+from core.tables import HIDDEN, AiModel, Comment, Image, ModelVersion, User
 
 MAX_REPORTS_PER_HOUR = 20  # per reporter: enough for a real problem, too few to flood the queue
 MAX_DETAILS_CHARS = 1000

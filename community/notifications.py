@@ -21,7 +21,8 @@ from core.library.library import visible_models
 from core.library.library_edit import require_login
 from core.notifications import FOLLOW, LIKE, MUTE_PREFIX, OPTIONAL_KINDS, Notification
 from core.paging import Page, paginate
-from core.store import AiModel, Comment, Image, Store, User, UserPreference, iso, utcnow
+from core.store import Store, iso, utcnow
+from core.tables import AiModel, Comment, Image, User, UserPreference
 
 GROUPED_KINDS = (LIKE, FOLLOW)  # many people doing the same to the same thing: one entry
 EXCERPT_CHARS = 140

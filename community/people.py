@@ -7,7 +7,7 @@ from core.compiled_sql import rows_for_ids
 from core.paging import Page, paginate, slice_page
 from core.search import USERS
 from core.search.engine import compiled_scope, ranked_ids
-from core.store import User
+from core.tables import User
 
 MAX_PEOPLE_PAGE = 200  # Civitai's creators listing allows up to 200 a page
 

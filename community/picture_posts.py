@@ -20,7 +20,8 @@ from core.generation.outputs import remove_output, write_png
 from core.generation.pnginfo import parse_parameters
 from core.library.library import visible_to
 from core.library.library_edit import require_login
-from core.store import AiModel, Image, ModelFile, ModelVersion, Store, utcnow
+from core.store import Store, utcnow
+from core.tables import AiModel, Image, ModelFile, ModelVersion
 
 
 def link_model(actor: UserInfo, model_hash: str) -> tuple[int | None, int | None]:

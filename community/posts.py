@@ -12,7 +12,7 @@ from typing import Iterable
 
 from core.errors import InvalidInput
 from core.library.library_edit import split_list
-from core.store import Post, PostTag, Tag
+from core.tables import Post, PostTag, Tag
 
 MAX_TITLE_CHARS = 200
 MAX_DESCRIPTION_CHARS = 5000

@@ -19,7 +19,8 @@ from core.library.library import get_model_row
 from core.library.library_edit import require_login
 from core.paging import Page, paginate
 from core.reviews import Review
-from core.store import AiModel, ModelVersion, Store, User, iso, utcnow
+from core.store import Store, iso, utcnow
+from core.tables import AiModel, ModelVersion, User
 
 MAX_REVIEW_CHARS = 5000
 

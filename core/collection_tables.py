@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from peewee import SQL, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from core.store import AiModel, BaseModel, Image, User, utcnow
+from core.store import BaseModel, utcnow
+from core.tables import AiModel, Image, User
 
 
 class Collection(BaseModel):

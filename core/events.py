@@ -14,7 +14,8 @@ from typing import Mapping
 
 from peewee import SQL, CharField, DateTimeField, Expression, Field, ForeignKeyField, Model, fn
 
-from core.store import AiModel, BaseModel, Comment, Image, ImageLike, ModelLike, ModelVersion, utcnow
+from core.store import BaseModel, utcnow
+from core.tables import AiModel, Comment, Image, ImageLike, ModelLike, ModelVersion
 
 
 class DownloadEvent(BaseModel):

@@ -1,6 +1,6 @@
 """The schema's history: every migration in order, and ``open_store``, which applies the missing ones.
 
-The tables are declared where they belong (``core.store``; the full-text index's in ``core.search.index``);
+The tables are declared where they belong (``core.tables``; the full-text index's in ``core.search.index``);
 this module is the one place that knows them all, so the store itself imports no domain.
 """
 
@@ -19,22 +19,22 @@ from core.reports import REPORT_MODELS, create_reports
 from core.reviews import REVIEW_MODELS
 from core.search.index import SEARCH_MODELS, create_name_index, create_search_index
 from core.search.pg_index import create_postgres_search
-from core.store import (
+from core.store import Migration, Store
+from core.tables import (
     LICENCE_COLUMNS,
     SCHEMA_MODELS,
+    TABLES,
     AiModel,
     Comment,
     FailureCount,
     Image,
     Invite,
-    Migration,
     ModelFile,
     ModelVersion,
     Post,
     PostTag,
     RecentRegistration,
     ScanCache,
-    Store,
     User,
     UserPreference,
 )
@@ -233,6 +233,7 @@ MIGRATIONS: dict[int, Migration] = {
 
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS + COLLECTION_MODELS + EVENT_MODELS)
+    store = Store(target, models=TABLES + SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS
+                  + COLLECTION_MODELS + EVENT_MODELS)
     store.migrate(migrations)
     return store

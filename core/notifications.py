@@ -21,7 +21,8 @@ from typing import Iterable
 from peewee import SQL, CharField, DateTimeField, ForeignKeyField, TextField, Value
 
 from core.periodic import Periodic
-from core.store import AiModel, BaseModel, Comment, Follow, Image, Store, User, UserPreference, utcnow
+from core.store import BaseModel, Store, utcnow
+from core.tables import AiModel, Comment, Follow, Image, User, UserPreference
 
 FANOUT_INTERVAL_S = 0.2  # how often each app process looks for publications whose followers are yet to be told
 FANOUT_BATCH = 20  # publications told per look (the rest at the next one)

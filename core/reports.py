@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
-from core.store import BaseModel, User, utcnow
+from core.store import BaseModel, utcnow
+from core.tables import User
 
 REPORT_KINDS = ("model", "version", "image", "comment", "user")
 REASONS = ("spam", "harassment", "hateful", "unrated_mature", "illegal", "copyright", "impersonation", "other")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from peewee import BooleanField, DateTimeField, ForeignKeyField, TextField
 
-from core.store import AiModel, BaseModel, ModelVersion, User, utcnow
+from core.store import BaseModel, utcnow
+from core.tables import AiModel, ModelVersion, User
 
 
 class Review(BaseModel):

@@ -14,7 +14,8 @@ from peewee import BooleanField, Database, ForeignKeyField, Model
 
 from core.errors import InvalidInput
 from core.migrations import open_store
-from core.store import SCHEMA_MODELS, Invite, SchemaVersion, Store, User, UserPreference, shown_url
+from core.store import SchemaVersion, Store, shown_url
+from core.tables import TABLES, User
 
 BATCH = 1000
 
@@ -30,7 +31,7 @@ class CopyReport:
 
 def copied_tables() -> list[type[Model]]:
     """Every table of the schema (the schema version table aside: the target keeps its own), parents first."""
-    tables = [model for model in SCHEMA_MODELS + [UserPreference, Invite] if model is not SchemaVersion]
+    tables = [model for model in TABLES if model is not SchemaVersion]
     ordered: list[type[Model]] = []
     while tables:
         ready = [m for m in tables if all(f.rel_model in ordered or f.rel_model is m or f.rel_model not in tables

@@ -14,7 +14,7 @@ import requests
 from core import data_version
 from core.migrations import open_store
 from core.read_cache import ReadCache
-from core.store import AiModel, Image, User
+from core.tables import AiModel, Image, User
 from tests import sample_files
 from tests.conftest import bearer, register
 

@@ -12,7 +12,7 @@ from core.library.library_edit import _set_tags
 from core.migrations import MIGRATIONS, open_store
 from core.search import IMAGES, fts
 from core.search.engine import ranked_ids
-from core.store import AiModel, Image, ModelFile, ModelVersion, User
+from core.tables import AiModel, Image, ModelFile, ModelVersion, User
 from tests.community_helpers import account_in as register_account
 from tests.community_helpers import parameters, picture, upload_image, upload_model
 from tests.conftest import bearer, register

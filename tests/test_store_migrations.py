@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.migrations import MIGRATIONS, open_store
-from core.store import AiModel, User
+from core.tables import AiModel, User
 from tests.raw_sql import run_sql
 
 DATABASES = ("sqlite", "postgresql")

@@ -16,7 +16,7 @@ from core.library import trending
 from core.library.library import ModelQuery, list_models
 from core.library.model_filters import ModelFilters
 from core.migrations import open_store
-from core.store import AiModel, ModelLike, User
+from core.tables import AiModel, ModelLike, User
 from tests.community_helpers import picture, upload_image, upload_model
 from tests.conftest import bearer, register
 

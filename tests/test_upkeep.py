@@ -11,7 +11,7 @@ from core import notifications
 from core.library.trending import ageing_writer
 from core.migrations import open_store
 from core.notifications import Notification, PendingFanout, fanout_writer
-from core.store import AiModel, Follow, User
+from core.tables import AiModel, Follow, User
 
 DATABASES = ("sqlite", "postgresql")  # the tests taking a store run on both (tests/conftest.py)
 

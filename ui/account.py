@@ -16,7 +16,7 @@ from core.accounts import accounts
 from core.context import AppContext
 from core.errors import VisionaryError
 from core.notifications import OPTIONAL_KINDS
-from core.store import CONTENT_VIEWS
+from core.tables import CONTENT_VIEWS
 
 from .event_guard import open_to_visitors
 from .i18n import label, message, request_language, text

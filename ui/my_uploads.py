@@ -14,7 +14,7 @@ from core.library import library, library_edit
 from core.library.library import ModelQuery
 from core.library.model_records import ModelRecord
 from core.paging import Page
-from core.store import VISIBILITIES
+from core.tables import VISIBILITIES
 
 from . import render
 from .i18n import label, message, request_language, text

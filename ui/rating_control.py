@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from core.store import RATINGS
+from core.tables import RATINGS
 
 from .i18n import label
 

@@ -20,7 +20,7 @@ from gradio.i18n import I18nData
 from markdown_it import MarkdownIt
 
 from core.library.base_models import BASE_MODELS, OTHER_BASE
-from core.store import MODEL_TYPES
+from core.tables import MODEL_TYPES
 
 from .i18n import label
 from .i18n import text as translate

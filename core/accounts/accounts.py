@@ -22,7 +22,8 @@ from datetime import timedelta
 import bcrypt
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.store import CONTENT_VIEWS, AuditLog, Session, Store, User, iso_stored, utcnow
+from core.store import Store, iso_stored, utcnow
+from core.tables import CONTENT_VIEWS, AuditLog, Session, User
 
 from .throttle import LoginThrottle
 

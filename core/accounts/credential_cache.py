@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from core.errors import Forbidden
-from core.store import User
+from core.tables import User
 
 from .accounts import BANNED_MESSAGE, UserInfo, authenticate, user_info
 from .throttle import LoginThrottle

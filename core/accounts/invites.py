@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from core.errors import Forbidden, InvalidInput
 from core.paging import Page, paginate
-from core.store import Invite, Store, User, iso, utcnow
+from core.store import Store, iso, utcnow
+from core.tables import Invite, User
 
 from .accounts import UserInfo, hash_token, record_admin_action, require_admin
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from peewee import EXCLUDED
 
-from core.store import Store, UserPreference
+from core.store import Store
+from core.tables import UserPreference
 
 
 def get_preference(user_id: int, key: str) -> str | None:

@@ -27,7 +27,8 @@ import time
 from peewee import Case
 
 from core.errors import Throttled
-from core.store import FailureCount, RecentRegistration, Store
+from core.store import Store
+from core.tables import FailureCount, RecentRegistration
 
 FREE_FAILURES = {"account": 5, "client": 20}
 MAX_DELAY_S = 300

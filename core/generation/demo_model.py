@@ -17,7 +17,8 @@ from pathlib import Path
 from core.accounts.accounts import site_account
 from core.library.file_hashes import hash_columns, hash_file
 from core.library.modelfiles import inspect_model_file
-from core.store import AiModel, ModelFile, ModelVersion, ScanCache, Store
+from core.store import Store
+from core.tables import AiModel, ModelFile, ModelVersion, ScanCache
 
 BUILTIN_DIR = Path(__file__).resolve().parents[2] / "models_builtin"
 DEMO_FILE = "visionary-shapes-demo.safetensors"

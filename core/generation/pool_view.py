@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from core.accounts.accounts import UserInfo, require_admin
-from core.store import User
+from core.tables import User
 
 
 def generation_pool(context, actor: UserInfo | None) -> dict:

@@ -10,7 +10,7 @@ from core.errors import InvalidInput, NotFound
 from core.library.base_models import OTHER_FAMILY, family_of
 from core.library.library import get_model, visible_models
 from core.library.model_records import FileRecord, ModelRecord
-from core.store import AiModel, ModelFile, ModelVersion
+from core.tables import AiModel, ModelFile, ModelVersion
 
 
 def models_of_type(actor: UserInfo | None, kind: str) -> list[ModelRecord]:

@@ -31,7 +31,7 @@ from core.generation.resources import find_checkpoint, primary_file, resolve_emb
 from core.library.base_models import SD1_FAMILY, SD2_FAMILY, SDXL_FAMILY, family_of
 from core.library.library import get_model
 from core.library.model_records import FileRecord, ModelRecord
-from core.store import Image
+from core.tables import Image
 
 LAST_PARAMETERS = "txt2img.last_parameters"
 NATIVE_SIZES = {SD1_FAMILY: 512, SD2_FAMILY: 768, SDXL_FAMILY: 1024}

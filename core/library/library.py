@@ -26,7 +26,8 @@ from core.library.model_records import (
 from core.paging import MAX_PAGE_SIZE, Page, decode_cursor, paginate
 from core.search import FILES
 from core.search.engine import matching_ids
-from core.store import HIDDEN, AiModel, ModelFile, ModelTag, ModelVersion, Tag, holds_text
+from core.store import holds_text
+from core.tables import HIDDEN, AiModel, ModelFile, ModelTag, ModelVersion, Tag
 
 SORTS = {
     "newest": (AiModel.created_at.desc(), AiModel.id.desc()),

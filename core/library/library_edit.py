@@ -21,19 +21,8 @@ from core.library.file_hashes import hash_columns
 from core.library.ingest import StagedFile, StoredFile, discard, store_staged
 from core.library.library import get_model, get_model_row, holder_of
 from core.library.model_records import COMMERCIAL_USES, ModelRecord
-from core.store import (
-    HIDDEN,
-    MODEL_TYPES,
-    RATINGS,
-    VISIBILITIES,
-    AiModel,
-    ModelFile,
-    ModelTag,
-    ModelVersion,
-    Store,
-    Tag,
-    utcnow,
-)
+from core.store import Store, utcnow
+from core.tables import HIDDEN, MODEL_TYPES, RATINGS, VISIBILITIES, AiModel, ModelFile, ModelTag, ModelVersion, Tag
 
 MAX_TAGS = 20
 MAX_DESCRIPTION_CHARS = 50_000

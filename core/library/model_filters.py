@@ -14,7 +14,8 @@ from core.library.base_models import matching_names
 from core.library.model_records import COMMERCIAL_USES
 from core.search import MODELS
 from core.search.engine import matching_ids
-from core.store import AiModel, Image, ModelFile, ModelLike, ModelTag, ModelVersion, Tag, User, holds_text
+from core.store import holds_text
+from core.tables import AiModel, Image, ModelFile, ModelLike, ModelTag, ModelVersion, Tag, User
 
 # Civitai's file formats and the formats stored here that they name.
 # (pickles are converted to safetensors on import, so none is stored as one).

@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 from peewee import JOIN
 
 from core.compiled_sql import rows_for_ids
-from core.store import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User, iso_stored, joined_text
+from core.store import iso_stored, joined_text
+from core.tables import AiModel, Image, ModelFile, ModelTag, ModelVersion, Tag, User
 
 TAG_SEPARATOR = "\n"  # tag names never hold one (core.library.library_edit.TAG_PATTERN)
 COMMERCIAL_USES = ("Image", "RentCivit", "Rent", "Sell")  # Civitai's CommercialUse values ("None": none of them)
@@ -91,7 +92,7 @@ class ModelRecord:
     versions: tuple[VersionRecord, ...]
     preview_path: str | None = None  # a preview picture beside a local file, relative to models_dir
     licence: Licence = Licence()
-    rating: str = "safe"  # safe, mature or explicit (core.store.RATINGS)
+    rating: str = "safe"  # safe, mature or explicit (core.tables.RATINGS)
     thumbs_up: int = 0  # reviews recommending it, over all its versions (community.reviews)
     thumbs_down: int = 0
 

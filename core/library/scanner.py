@@ -24,7 +24,8 @@ from core.library.base_models import OTHER_BASE
 from core.library.file_hashes import FileHashes, hash_columns, hash_file
 from core.library.modelfile_errors import ModelFileError
 from core.library.modelfiles import autov2, inspect_model_file
-from core.store import AiModel, ModelFile, ModelVersion, ScanCache, Store
+from core.store import Store
+from core.tables import AiModel, ModelFile, ModelVersion, ScanCache
 
 SIDECAR_SUFFIXES = {".json", ".yaml", ".yml", ".txt", ".md", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".html",
                     ".civitai.info", ".gitkeep", ".part", ".py", ".log"}

@@ -13,7 +13,7 @@ from core.library.model_records import FILE_COLUMNS, file_record_of, records_by_
 from core.paging import Page, slice_page
 from core.search import FILES, MODELS
 from core.search.engine import compiled_scope, ranked_ids
-from core.store import AiModel, ModelFile, ModelVersion
+from core.tables import AiModel, ModelFile, ModelVersion
 
 
 def _visible_model_ids(actor: UserInfo | None):

@@ -39,7 +39,7 @@ from peewee import SQL
 
 from core.search import FILES, IMAGES, MODELS, USERS
 from core.search.index import FileSearch, ImageSearch, ModelNameSearch, ModelSearch, UserNameSearch, UserSearch
-from core.store import AiModel
+from core.tables import AiModel
 
 WINDOW = 100
 BM25_K1 = 1.2  # FTS5's bm25 constants

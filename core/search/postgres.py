@@ -17,7 +17,7 @@ from typing import Callable, Hashable
 from peewee import SQL
 
 from core.search import FILES, IMAGES, MODELS, USERS, fts
-from core.store import AiModel, Image, ModelFile, User
+from core.tables import AiModel, Image, ModelFile, User
 
 # ts_rank_cd's weights of D, C, B, A: bm25's column weights on SQLite are 1 (description), 2 (creator), 4 (tags,
 # trigger words) and 10 (name).
