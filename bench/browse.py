@@ -57,7 +57,7 @@ class Samples:
 def seed_database(server: LiveServer, models: int) -> list[int]:
     """Models (with their versions, files and owners) written before the server starts; returns their ids."""
     from core.migrations import open_store
-    from core.store import AiModel
+    from core.tables import AiModel
 
     store = open_store(server.database)
     try:

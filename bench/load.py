@@ -115,7 +115,7 @@ class Client:
 def seed(server: LiveServer, sizes: Sizes) -> tuple[list[int], list[str]]:
     """The library, written before the server starts; a few models (the touched ones) get activity."""
     from core.migrations import open_store
-    from core.store import AiModel
+    from core.tables import AiModel
 
     store = open_store(str(server.db_path))
     try:

@@ -50,7 +50,7 @@ def like_rows(sizes: Sizes, first_user: int, first_model: int) -> Iterator[dict]
 
 def build(store, sizes: Sizes) -> None:
     from core.events import recount_all
-    from core.store import AiModel, ModelLike, User
+    from core.tables import AiModel, ModelLike, User
 
     first_user = (User.select(User.id).order_by(User.id.desc()).scalar() or 0) + 1
     first_model = (AiModel.select(AiModel.id).order_by(AiModel.id.desc()).scalar() or 0) + 1

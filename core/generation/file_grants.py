@@ -59,7 +59,7 @@ def worker_file(models_path: Path, secret: bytes | None, grant: str, sha256: str
     """The library file with ``sha256`` that the grant's user may use (``NotFound`` when there is none: a private
     model of someone else is not told apart from a missing one)."""
     from core.library.library import visible_to
-    from core.store import AiModel, ModelFile, ModelVersion, User
+    from core.tables import AiModel, ModelFile, ModelVersion, User
 
     user_id = grant_user(secret, grant, sha256)
     user = User.get_or_none(User.id == user_id)
