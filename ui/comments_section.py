@@ -116,9 +116,8 @@ def comment_html(actor: UserInfo | None, comment: CommentRecord, lang: str) -> s
 
 
 def comments_html(actor: UserInfo | None, page: Page, lang: str) -> str:
-    if not page.items:
-        return f'<p class="va-empty">{text("comments.be_first" if actor else "comments.log_in_first", lang)}</p>'
-    return '<ol class="va-comments">' + "".join(comment_html(actor, c, lang) for c in page.items) + "</ol>"
+    return render.item_list(page.items, "va-comments", lambda c: comment_html(actor, c, lang),
+                            text("comments.be_first" if actor else "comments.log_in_first", lang))
 
 
 def not_replying() -> tuple:

@@ -86,9 +86,8 @@ def report_html(report: ReportRecord, lang: str) -> str:
 
 
 def queue_html(page: Page, lang: str) -> str:
-    if not page.items:
-        return f'<p class="va-empty">{text("moderation.empty", lang)}</p>'
-    return '<ol class="va-reports">' + "".join(report_html(report, lang) for report in page.items) + "</ol>"
+    return render.item_list(page.items, "va-reports", lambda report: report_html(report, lang),
+                            text("moderation.empty", lang))
 
 
 @dataclass(frozen=True)

@@ -101,9 +101,7 @@ def note_html(note: NotificationRecord, lang: str) -> str:
 
 
 def notes_html(page: Page, lang: str) -> str:
-    if not page.items:
-        return f'<p class="va-empty">{text("notifications.none", lang)}</p>'
-    return '<ol class="va-notes">' + "".join(note_html(note, lang) for note in page.items) + "</ol>"
+    return render.item_list(page.items, "va-notes", lambda note: note_html(note, lang), text("notifications.none", lang))
 
 
 @dataclass(frozen=True)

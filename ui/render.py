@@ -13,6 +13,7 @@ as raw HTML:
 from __future__ import annotations
 
 import html
+from typing import Any, Callable
 from urllib.parse import quote
 
 import nh3
@@ -55,6 +56,14 @@ BASE_CSS = """
 def text(value: object) -> str:
     """Plain text, escaped for HTML content and quoted attribute values."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def item_list(items, css_class: str, item_html: Callable[[Any], str], empty: str = "") -> str:
+    """``items`` as an ordered list (``<ol class="css_class">``), or ``empty`` (a translated line; nothing when
+    empty) when there are none."""
+    if not items:
+        return f'<p class="va-empty">{empty}</p>' if empty else ""
+    return f'<ol class="{css_class}">' + "".join(item_html(item) for item in items) + "</ol>"
 
 
 def _allowed_attributes() -> dict[str, set[str]]:

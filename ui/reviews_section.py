@@ -50,9 +50,7 @@ def review_html(item: ReviewRecord, lang: str) -> str:
 
 
 def reviews_html(page: Page, lang: str) -> str:
-    if not page.items:
-        return ""
-    return '<ol class="va-reviews">' + "".join(review_html(item, lang) for item in page.items) + "</ol>"
+    return render.item_list(page.items, "va-reviews", lambda item: review_html(item, lang))
 
 
 @dataclass(frozen=True)
