@@ -6,6 +6,10 @@
 - 30 runs over 3 checkpoints in a Zipf mix, 2 replicas, K = 1: checkpoint loads with multiplexed routing (runs go
   to the replica holding their checkpoint) vs model-blind routing (Serve's default), counted from the replicas'
   own reports.
+
+Two ray sites in all (each start deploys the pool afresh): one replica for the per-image time and the throughput's
+one-replica side, then two replicas with K = 1 for the throughput's two-replica side and the routing (with one
+checkpoint, K does not change the throughput).
 """
 
 from __future__ import annotations
@@ -23,17 +27,17 @@ from bench.txt2img import PROMPT, SEED, Sizes, rest_call
 FULL = Sizes(size=128, steps=20, rounds=7)
 QUICK = Sizes(size=64, steps=2, rounds=1)
 PER_IMAGE_TARGET, THROUGHPUT_TARGET, LOADS_TARGET = 1.05, 1.7, 0.5
-ZIPF_ROUNDS = 5  # the routing of a run to a replica that holds nothing yet is random: several rounds, the median
 
 
 @dataclass(frozen=True)
 class Mix:
     queued: int
     zipf_runs: int
+    zipf_rounds: int  # the routing of a run to a replica that holds nothing yet is random: several rounds, the median
     checkpoints: int = 3
 
 
-FULL_MIX, QUICK_MIX = Mix(queued=16, zipf_runs=30), Mix(queued=4, zipf_runs=6)
+FULL_MIX, QUICK_MIX = Mix(queued=16, zipf_runs=30, zipf_rounds=5), Mix(queued=4, zipf_runs=6, zipf_rounds=1)
 
 
 def ray_site(home, cluster, replicas: str, *extra: str):
@@ -42,19 +46,18 @@ def ray_site(home, cluster, replicas: str, *extra: str):
                      "--max-queued-per-user", "32", *extra, OMP_NUM_THREADS="1", **cluster.env)
 
 
-def per_image(ws: Workspace, cluster, sizes: Sizes) -> Row:
+def per_image(ws: Workspace, pool, sizes: Sizes) -> Row:
+    """The one-replica ``pool`` site vs a site with the local backend, the same checkpoint."""
     srv.add_tiny_checkpoint(ws.path("pool-local") / "models", ws.tiny)
-    srv.add_tiny_checkpoint(ws.path("pool-ray") / "models", ws.tiny)
-    local, pool = srv.start(ws.path("pool-local"), OMP_NUM_THREADS="1"), ray_site(ws.path("pool-ray"), cluster, "1:1")
+    local = srv.start(ws.path("pool-local"), OMP_NUM_THREADS="1")
     try:
         calls = []
         for site in (pool, local):
-            headers, model_id = srv.register(site), srv.checkpoint_id(site, ws.tiny.single_file.stem)
+            headers, model_id = srv.register(site, "per_image"), srv.checkpoint_id(site, ws.tiny.single_file.stem)
             calls.append(lambda s=site, h=headers, m=model_id: timed(lambda: rest_call(s, h, m, sizes)))
         warm = [call() for call in calls]  # loads (and, on the pool, the download by hash)
         ours, base = alternate(sizes.rounds, *calls)
     finally:
-        pool.stop()
         local.stop()
     o, b = median(ours), median(base)
     return Row(f"7 txt2img per image, ray backend vs local ({sizes.size}², {sizes.steps} steps)", o, b, "s",
@@ -77,18 +80,14 @@ def queued_burst(site, headers: dict, model_id: int, sizes: Sizes, count: int) -
     return timed(burst)
 
 
-def throughput(ws: Workspace, cluster, sizes: Sizes, mix: Mix) -> Row:
-    seconds = {}
-    for replicas in ("1:1", "2:2"):
-        home = ws.path(f"pool-{replicas.replace(':', '-')}")
-        srv.add_tiny_checkpoint(home / "models", ws.tiny)
-        site = ray_site(home, cluster, replicas)
-        try:
-            headers, model_id = srv.register(site), srv.checkpoint_id(site, ws.tiny.single_file.stem)
-            queued_burst(site, headers, model_id, sizes, 2 * int(replicas[0]))  # every replica loaded
-            seconds[replicas] = [queued_burst(site, headers, model_id, sizes, mix.queued) for _ in range(2)]
-        finally:
-            site.stop()
+def burst_seconds(ws: Workspace, site, replicas: int, sizes: Sizes, mix: Mix) -> list[float]:
+    """Two bursts of ``mix.queued`` requests on a site of ``replicas`` replicas, every replica loaded first."""
+    headers, model_id = srv.register(site, "burster"), srv.checkpoint_id(site, ws.tiny.single_file.stem)
+    queued_burst(site, headers, model_id, sizes, 2 * replicas)  # every replica loaded
+    return [queued_burst(site, headers, model_id, sizes, mix.queued) for _ in range(2)]
+
+
+def throughput(seconds: dict[str, list[float]], mix: Mix) -> Row:
     one, two = median(seconds["1:1"]), median(seconds["2:2"])
     return Row(f"7 {mix.queued} queued requests, 2 CPU replicas vs 1: throughput", one / two, 1.0, "×",
                f"≥ {THROUGHPUT_TARGET}×", one / two >= THROUGHPUT_TARGET,
@@ -100,8 +99,17 @@ def zipf_sequence(checkpoints: int, runs: int) -> list[int]:
     return random.Random(7).choices(range(checkpoints), weights=weights, k=runs)
 
 
-def routing_loads(ws: Workspace, cluster, sizes: Sizes, mix: Mix) -> Row:
-    """Runs sent to the site's deployment straight from here, with and without the checkpoint as the model id."""
+def zipf_checkpoints(ws: Workspace, mix: Mix) -> list:
+    """The Zipf mix's checkpoints (tiny models with weights of their own)."""
+    from tests.tiny_models import build_tiny_sd15
+
+    home = ws.path("pool-zipf")
+    return [build_tiny_sd15(home / f"ckpt{i}", seed=i, name=f"zipf_{i}") for i in range(mix.checkpoints)]
+
+
+def routing_loads(cluster, site, models: list, sizes: Sizes, mix: Mix) -> Row:
+    """Runs sent to the site's deployment (2 replicas, K = 1) straight from here, with and without the checkpoint
+    as the model id."""
     os.environ.update(cluster.env)  # before Ray reads its settings at import
     import ray
     from ray import serve
@@ -111,13 +119,7 @@ def routing_loads(ws: Workspace, cluster, sizes: Sizes, mix: Mix) -> Row:
     from core.generation.file_grants import sign_grant
     from core.generation.ray_pool import APP_NAME
     from core.generation.ray_replica import NAMESPACE, POOL_ACTOR, ReplicaRun
-    from tests.tiny_models import build_tiny_sd15
 
-    home = ws.path("pool-zipf")
-    models = [build_tiny_sd15(home / f"ckpt{i}", seed=i, name=f"zipf_{i}") for i in range(mix.checkpoints)]
-    for tiny in models:
-        srv.add_tiny_checkpoint(home / "models", tiny)
-    site = ray_site(home, cluster, "2:2", "--ray-models-per-replica", "1")
     try:
         srv.register(site, "zipf_user")
         ray.init(address=cluster.address, _node_ip_address=cluster.address.split(":")[0], namespace=NAMESPACE,
@@ -144,13 +146,12 @@ def routing_loads(ws: Workspace, cluster, sizes: Sizes, mix: Mix) -> Row:
             return count
 
         rounds = {"multiplexed": [], "blind": []}
-        for _ in range(ZIPF_ROUNDS):
+        for _ in range(mix.zipf_rounds):
             rounds["multiplexed"].append(loads(True))
             rounds["blind"].append(loads(False))
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        site.stop()
     mux, blind = median(rounds["multiplexed"]), median(rounds["blind"])
     return Row(f"7 checkpoint loads, {mix.zipf_runs} Zipf runs over {mix.checkpoints} checkpoints, 2 replicas, K = 1: "
                "multiplexed vs model-blind routing", mux, blind, "loads", f"≤ {LOADS_TARGET}×",
@@ -167,9 +168,27 @@ def run(ws: Workspace) -> list[Row]:
     from tests.ray_cluster import RayCluster
 
     sizes, mix = (QUICK, QUICK_MIX) if ws.quick else (FULL, FULL_MIX)
+    models = zipf_checkpoints(ws, mix)
+    one_home, two_home = ws.path("pool-1-1"), ws.path("pool-2-2")
+    srv.add_tiny_checkpoint(one_home / "models", ws.tiny)
+    for tiny in (ws.tiny, *models):
+        srv.add_tiny_checkpoint(two_home / "models", tiny)
     cluster = RayCluster(cpus_per_node=1).start()
     try:
-        return [per_image(ws, cluster, sizes), throughput(ws, cluster, sizes, mix),
-                routing_loads(ws, cluster, sizes, mix)]
+        seconds = {}
+        site = ray_site(one_home, cluster, "1:1")
+        try:
+            rows = [per_image(ws, site, sizes)]
+            seconds["1:1"] = burst_seconds(ws, site, 1, sizes, mix)
+        finally:
+            site.stop()
+        site = ray_site(two_home, cluster, "2:2", "--ray-models-per-replica", "1")
+        try:
+            seconds["2:2"] = burst_seconds(ws, site, 2, sizes, mix)
+            rows.append(throughput(seconds, mix))
+            rows.append(routing_loads(cluster, site, models, sizes, mix))
+        finally:
+            site.stop()
+        return rows
     finally:
         cluster.stop()

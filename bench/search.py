@@ -67,7 +67,7 @@ def fts_searches() -> dict[str, Callable[[str], object]]:
     from core.library.search import search_files, search_models
     from core.search import IMAGES
     from core.search.engine import ranked_ids
-    from core.store import Image
+    from core.tables import Image
 
     def images(text: str):
         ranked = ranked_ids(IMAGES, text, Image.select(Image.id).where(Image.published == True))  # noqa: E712
@@ -114,8 +114,9 @@ def measure_condition(db, classes: dict[str, list[str]], sizes: Sizes) -> dict:
 
 
 @contextmanager
-def generating(ws: Workspace, sizes: Sizes) -> Iterator[GenerationLoop]:
-    """The tiny model generating back to back in the app's generation process, as a server's queue runs it."""
+def generation_worker(ws: Workspace, sizes: Sizes) -> Iterator[Callable[[], object]]:
+    """The app's generation process (``core.generation.worker``) started and the tiny model loaded; yields one
+    generation's call. Started once for both databases."""
     from core.generation.backend import FileRef, GenerationTask
     from core.generation.diffusion import GenerationRequest
     from core.generation.worker import GenerationWorker
@@ -127,8 +128,7 @@ def generating(ws: Workspace, sizes: Sizes) -> Iterator[GenerationLoop]:
     task = GenerationTask(checkpoint=checkpoint, request=request)
     try:
         worker.run(task)  # started and loaded before timing
-        with GenerationLoop(lambda: worker.run(task)) as loop:
-            yield loop
+        yield lambda: worker.run(task)
     finally:
         worker.close()
 
@@ -160,8 +160,10 @@ def rows_for(conditions: dict[str, dict], classes: dict[str, list[str]], library
     return rows
 
 
-def measure_database(ws: Workspace, target: str, sizes: Sizes, database: str) -> list[Row]:
-    """Build the library in the store at ``target``, then time every class idle and while generating."""
+def measure_database(ws: Workspace, target: str, sizes: Sizes, database: str,
+                     generate_once: Callable[[], object]) -> list[Row]:
+    """Build the library in the store at ``target``, then time every class idle and while ``generate_once`` runs
+    back to back (the tiny model in the app's generation process, as a server's queue runs it)."""
     from core.migrations import open_store
 
     store = open_store(target)
@@ -177,7 +179,7 @@ def measure_database(ws: Workspace, target: str, sizes: Sizes, database: str) ->
         conditions = {}
         with ws.profiled(os.getpid(), f"search-{database or 'sqlite'}"):
             conditions["idle"] = measure_condition(store.db, classes, sizes)
-            with generating(ws, sizes) as loop:
+            with GenerationLoop(generate_once) as loop:
                 conditions["busy"] = measure_condition(store.db, classes, sizes)
     finally:
         store.close()
@@ -190,10 +192,11 @@ def run(ws: Workspace) -> list[Row]:
     from tests.postgres import PostgresServer
 
     sizes = QUICK if ws.quick else FULL
-    rows = measure_database(ws, str(ws.path("search") / "search.db"), sizes, "")
-    postgres = PostgresServer().start()
-    try:
-        rows += measure_database(ws, postgres.new_database("bench"), sizes, "PostgreSQL")
-    finally:
-        postgres.stop()
+    with generation_worker(ws, sizes) as generate_once:
+        rows = measure_database(ws, str(ws.path("search") / "search.db"), sizes, "", generate_once)
+        postgres = PostgresServer().start()
+        try:
+            rows += measure_database(ws, postgres.new_database("bench"), sizes, "PostgreSQL", generate_once)
+        finally:
+            postgres.stop()
     return rows

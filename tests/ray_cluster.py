@@ -50,12 +50,14 @@ class RayCluster:
         if done.returncode != 0:
             raise RuntimeError(f"`ray start {' '.join(args)}` failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
-    def start(self) -> "RayCluster":
+    def start(self, worker: bool = True) -> "RayCluster":
+        """The head, then the second node (``worker=False``: the head alone, as when it comes back first)."""
         try:
             self._ray_start("head", "--head", f"--node-ip-address={HEAD_IP}", f"--port={self.port}",
                             "--include-dashboard=false")
-            self._ray_start("worker", f"--address={self.address}", f"--node-ip-address={WORKER_IP}")
-            self._wait_for_nodes(2)
+            if worker:
+                self._ray_start("worker", f"--address={self.address}", f"--node-ip-address={WORKER_IP}")
+            self._wait_for_nodes(2 if worker else 1)
         except BaseException:
             self.stop()
             raise

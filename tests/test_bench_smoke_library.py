@@ -1,0 +1,8 @@
+"""Smoke run of ``python -m bench --quick search startup browse`` (``tests.bench_smoke``)."""
+
+from __future__ import annotations
+
+from tests.bench_smoke import smoke_tests
+
+quick_run, test_measure_runs_and_gives_rows, test_table_has_the_issue_columns_and_exit_status_is_clean = (
+    smoke_tests("library"))
