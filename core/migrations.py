@@ -231,9 +231,12 @@ MIGRATIONS: dict[int, Migration] = {
 }
 
 
+# Every table holding the site's own rows (the search index's are built from them by triggers).
+SITE_MODELS = TABLES + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS + COLLECTION_MODELS + EVENT_MODELS
+
+
 def open_store(target: str, migrations: Mapping[int, Migration] = MIGRATIONS) -> Store:
     """The store at ``target`` (a SQLite path or a database URL) with every table bound and the schema up to date."""
-    store = Store(target, models=TABLES + SEARCH_MODELS + NOTIFICATION_MODELS + REPORT_MODELS + REVIEW_MODELS
-                  + COLLECTION_MODELS + EVENT_MODELS)
+    store = Store(target, models=SITE_MODELS + SEARCH_MODELS)
     store.migrate(migrations)
     return store

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from peewee import BooleanField, Database, ForeignKeyField, Model
 
 from core.errors import InvalidInput
-from core.migrations import open_store
+from core.events import TrendWatermark
+from core.migrations import SITE_MODELS, open_store
 from core.store import SchemaVersion, Store, shown_url
-from core.tables import TABLES, User
+from core.tables import User
 
 BATCH = 1000
+# Tables the migrations fill on an empty database: the rankings' watermarks go with the source's counters.
+SEEDED = (TrendWatermark,)
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,9 @@ class CopyReport:
 
 
 def copied_tables() -> list[type[Model]]:
-    """Every table of the schema (the schema version table aside: the target keeps its own), parents first."""
-    tables = [model for model in TABLES if model is not SchemaVersion]
+    """Every table of the site's rows (notifications, reports, reviews, collections and events included; the
+    schema version aside: the target keeps its own), parents first."""
+    tables = [model for model in SITE_MODELS if model is not SchemaVersion]
     ordered: list[type[Model]] = []
     while tables:
         ready = [m for m in tables if all(f.rel_model in ordered or f.rel_model is m or f.rel_model not in tables
@@ -82,10 +86,12 @@ def copy_site(source: Store, target_url: str) -> CopyReport:
     source_db = source.db
     target = open_store(target_url)
     try:
-        if _count(target.db, User) or any(_count(target.db, m) for m in copied_tables()):
+        if _count(target.db, User) or any(_count(target.db, m) for m in copied_tables() if m not in SEEDED):
             raise InvalidInput(f"{shown_url(target_url)} already holds a site: copy into an empty database")
         rows = {}
         with target.db.atomic():
+            for model in SEEDED:  # the source's rows replace what the migrations put there
+                target.db.execute_sql(f'DELETE FROM "{model._meta.table_name}"')
             for model in copied_tables():
                 rows[model._meta.table_name] = _copy_table(source_db, target.db, model)
         for model in copied_tables():

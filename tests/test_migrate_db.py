@@ -1,6 +1,6 @@
 """``migrate-db`` (issue 18): a SQLite site holding every kind of row, copied into an empty PostgreSQL database,
-serves exactly the same answers from it — every listing, model, version, image, comment and profile — and its
-search works there; a second copy into the now full database is refused."""
+serves exactly the same answers from it — every listing, model, version, image, comment and profile, the
+notifications, reviews, collections, report queue and the week's rankings — and its search works there; a second copy into the now full database is refused."""
 
 from __future__ import annotations
 
@@ -39,6 +39,16 @@ def seed(server: LiveServer, folder) -> dict:
         requests.put(server.api(path), headers=bearer(fan["token"]), timeout=60).raise_for_status()
     requests.post(server.api("/api/v1/admin/invites"), json={"expires_in_days": 7}, headers=bearer(admin["token"]),
                   timeout=60).raise_for_status()
+    version = public["modelVersions"][0]["id"]
+    fan_says = bearer(fan["token"])
+    for path, body in ((f"/api/v1/model-versions/{version}/reviews", {"recommended": True, "details": "Bright"}),
+                       ("/api/v1/reports", {"type": "image", "id": shown["id"], "reason": "spam"})):
+        requests.post(server.api(path), json=body, headers=fan_says, timeout=60).raise_for_status()
+    kept = requests.post(server.api("/api/v1/collections"), json={"name": "Night scenes"}, headers=fan_says,
+                         timeout=60).json()
+    requests.post(server.api(f"/api/v1/collections/{kept['id']}/items"), json={"modelId": public["id"]},
+                  headers=fan_says, timeout=60).raise_for_status()
+    requests.get(server.api(f"/api/download/models/{version}"), timeout=60).raise_for_status()
     return {"admin": admin["token"], "painter": painter["token"], "fan": fan["token"], "public": public["id"],
             "secret": secret["id"], "version": public["modelVersions"][0]["id"], "image": shown["id"]}
 
@@ -59,6 +69,12 @@ def answers(server: LiveServer, site: dict) -> dict:
         "audit": ("/api/v1/admin/audit", site["admin"]), "search": ("/api/v1/models?query=harb", None),
         "image search": ("/api/v1/images?query=harbour", None), "file search": ("/api/v1/files?query=emb", None),
         "likes": (f"/api/v1/models/{site['public']}/like", site["fan"]),
+        "notifications": ("/api/v1/notifications", site["painter"]),
+        "reviews": (f"/api/v1/models/{site['public']}/reviews", None),
+        "collections": ("/api/v1/collections?username=fan_two", site["fan"]),
+        "report queue": ("/api/v1/moderation/reports", site["admin"]),
+        "week's downloads": ("/api/v1/models?sort=Most Downloaded&period=Week", None),
+        "week's likes": ("/api/v1/models?sort=Most Liked&period=Week", None),
     }
     found = {}
     for name, (path, token) in reads.items():
