@@ -1,9 +1,9 @@
 """The one application context, built once in ``visionary_app.py`` and passed down.
 
-Everything long-lived that the services need lives here, never in module
-globals: the settings, the open store, the login throttle, the models-folder scanner, the upkeep threads (followers' notifier, rankings' ageing),
-the generation backend (a local process or a Ray pool, ``core.generation.backend``), the generation queue and
-the read cache.
+Everything long-lived that the services need lives here, never in module globals: the settings, the open
+store, the login throttle, the models-folder scanner, the upkeep threads (followers' notifier, rankings'
+ageing), the generation backend (a local process or a Ray pool, ``core.generation.backend``), the generation
+queue and the read cache.
 """
 
 from __future__ import annotations

@@ -89,21 +89,22 @@ def events_of(window: Window, item, since_moment):
             .where(*window.where(window.item == item, window.at >= since_moment)))
 
 
+def _counters_from_events(window: Window, marks: Mapping[str, dt.datetime]):
+    """An UPDATE of the items setting every period's counter from the item's own events since its watermark."""
+    return window.items.update({counter: events_of(window, window.items.id, marks[period])
+                                for period, counter in window.counters.items()})
+
+
 def recount(window: Window, item_id: int) -> None:
     """Inside a write holding ``item_id``'s row (``Store.lock_row``): set its counters from its events."""
-    marks = watermarks()
-    correlated = window.items.id
-    window.items.update({counter: events_of(window, correlated, marks[period])
-                         for period, counter in window.counters.items()}).where(correlated == item_id).execute()
+    _counters_from_events(window, watermarks()).where(window.items.id == item_id).execute()
 
 
 def recount_all() -> None:
     """Every item's counters from its events (a new or migrated database, a bulk import)."""
     marks = watermarks()
     for window in WINDOWS:
-        correlated = window.items.id
-        window.items.update({counter: events_of(window, correlated, marks[period])
-                             for period, counter in window.counters.items()}).execute()
+        _counters_from_events(window, marks).execute()
 
 
 # (table, time column, item column): each period ranking reads a window of one of these by time.
